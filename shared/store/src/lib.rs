@@ -1,0 +1,17 @@
+//! DynamoDB repositories behind the storage traits of the pure crates (`wif-auth`, `wif-scim`,
+//! `wif-registry`), the table definitions read from `infra/template.yaml`, and an SDK interceptor that counts
+//! DynamoDB calls per operation (for benchmarks and call-budget tests).
+
+pub mod audit;
+pub mod call_counter;
+pub mod clients;
+pub mod dynamo;
+pub mod keys;
+pub mod paging;
+pub mod rate_limits;
+pub mod tables;
+pub mod tokens;
+
+pub use call_counter::CallCounter;
+pub use dynamo::{StoreError, dynamodb_client_from_env};
+pub use tables::{TableKind, TableNames};

@@ -134,12 +134,21 @@ mod tests {
 
     #[test]
     fn reads_and_validates() {
-        let env: &[(&str, &str)] = &[("A", " x "), ("N", "42"), ("BAD", "forty"), ("F", "TRUE"), ("L", "a, b,,c")];
+        let env: &[(&str, &str)] = &[
+            ("A", " x "),
+            ("N", "42"),
+            ("BAD", "forty"),
+            ("F", "TRUE"),
+            ("L", "a, b,,c"),
+        ];
         assert_eq!(required(env, "A").unwrap(), "x");
         assert_eq!(required(env, "MISSING"), Err(ConfigError::Missing { name: "MISSING" }));
         assert_eq!(parsed_or(env, "N", 1u32).unwrap(), 42);
         assert_eq!(parsed_or(env, "UNSET", 7u32).unwrap(), 7);
-        assert!(matches!(parsed_or(env, "BAD", 1u32), Err(ConfigError::Invalid { name: "BAD", .. })));
+        assert!(matches!(
+            parsed_or(env, "BAD", 1u32),
+            Err(ConfigError::Invalid { name: "BAD", .. })
+        ));
         assert!(bounded_or(env, "N", 1u32, 1, 10).is_err());
         assert!(flag(env, "F", false).unwrap());
         assert!(flag(env, "A", false).is_err());

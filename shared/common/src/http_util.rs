@@ -21,14 +21,8 @@ pub fn header_str<'a>(headers: &'a HeaderMap, name: impl header::AsHeaderName) -
 /// The media type of a Content-Type header without parameters, lower-cased (`application/json; charset=utf-8` →
 /// `application/json`).
 pub fn media_type(headers: &HeaderMap) -> Option<String> {
-    header_str(headers, header::CONTENT_TYPE).map(|value| {
-        value
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    })
+    header_str(headers, header::CONTENT_TYPE)
+        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -38,7 +32,10 @@ mod tests {
     #[test]
     fn media_type_drops_parameters() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("Application/JSON; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Application/JSON; charset=utf-8"),
+        );
         assert_eq!(media_type(&headers).as_deref(), Some("application/json"));
     }
 

@@ -85,7 +85,11 @@ impl AuditRepository {
         let (index, key_name, key_value) = match (&query.client_id, &query.tenant_id) {
             (Some(client), _) => (Some(CLIENT_INDEX), "client_id", client.clone()),
             (None, Some(tenant)) => (None, "pk", format!("tenant#{tenant}")),
-            (None, None) => return Err(StoreError::Malformed("an audit query needs a tenant or a client".into())),
+            (None, None) => {
+                return Err(StoreError::Malformed(
+                    "an audit query needs a tenant or a client".into(),
+                ));
+            }
         };
         let from = sort_key_bound(query.from.unwrap_or(0), false);
         let to = sort_key_bound(query.to.unwrap_or(999_999_999_999), true);

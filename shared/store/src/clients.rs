@@ -93,7 +93,11 @@ impl ClientRepository {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(ClientWriteError::AlreadyExists)
             }
             Err(err) => Err(backend(err).into()),
@@ -114,7 +118,11 @@ impl ClientRepository {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(ClientWriteError::VersionConflict)
             }
             Err(err) => Err(backend(err).into()),
@@ -136,7 +144,11 @@ impl ClientRepository {
         }
         match request.send().await {
             Ok(output) => Ok(output.attributes.is_some()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(ClientWriteError::VersionConflict)
             }
             Err(err) => Err(backend(err).into()),
@@ -144,7 +156,12 @@ impl ClientRepository {
     }
 
     /// A page of registrations, of one tenant (TenantIndex) or of all (scan), in key order.
-    pub async fn list(&self, tenant_id: Option<&str>, cursor: Option<&str>, limit: u32) -> Result<ClientPage, StoreError> {
+    pub async fn list(
+        &self,
+        tenant_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<ClientPage, StoreError> {
         let start = cursor.map(decode_cursor).transpose()?;
         let (items, last) = match tenant_id {
             Some(tenant) => {

@@ -16,7 +16,11 @@ pub fn encode_cursor(key: &HashMap<String, AttributeValue>) -> Result<String, St
         let value = match value {
             AttributeValue::S(s) => serde_json::json!({ "S": s }),
             AttributeValue::N(n) => serde_json::json!({ "N": n }),
-            other => return Err(StoreError::Malformed(format!("unsupported key attribute type {other:?}"))),
+            other => {
+                return Err(StoreError::Malformed(format!(
+                    "unsupported key attribute type {other:?}"
+                )));
+            }
         };
         plain.insert(name.clone(), value);
     }
@@ -38,10 +42,14 @@ pub fn try_decode_cursor(cursor: &str) -> Result<HashMap<String, AttributeValue>
         return Err(InvalidCursor);
     }
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| InvalidCursor)?;
-    let plain: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)?;
+    let plain: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)?;
     let mut key = HashMap::new();
     for (name, value) in plain {
-        let value = match (value.get("S").and_then(|v| v.as_str()), value.get("N").and_then(|v| v.as_str())) {
+        let value = match (
+            value.get("S").and_then(|v| v.as_str()),
+            value.get("N").and_then(|v| v.as_str()),
+        ) {
             (Some(s), None) => AttributeValue::S(s.to_owned()),
             (None, Some(n)) => AttributeValue::N(n.to_owned()),
             _ => return Err(InvalidCursor),

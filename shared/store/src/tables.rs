@@ -195,7 +195,9 @@ fn key_schema(node: &Yaml, what: &str) -> Result<Vec<KeyAttribute>, TemplateErro
 /// Parses every `AWS::DynamoDB::Table` of a template.
 pub fn table_definitions(template: &str) -> Result<Vec<TableDefinition>, TemplateError> {
     let docs = YamlLoader::load_from_str(template).map_err(|e| TemplateError::Yaml(e.to_string()))?;
-    let doc = docs.first().ok_or_else(|| TemplateError::Shape("empty document".into()))?;
+    let doc = docs
+        .first()
+        .ok_or_else(|| TemplateError::Shape("empty document".into()))?;
     let resources = doc["Resources"]
         .as_hash()
         .ok_or_else(|| TemplateError::Shape("Resources must be a mapping".into()))?;
@@ -355,7 +357,13 @@ mod tests {
             );
         }
         let clients = tables.iter().find(|t| t.logical_id == "ClientsTable").unwrap();
-        assert_eq!(clients.keys, vec![KeyAttribute { name: "client_id".into(), hash: true }]);
+        assert_eq!(
+            clients.keys,
+            vec![KeyAttribute {
+                name: "client_id".into(),
+                hash: true
+            }]
+        );
         assert!(clients.indexes.iter().any(|i| i.name == "IssuerSubjectIndex"));
         let tokens = tables.iter().find(|t| t.logical_id == "TokensTable").unwrap();
         assert_eq!(tokens.ttl_attribute.as_deref(), Some("expires_at"));
@@ -365,8 +373,17 @@ mod tests {
     fn every_key_attribute_is_defined() {
         for table in product_tables().unwrap() {
             let defined: Vec<&str> = table.attributes.iter().map(|(n, _)| n.as_str()).collect();
-            for key in table.keys.iter().chain(table.indexes.iter().flat_map(|i| i.keys.iter())) {
-                assert!(defined.contains(&key.name.as_str()), "{}: {} undefined", table.logical_id, key.name);
+            for key in table
+                .keys
+                .iter()
+                .chain(table.indexes.iter().flat_map(|i| i.keys.iter()))
+            {
+                assert!(
+                    defined.contains(&key.name.as_str()),
+                    "{}: {} undefined",
+                    table.logical_id,
+                    key.name
+                );
             }
         }
     }

@@ -91,7 +91,10 @@ impl TokenRepository {
                 match result {
                     Ok(_) => revoked += 1,
                     // Already revoked, or expired and deleted meanwhile: nothing to do.
-                    Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                    Err(err)
+                        if err
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
                     Err(err) => return Err(backend(err)),
                 }
             }

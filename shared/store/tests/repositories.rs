@@ -63,7 +63,12 @@ async fn clients_insert_get_find_replace_delete() {
     // Exact match only: no trailing-slash leniency, no case folding.
     let trimmed = reg.issuer.trim_end_matches('/');
     assert!(repo.find_by_issuer_subject(trimmed, "sub-c1").await.unwrap().is_empty());
-    assert!(repo.find_by_issuer_subject(&reg.issuer, "SUB-C1").await.unwrap().is_empty());
+    assert!(
+        repo.find_by_issuer_subject(&reg.issuer, "SUB-C1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let mut updated = reg.clone();
     updated.display_name = Some("Renamed".into());
@@ -71,7 +76,10 @@ async fn clients_insert_get_find_replace_delete() {
     repo.replace(&updated, 1).await.unwrap();
     // A writer that read version 1 loses.
     assert_eq!(repo.replace(&updated, 1).await, Err(ClientWriteError::VersionConflict));
-    assert_eq!(repo.get("c1").await.unwrap().unwrap().display_name.as_deref(), Some("Renamed"));
+    assert_eq!(
+        repo.get("c1").await.unwrap().unwrap().display_name.as_deref(),
+        Some("Renamed")
+    );
 
     assert_eq!(repo.delete("c1", Some(1)).await, Err(ClientWriteError::VersionConflict));
     assert!(repo.delete("c1", Some(2)).await.unwrap());
@@ -177,7 +185,9 @@ async fn rate_counters_count_atomically_per_window() {
     let mut handles = Vec::new();
     for _ in 0..10 {
         let repo = repo.clone();
-        handles.push(tokio::spawn(async move { RateCounter::hit(&repo, "client#c1", 60, 180).await.unwrap() }));
+        handles.push(tokio::spawn(async move {
+            RateCounter::hit(&repo, "client#c1", 60, 180).await.unwrap()
+        }));
     }
     let mut counts = Vec::new();
     for handle in handles {
@@ -193,7 +203,12 @@ async fn rate_counters_count_atomically_per_window() {
 async fn audit_events_query_by_tenant_and_client_in_time_order() {
     let (client, names, _) = setup().await;
     let repo = AuditRepository::new(client, &names.audit, 30);
-    for (at, tenant, client_id) in [(100, "ta", "c1"), (200, "ta", "c2"), (300, "ta", "c1"), (150, "tb", "c3")] {
+    for (at, tenant, client_id) in [
+        (100, "ta", "c1"),
+        (200, "ta", "c2"),
+        (300, "ta", "c1"),
+        (150, "tb", "c3"),
+    ] {
         let mut event = AuditEvent::new(at, AuditCategory::Token, "token.granted", "success").detail("kid", "k1");
         event.tenant_id = Some(tenant.into());
         event.client_id = Some(client_id.into());
@@ -204,20 +219,37 @@ async fn audit_events_query_by_tenant_and_client_in_time_order() {
     repo.record(unknown).await.unwrap();
 
     let page = repo
-        .query(&AuditQuery { tenant_id: Some("ta".into()), limit: 10, ..Default::default() })
+        .query(&AuditQuery {
+            tenant_id: Some("ta".into()),
+            limit: 10,
+            ..Default::default()
+        })
         .await
         .unwrap();
-    assert_eq!(page.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![100, 200, 300]);
+    assert_eq!(
+        page.events.iter().map(|e| e.at).collect::<Vec<_>>(),
+        vec![100, 200, 300]
+    );
     assert_eq!(page.events[0].details["kid"], "k1");
 
     let page = repo
-        .query(&AuditQuery { client_id: Some("c1".into()), from: Some(150), limit: 10, ..Default::default() })
+        .query(&AuditQuery {
+            client_id: Some("c1".into()),
+            from: Some(150),
+            limit: 10,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(page.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![300]);
 
     let first = repo
-        .query(&AuditQuery { tenant_id: Some("ta".into()), limit: 2, descending: true, ..Default::default() })
+        .query(&AuditQuery {
+            tenant_id: Some("ta".into()),
+            limit: 2,
+            descending: true,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(first.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![300, 200]);
@@ -234,9 +266,20 @@ async fn audit_events_query_by_tenant_and_client_in_time_order() {
     assert_eq!(rest.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![100]);
 
     let none = repo
-        .query(&AuditQuery { tenant_id: Some(wif_store::audit::NO_TENANT.into()), limit: 10, ..Default::default() })
+        .query(&AuditQuery {
+            tenant_id: Some(wif_store::audit::NO_TENANT.into()),
+            limit: 10,
+            ..Default::default()
+        })
         .await
         .unwrap();
     assert_eq!(none.events.len(), 1);
-    assert!(repo.query(&AuditQuery { limit: 10, ..Default::default() }).await.is_err());
+    assert!(
+        repo.query(&AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .is_err()
+    );
 }

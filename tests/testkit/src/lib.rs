@@ -29,10 +29,7 @@ static SHARED: OnceLock<MotoServer> = OnceLock::new();
 pub fn shared_moto() -> &'static MotoServer {
     SHARED.get_or_init(|| {
         if let Ok(endpoint) = std::env::var("WIF_TEST_DYNAMODB_ENDPOINT") {
-            return MotoServer {
-                endpoint,
-                _child: None,
-            };
+            return MotoServer { endpoint, _child: None };
         }
         start_moto().unwrap_or_else(|err| panic!("cannot start moto_server for integration tests: {err}"))
     })
@@ -69,7 +66,9 @@ fn start_moto() -> Result<MotoServer, String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err(format!("moto_server did not listen on 127.0.0.1:{port} within 60 s (is `moto[server]` installed?)"))
+    Err(format!(
+        "moto_server did not listen on 127.0.0.1:{port} within 60 s (is `moto[server]` installed?)"
+    ))
 }
 
 /// An SDK config pointed at `endpoint` with static test credentials, a region, and no metadata probing.
@@ -77,7 +76,11 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "wif-testkit",
+            "testing",
+            "testing",
+            None,
+            None,
+            "wif-testkit",
         ))
         .endpoint_url(endpoint)
         .load()

@@ -1,0 +1,48 @@
+# Shared settings of the local-stack scripts (sourced, not run).
+# Everything listens on 127.0.0.1 only. Ports can be moved with the variables below.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE_DIR="${WIF_LOCAL_STATE_DIR:-$REPO_ROOT/.local-stack}"
+DYNAMODB_PORT="${WIF_LOCAL_DYNAMODB_PORT:-8000}"
+LAMBDA_PORT="${WIF_LOCAL_LAMBDA_PORT:-9000}"
+ENTRA_PORT="${WIF_LOCAL_ENTRA_PORT:-9100}"
+TABLE_PREFIX="${WIF_LOCAL_TABLE_PREFIX:-local}"
+# Demo customer as the Entra stand-in presents it.
+DEMO_TENANT_GUID="${WIF_LOCAL_DEMO_TID:-6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+
+LAMBDA_BASE="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
+TOKEN_URL="$LAMBDA_BASE/token/oauth2/token"
+SCIM_URL="$LAMBDA_BASE/scim/scim/v2"
+ADMIN_URL="$LAMBDA_BASE/admin/clients"
+DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
+ENTRA_URL="http://127.0.0.1:$ENTRA_PORT"
+
+log() { printf '[local-stack] %s\n' "$*" >&2; }
+die() { printf '[local-stack] error: %s\n' "$*" >&2; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for_port() { # port seconds what
+  local deadline=$((SECONDS + $2))
+  until port_open "$1"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    sleep 0.2
+  done
+}
+
+# Stops a process group started with setsid, by the PID file; waits for it to go.
+stop_by_pidfile() {
+  local file="$1" name="$2" pid
+  [ -f "$file" ] || return 0
+  pid="$(cat "$file")"
+  if kill -0 "$pid" 2>/dev/null; then
+    log "stopping $name (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}

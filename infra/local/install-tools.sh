@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the local stack and the test suite need, by package name, only when missing:
+#   moto[server] (DynamoDB-compatible server), cargo-lambda (function emulator), and with --test also
+#   scim2-cli (SCIM conformance), cfn-lint, aws-sam-translator and checkov (offline IaC checks).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+want_test_tools=false
+[ "${1:-}" = "--test" ] && want_test_tools=true
+
+PY="${PYTHON:-python3}"
+command -v "$PY" >/dev/null || die "python3 is required (pip installs moto and cargo-lambda)"
+
+missing=()
+"$PY" -c 'import moto.server, flask, werkzeug' 2>/dev/null || missing+=("moto[server]")
+command -v cargo-lambda >/dev/null 2>&1 || missing+=("cargo-lambda")
+if $want_test_tools; then
+  command -v scim2 >/dev/null 2>&1 || missing+=("scim2-cli")
+  command -v cfn-lint >/dev/null 2>&1 || missing+=("cfn-lint")
+  "$PY" -c 'import samtranslator' 2>/dev/null || missing+=("aws-sam-translator")
+  command -v checkov >/dev/null 2>&1 || missing+=("checkov")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+  # pyenv and similar installs put console scripts in a directory that needs a rehash to appear on PATH.
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+command -v moto_server >/dev/null 2>&1 || die "moto_server is not on PATH after installing moto[server]"
+command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda is not on PATH after installing it"

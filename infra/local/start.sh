@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Starts the whole local stack on 127.0.0.1 and shows it working:
+#   1. installs what is missing (moto[server], cargo-lambda) with pip,
+#   2. builds the workspace (debug) so every function answers its first request quickly,
+#   3. starts moto's DynamoDB-compatible server and creates the tables from infra/template.yaml,
+#   4. starts the Entra stand-in (signing keys + JWKS on loopback),
+#   5. starts every function under `cargo lambda watch`,
+#   6. registers a demo customer through the admin API, runs Entra's Test Connection, and (unless --no-demo)
+#      provisions the sample directory the way Entra does, then prints the URLs and a summary.
+# Re-running while it runs only prints the URLs again. Stop it with infra/local/stop.sh.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+run_demo=true
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) run_demo=false ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) die "unknown option $arg (use --no-demo or --help)" ;;
+  esac
+done
+
+mkdir -p "$STATE_DIR/logs" "$STATE_DIR/pids" "$STATE_DIR/entra"
+ENV_FILE="$STATE_DIR/functions.env"
+BIN="$CARGO_TARGET_DIR/debug"
+
+print_urls() {
+  cat <<URLS
+
+Local stack is running (all on 127.0.0.1):
+  token endpoint   $TOKEN_URL
+  token metadata   $LAMBDA_BASE/token/.well-known/oauth-authorization-server
+  SCIM base        $SCIM_URL
+  admin API        $ADMIN_URL
+  DynamoDB (moto)  $DYNAMODB_URL
+  Entra stand-in   $ENTRA_URL  (JWKS: $ENTRA_URL/$DEMO_TENANT_GUID/discovery/keys)
+  demo client      $(cat "$STATE_DIR/demo-client-id" 2>/dev/null || echo "(not registered)")
+  logs             $STATE_DIR/logs/
+Stop it with: infra/local/stop.sh
+URLS
+}
+
+if pid_alive "$STATE_DIR/pids/moto" && pid_alive "$STATE_DIR/pids/lambda" && pid_alive "$STATE_DIR/pids/entra" \
+   && port_open "$LAMBDA_PORT" && port_open "$DYNAMODB_PORT" && port_open "$ENTRA_PORT"; then
+  log "already running"
+  print_urls
+  exit 0
+fi
+# A half-started or crashed stack is cleaned up before starting again.
+"$(dirname "$0")/stop.sh" >/dev/null 2>&1 || true
+mkdir -p "$STATE_DIR/logs" "$STATE_DIR/pids" "$STATE_DIR/entra"
+
+"$(dirname "$0")/install-tools.sh"
+
+for port in "$DYNAMODB_PORT" "$LAMBDA_PORT" "$ENTRA_PORT"; do
+  port_open "$port" && die "port 127.0.0.1:$port is taken by another program; set WIF_LOCAL_*_PORT to move the stack"
+done
+
+log "building the workspace (debug)"
+(cd "$REPO_ROOT" && cargo build --workspace --bins --quiet)
+
+log "starting moto on $DYNAMODB_URL"
+setsid moto_server -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$STATE_DIR/logs/moto.log" 2>&1 &
+echo $! >"$STATE_DIR/pids/moto"
+wait_for_port "$DYNAMODB_PORT" 60 || die "moto did not start; see $STATE_DIR/logs/moto.log"
+
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_URL"
+log "creating tables from infra/template.yaml"
+TABLE_ENV="$("$BIN/local-stack" create-tables "$TABLE_PREFIX")"
+
+cat >"$ENV_FILE" <<ENV
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+AWS_REGION=us-east-1
+AWS_EC2_METADATA_DISABLED=true
+AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_URL
+$TABLE_ENV
+WIF_LOCAL_DEVELOPMENT=true
+WIF_PUBLIC_TOKEN_URL=$TOKEN_URL
+WIF_PUBLIC_SCIM_URL=$SCIM_URL
+WIF_JWKS_REFETCH_COOLDOWN_SECONDS=${WIF_JWKS_REFETCH_COOLDOWN_SECONDS:-5}
+WIF_RATE_LIMIT_CLIENT_PER_MINUTE=${WIF_RATE_LIMIT_CLIENT_PER_MINUTE:-600}
+WIF_RATE_LIMIT_SOURCE_PER_MINUTE=${WIF_RATE_LIMIT_SOURCE_PER_MINUTE:-3000}
+RUST_LOG=${RUST_LOG:-info}
+ENV
+
+log "starting the Entra stand-in on $ENTRA_URL"
+setsid "$BIN/entra-sim" serve --port "$ENTRA_PORT" --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
+  >"$STATE_DIR/logs/entra-sim.log" 2>&1 &
+echo $! >"$STATE_DIR/pids/entra"
+wait_for_port "$ENTRA_PORT" 30 || die "the Entra stand-in did not start; see $STATE_DIR/logs/entra-sim.log"
+
+log "starting the functions under cargo lambda watch on 127.0.0.1:$LAMBDA_PORT"
+(cd "$REPO_ROOT" && setsid cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$ENV_FILE" \
+  --concurrency 16 >"$STATE_DIR/logs/lambda.log" 2>&1 &
+ echo $! >"$STATE_DIR/pids/lambda")
+wait_for_port "$LAMBDA_PORT" 120 || die "cargo lambda watch did not start; see $STATE_DIR/logs/lambda.log"
+
+# Functions start lazily; warming them one at a time avoids parallel first requests blocking on cargo's lock.
+warm() {
+  local url="$1" deadline=$((SECONDS + 300))
+  until curl -s -o /dev/null -m 60 "$url"; do
+    [ $SECONDS -lt $deadline ] || die "no answer from $url; see $STATE_DIR/logs/lambda.log"
+    sleep 0.5
+  done
+}
+log "warming the functions"
+warm "$LAMBDA_BASE/token/.well-known/oauth-authorization-server"
+warm "$SCIM_URL/ServiceProviderConfig"
+warm "$ADMIN_URL/warm-up"
+(cd "$REPO_ROOT" && cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" jwks-refresh \
+  --data-ascii '{}' >"$STATE_DIR/logs/jwks-refresh-warm.log" 2>&1) || log "jwks-refresh warm-up failed (see logs)"
+
+log "registering the demo customer through the admin API"
+"$BIN/entra-sim" register --entra-url "$ENTRA_URL" --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
+  --admin-url "$ADMIN_URL" --json >"$STATE_DIR/demo-registration.json"
+sed -n 's/.*"client_id" *: *"\([^"]*\)".*/\1/p' "$STATE_DIR/demo-registration.json" | head -n1 >"$STATE_DIR/demo-client-id"
+
+log "running Entra's Test Connection against the demo registration"
+"$BIN/entra-sim" test-connection --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
+  --token-url "$TOKEN_URL" --client-id "$(cat "$STATE_DIR/demo-client-id")" --scim-url "$SCIM_URL"
+
+if $run_demo; then
+  log "provisioning the sample directory like Entra does"
+  "$BIN/entra-sim" provision --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
+    --token-url "$TOKEN_URL" --client-id "$(cat "$STATE_DIR/demo-client-id")" --scim-url "$SCIM_URL" \
+    --file "$REPO_ROOT/tests/entra-sim/fixtures/sample-directory.json"
+fi
+
+print_urls

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test of the project, from a fresh clone:
+#   tools (pip, by package name) → format and lint checks → unit and integration tests (moto per test binary) →
+#   the local stack → end-to-end tests through it (Entra stand-in, SCIM conformance with scim2-cli) → IaC checks.
+# Exits non-zero on the first failure. The local stack it starts is stopped again on exit, unless it was already
+# running before (then it is left as found).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO_ROOT="$(pwd)"
+source infra/local/common.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing missing tools"
+infra/local/install-tools.sh --test
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "unit and integration tests"
+cargo test --workspace --quiet --exclude e2e-tests
+
+stack_was_running=false
+if pid_alive "$STATE_DIR/pids/lambda" && port_open "$LAMBDA_PORT"; then
+  stack_was_running=true
+fi
+cleanup() {
+  if ! $stack_was_running; then
+    infra/local/stop.sh >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
+step "starting the local stack (with the demo provisioning cycle)"
+infra/local/start.sh
+
+step "end-to-end tests against the local stack"
+WIF_E2E_REQUIRED=1 cargo test -p e2e-tests --quiet -- --test-threads 4
+
+step "SCIM conformance (scim2-cli) against the local stack"
+tests/e2e/scim2_conformance.sh
+
+step "infrastructure checks (cfn-lint, SAM transform, checkov)"
+infra/checks/run.sh
+
+printf '\nAll tests passed.\n'

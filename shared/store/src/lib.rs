@@ -5,6 +5,8 @@
 pub mod audit;
 pub mod call_counter;
 pub mod clients;
+#[cfg(feature = "directory")]
+pub mod directory;
 pub mod dynamo;
 pub mod keys;
 pub mod paging;

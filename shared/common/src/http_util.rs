@@ -14,7 +14,7 @@ pub fn json_response(status: StatusCode, content_type: &'static str, body: &serd
 }
 
 /// The first value of a header as text, if it is valid visible ASCII.
-pub fn header_str<'a>(headers: &'a HeaderMap, name: impl header::AsHeaderName) -> Option<&'a str> {
+pub fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 

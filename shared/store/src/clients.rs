@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use wif_auth::ports::{ClientLookup, StoreUnavailable};
 use wif_auth::registration::Registration;
+use wif_registry::ports::{ListError, RegistrationPage, RegistrationStore, RegistrationWriteError};
 
 use crate::dynamo::{StoreError, backend, malformed};
 use crate::paging::{decode_cursor, encode_cursor};
@@ -234,5 +235,54 @@ impl ClientLookup for ClientRepository {
 
     async fn find_by_issuer_subject(&self, issuer: &str, subject: &str) -> Result<Vec<Registration>, StoreUnavailable> {
         Ok(ClientRepository::find_by_issuer_subject(self, issuer, subject).await?)
+    }
+}
+
+fn write_error(err: ClientWriteError) -> RegistrationWriteError {
+    match err {
+        ClientWriteError::AlreadyExists => RegistrationWriteError::AlreadyExists,
+        ClientWriteError::VersionConflict => RegistrationWriteError::VersionConflict,
+        ClientWriteError::Store(err) => RegistrationWriteError::Unavailable(err.into()),
+    }
+}
+
+#[async_trait::async_trait]
+impl RegistrationStore for ClientRepository {
+    async fn insert(&self, registration: &Registration) -> Result<(), RegistrationWriteError> {
+        ClientRepository::insert(self, registration).await.map_err(write_error)
+    }
+
+    async fn get(&self, client_id: &str) -> Result<Option<Registration>, StoreUnavailable> {
+        Ok(ClientRepository::get(self, client_id).await?)
+    }
+
+    async fn replace(&self, registration: &Registration, expected_version: u64) -> Result<(), RegistrationWriteError> {
+        ClientRepository::replace(self, registration, expected_version)
+            .await
+            .map_err(write_error)
+    }
+
+    async fn delete(&self, client_id: &str, expected_version: Option<u64>) -> Result<bool, RegistrationWriteError> {
+        ClientRepository::delete(self, client_id, expected_version)
+            .await
+            .map_err(write_error)
+    }
+
+    async fn list(
+        &self,
+        tenant_id: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<RegistrationPage, ListError> {
+        if let Some(cursor) = cursor {
+            crate::paging::try_decode_cursor(cursor).map_err(|_| ListError::InvalidCursor)?;
+        }
+        let page = ClientRepository::list(self, tenant_id, cursor, limit)
+            .await
+            .map_err(|err| ListError::Unavailable(err.into()))?;
+        Ok(RegistrationPage {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        })
     }
 }

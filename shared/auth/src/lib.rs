@@ -1,1 +1,27 @@
-//! placeholder
+//! Pure token-endpoint logic. Nothing here talks to AWS or the network: storage and JWKS fetching come in through
+//! the traits in [`ports`], and time through [`wif_common::Clock`].
+//!
+//! Entry points:
+//! - [`service::TokenService`]: the whole `POST /oauth2/token` grant over the ports.
+//! - [`bearer::authenticate_bearer`] and [`bearer::AccessGrant`]: the SCIM API's bearer check.
+//! - [`registration::RegistrationRequest::validate`]: the admin API's registration input rules.
+//! - [`url_policy::JwksUrlPolicy`]: which JWKS URLs may be fetched (shared with `wif-jwks-http`).
+//! - [`jwks_cache::JwksCache`]: memory → Keys table → JWKS URL.
+
+pub mod assertion;
+pub mod bearer;
+pub mod credentials;
+pub mod jwks;
+pub mod jwks_cache;
+pub mod metadata;
+pub mod oauth_error;
+pub mod ports;
+pub mod registration;
+pub mod scope;
+pub mod service;
+mod strict_json;
+pub mod token_request;
+pub mod url_policy;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

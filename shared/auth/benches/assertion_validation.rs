@@ -1,0 +1,125 @@
+//! Warm full assertion validation versus the raw RSA-2048 verification it contains, measured in one run.
+//!
+//! Full validation = size and shape checks, strict base64url, duplicate-rejecting header parse, algorithm
+//! allow-list, key lookup through the JWKS cache's memory level, signature, duplicate-rejecting claims parse and
+//! every claim pin. Raw = aws-lc-rs verifying the same signing input with an already parsed public key (the
+//! cheapest possible RSA check), and, for reference, with the key parsed on every call (what
+//! `jsonwebtoken::crypto::verify` does). Target: full ≤ 1.5 × raw.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::signature::{self, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use wif_auth::assertion::{AssertionPolicy, UnverifiedAssertion};
+use wif_auth::jwks_cache::{JwksCache, JwksCacheSettings};
+use wif_auth::testing::*;
+use wif_common::FixedClock;
+
+const NOW: i64 = 1_750_000_000;
+const ROUNDS: usize = 5;
+const ITERATIONS: usize = 4000;
+
+fn per_op(elapsed: Duration) -> f64 {
+    elapsed.as_secs_f64() * 1e9 / ITERATIONS as f64
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|err| panic!("runtime: {err}"));
+    let key = TestKey::rsa("k1");
+    let registration = sample_registration("bench");
+    let assertion = sign_jwt(&key, "RS256", &entra_like_claims(&registration, NOW));
+    let fetcher = Arc::new(StaticJwksFetcher::default());
+    fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
+    let cache = JwksCache::new(
+        Arc::new(InMemoryKeyStore::default()),
+        fetcher,
+        Arc::new(FixedClock::at(NOW)),
+        JwksCacheSettings::default(),
+    );
+    let policy = AssertionPolicy::default();
+
+    let jwk = key.public_jwk();
+    let component = |name: &str| {
+        URL_SAFE_NO_PAD
+            .decode(jwk[name].as_str().unwrap_or_default())
+            .unwrap_or_else(|err| panic!("{name}: {err}"))
+    };
+    let (n, e) = (component("n"), component("e"));
+    let components = RsaPublicKeyComponents { n: &n, e: &e };
+    let parsed = components
+        .to_parsed_public_key(&signature::RSA_PKCS1_2048_8192_SHA256)
+        .unwrap_or_else(|err| panic!("key: {err}"));
+    let (signing_input, signature_b64) = assertion.rsplit_once('.').unwrap_or_default();
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature_b64)
+        .unwrap_or_else(|err| panic!("signature: {err}"));
+
+    let full = || {
+        runtime.block_on(async {
+            let start = Instant::now();
+            for _ in 0..ITERATIONS {
+                let unverified =
+                    UnverifiedAssertion::parse(black_box(&assertion), &policy).unwrap_or_else(|e| panic!("{e}"));
+                unverified
+                    .algorithm_for(&registration)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let key = cache
+                    .key(&registration.jwks_uri, unverified.kid())
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let verified = unverified
+                    .verify(&registration, &key, &policy, NOW)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                black_box(verified);
+            }
+            start.elapsed()
+        })
+    };
+    let raw = || {
+        let start = Instant::now();
+        for _ in 0..ITERATIONS {
+            parsed
+                .verify_sig(black_box(signing_input.as_bytes()), black_box(&signature))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        start.elapsed()
+    };
+    let raw_unparsed = || {
+        let start = Instant::now();
+        for _ in 0..ITERATIONS {
+            components
+                .verify(
+                    &signature::RSA_PKCS1_2048_8192_SHA256,
+                    black_box(signing_input.as_bytes()),
+                    black_box(&signature),
+                )
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+        start.elapsed()
+    };
+
+    // Warm-up: fills the JWKS cache and the CPU caches.
+    let _ = (full(), raw(), raw_unparsed());
+    let (mut best_full, mut best_raw, mut best_unparsed) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..ROUNDS {
+        best_full = best_full.min(per_op(full()));
+        best_raw = best_raw.min(per_op(raw()));
+        best_unparsed = best_unparsed.min(per_op(raw_unparsed()));
+    }
+    println!("assertion validation benchmark (RS256, RSA-2048, {ROUNDS} rounds x {ITERATIONS}, best round)");
+    println!("  warm full validation          {:>9.0} ns/assertion", best_full);
+    println!("  raw RSA-2048 verify (parsed)  {:>9.0} ns/verify", best_raw);
+    println!(
+        "  raw RSA-2048 verify (n,e)     {:>9.0} ns/verify  (key rebuilt per call)",
+        best_unparsed
+    );
+    println!(
+        "  ratio full / raw              {:>9.2} x  (target <= 1.5)",
+        best_full / best_raw
+    );
+}

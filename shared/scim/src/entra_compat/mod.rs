@@ -1,0 +1,272 @@
+//! Microsoft Entra provisioning quirks (DESIGN §7), each a named, isolated, individually tested normalisation step
+//! that rewrites Entra's request into the RFC form before the RFC-pure engine sees it. Nothing outside this module
+//! knows about Entra.
+//!
+//! - [`normalize_filter`]: filters (`roles[primary eq "True"]`).
+//! - [`resource`]: POST/PUT bodies.
+//! - [`patch`]: PATCH operations.
+
+pub mod patch;
+pub mod resource;
+
+use serde_json::{Map, Value};
+
+use crate::filter::{AttrPath, CompValue, Filter, parse_bool};
+use crate::json::get_ci;
+use crate::schema::{AttributeDef, AttributeType, ResourceSchema};
+
+/// The group schema URN Entra adds to group creation bodies; it names no schema the server must know.
+pub const ENTRA_GROUP_SCHEMA: &str = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+
+/// Value-level steps for one attribute value (also an element of a multi-valued attribute when `def` is the
+/// multi-valued attribute): [`stringified_json`], [`single_complex_shapes`], [`string_booleans`], in that order, so
+/// booleans inside stringified roles are fixed too.
+pub fn normalize_value(def: &AttributeDef, value: &mut Value) {
+    stringified_json(def, value);
+    single_complex_shapes(def, value);
+    string_booleans(def, value);
+}
+
+/// Entra sends booleans as `"True"` / `"False"` / `"false"` (PATCH `active` without the `aadOptscim062020` flag, and
+/// `primary` in some mappings). Any string spelling `true`/`false` where the schema says boolean becomes a boolean.
+pub fn string_booleans(def: &AttributeDef, value: &mut Value) {
+    match value {
+        Value::String(text) if def.attr_type == AttributeType::Boolean => {
+            if let Some(b) = parse_bool(text.trim()) {
+                *value = Value::Bool(b);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                string_booleans(def, item);
+            }
+        }
+        Value::Object(members) if def.is_complex() => {
+            for (key, member) in members.iter_mut() {
+                if let Some(sub) = def.sub_attribute(key) {
+                    string_booleans(sub, member);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Entra's `AppRoleAssignmentsComplex` mapping sends each role as a JSON document inside a string, either as the
+/// element's `value` (`[{"value": "{\"id\":..,\"value\":\"Admin\",\"displayName\":\"Admin\"}"}]`) or as the
+/// whole attribute. The string is parsed and the element rebuilt from its sub-attributes (`displayName` is the
+/// RFC's `display`; Entra's `id` is not a sub-attribute and is dropped later as unknown).
+pub fn stringified_json(def: &AttributeDef, value: &mut Value) {
+    if !def.is_complex() || !def.multi_valued {
+        return;
+    }
+    if let Value::String(text) = value
+        && let Ok(parsed @ (Value::Array(_) | Value::Object(_))) = serde_json::from_str::<Value>(text.trim())
+    {
+        *value = parsed;
+    }
+    let fix_element = |element: &mut Value| {
+        let Value::Object(members) = element else {
+            return;
+        };
+        if members.len() != 1 {
+            return;
+        }
+        let Some(Value::String(inner)) = get_ci(members, "value") else {
+            return;
+        };
+        let Ok(Value::Object(mut parsed)) = serde_json::from_str::<Value>(inner.trim()) else {
+            return;
+        };
+        if def.sub_attribute("displayName").is_none()
+            && def.sub_attribute("display").is_some()
+            && get_ci(&parsed, "display").is_none()
+            && let Some(display) = crate::json::remove_ci(&mut parsed, "displayName")
+        {
+            parsed.insert("display".into(), display);
+        }
+        *element = Value::Object(parsed);
+    };
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(fix_element),
+        other => fix_element(other),
+    }
+}
+
+/// Entra sends a single-valued complex reference (the enterprise `manager`) as a raw id string, as `{"value": ..}`,
+/// or as a one-element array `[{"value": .., "$ref": ..}]`; an empty string (or `{"value": ""}`) means "no manager".
+/// All become the RFC shape `{"value": ..}`, or null for the empty forms.
+pub fn single_complex_shapes(def: &AttributeDef, value: &mut Value) {
+    if !def.is_complex() || def.multi_valued || def.sub_attribute("value").is_none() {
+        return;
+    }
+    let replacement = match value {
+        Value::String(id) if id.trim().is_empty() => Some(Value::Null),
+        Value::String(id) => {
+            let mut object = Map::new();
+            object.insert("value".into(), Value::String(id.clone()));
+            Some(Value::Object(object))
+        }
+        Value::Array(items) if items.is_empty() => Some(Value::Null),
+        Value::Array(items) if items.len() == 1 => {
+            let mut only = items.remove(0);
+            single_complex_shapes(def, &mut only);
+            Some(only)
+        }
+        Value::Object(members) => match get_ci(members, "value") {
+            Some(Value::String(id)) if id.trim().is_empty() => Some(Value::Null),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(replacement) = replacement {
+        *value = replacement;
+    }
+}
+
+/// Entra writes boolean literals as strings in value filters (`roles[primary eq "True"].value`): a string `"true"` /
+/// `"false"` (any case) compared with a boolean attribute becomes the boolean.
+pub fn normalize_filter(filter: Filter, schema: &ResourceSchema) -> Filter {
+    normalize_filter_in(filter, schema, None)
+}
+
+fn normalize_filter_in(filter: Filter, schema: &ResourceSchema, element_of: Option<&AttrPath>) -> Filter {
+    match filter {
+        Filter::And(a, b) => Filter::And(
+            Box::new(normalize_filter_in(*a, schema, element_of)),
+            Box::new(normalize_filter_in(*b, schema, element_of)),
+        ),
+        Filter::Or(a, b) => Filter::Or(
+            Box::new(normalize_filter_in(*a, schema, element_of)),
+            Box::new(normalize_filter_in(*b, schema, element_of)),
+        ),
+        Filter::Not(inner) => Filter::Not(Box::new(normalize_filter_in(*inner, schema, element_of))),
+        Filter::ValuePath { path, filter } => {
+            let inner = normalize_filter_in(*filter, schema, Some(&path));
+            Filter::ValuePath {
+                path,
+                filter: Box::new(inner),
+            }
+        }
+        Filter::Compare { path, op, value } => {
+            let value = match value {
+                CompValue::String(text) if is_boolean(schema, element_of, &path) => match parse_bool(&text) {
+                    Some(b) => CompValue::Bool(b),
+                    None => CompValue::String(text),
+                },
+                other => other,
+            };
+            Filter::Compare { path, op, value }
+        }
+        other @ Filter::Present(_) => other,
+    }
+}
+
+fn is_boolean(schema: &ResourceSchema, element_of: Option<&AttrPath>, path: &AttrPath) -> bool {
+    let def = match element_of {
+        Some(parent) => schema.resolve(parent).and_then(|r| r.attr.sub_attribute(&path.name)),
+        None => schema.resolve(path).map(|r| r.leaf()),
+    };
+    def.is_some_and(|d| d.attr_type == AttributeType::Boolean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::parse;
+    use serde_json::json;
+
+    fn user_attr(name: &str) -> AttributeDef {
+        let schema = ResourceSchema::user();
+        schema
+            .resolve(&AttrPath::simple(name))
+            .map(|r| r.attr.clone())
+            .expect(name)
+    }
+
+    #[test]
+    fn string_booleans_step() {
+        let mut v = json!("False");
+        string_booleans(&user_attr("active"), &mut v);
+        assert_eq!(v, json!(false));
+        let mut v = json!("True");
+        string_booleans(&user_attr("active"), &mut v);
+        assert_eq!(v, json!(true));
+        let mut v = json!("maybe");
+        string_booleans(&user_attr("active"), &mut v);
+        assert_eq!(v, json!("maybe"));
+        let mut v = json!([{"value": "a@x", "primary": "true"}]);
+        string_booleans(&user_attr("emails"), &mut v);
+        assert_eq!(v, json!([{"value": "a@x", "primary": true}]));
+        // Strings stay strings where the schema says string.
+        let mut v = json!("True");
+        string_booleans(&user_attr("title"), &mut v);
+        assert_eq!(v, json!("True"));
+    }
+
+    #[test]
+    fn stringified_roles_step() {
+        let roles = user_attr("roles");
+        // Entra's AppRoleAssignmentsComplex PATCH value, verbatim.
+        let mut v = json!([
+            {"value": "{\"id\":\"827f0d2e-be15-4d8f-a8e3-f8697239c112\",\"value\":\"DocumentMgmt-Admin\",\"displayName\":\"DocumentMgmt Admin\"}"},
+            {"value": "{\"id\":\"8ae06bd4-35bb-4fcd-977e-14e074ad1192\",\"value\":\"Admin\",\"displayName\":\"Admin\"}"}
+        ]);
+        stringified_json(&roles, &mut v);
+        assert_eq!(v[0]["value"], "DocumentMgmt-Admin");
+        assert_eq!(v[0]["display"], "DocumentMgmt Admin");
+        assert_eq!(v[1]["value"], "Admin");
+        let mut v = json!("[{\"primary\":\"True\",\"type\":\"WindowsAzureActiveDirectoryRole\",\"value\":\"Admin\"}]");
+        normalize_value(&roles, &mut v);
+        assert_eq!(
+            v,
+            json!([{"primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}])
+        );
+        // A plain role value that happens not to be JSON is left alone.
+        let mut v = json!([{"value": "Admin"}]);
+        stringified_json(&roles, &mut v);
+        assert_eq!(v, json!([{"value": "Admin"}]));
+    }
+
+    #[test]
+    fn manager_shapes_step() {
+        let schema = ResourceSchema::user();
+        let manager = schema
+            .resolve(&AttrPath::simple("manager"))
+            .map(|r| r.attr.clone())
+            .expect("manager");
+        for (input, expected) in [
+            (json!("123456"), json!({"value": "123456"})),
+            (json!({"value": "123456"}), json!({"value": "123456"})),
+            (
+                json!([{"$ref": "http://x/Users/1", "value": "1"}]),
+                json!({"$ref": "http://x/Users/1", "value": "1"}),
+            ),
+            (json!(["1"]), json!({"value": "1"})),
+            (json!(""), json!(null)),
+            (json!({"value": ""}), json!(null)),
+            (json!([]), json!(null)),
+        ] {
+            let mut v = input.clone();
+            single_complex_shapes(&manager, &mut v);
+            assert_eq!(v, expected, "{input}");
+        }
+        // Multi-valued or non-complex attributes are not touched.
+        let mut v = json!("x");
+        single_complex_shapes(&user_attr("emails"), &mut v);
+        assert_eq!(v, json!("x"));
+    }
+
+    #[test]
+    fn string_booleans_in_filters_become_booleans() {
+        let schema = ResourceSchema::user();
+        let f = normalize_filter(
+            parse(r#"roles[primary eq "True"] and active eq "false""#).expect("parse"),
+            schema,
+        );
+        assert_eq!(f, parse("roles[primary eq true] and active eq false").expect("parse"));
+        // Strings compared with string attributes stay strings.
+        let f = normalize_filter(parse(r#"title eq "True""#).expect("parse"), schema);
+        assert_eq!(f, parse(r#"title eq "True""#).expect("parse"));
+    }
+}

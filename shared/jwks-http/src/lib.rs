@@ -1,1 +1,199 @@
-//! placeholder
+//! [`HttpJwksFetcher`]: the network side of the JWKS cache.
+//!
+//! Every fetch re-applies the deployment's [`JwksUrlPolicy`] (https, allow-listed host; plain http to loopback
+//! only in local development), follows no redirect (a redirect is reported, so an allow-listed host cannot
+//! bounce us elsewhere), is bounded by a connect timeout and a total timeout that also covers reading the body,
+//! and stops reading as soon as the body exceeds the size cap — a hostile or broken server cannot make us buffer
+//! more than `max_bytes`.
+
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap};
+use wif_auth::ports::{JwksFetchError, JwksFetchOutcome, JwksFetcher};
+use wif_auth::url_policy::JwksUrlPolicy;
+
+/// `WIF_JWKS_FETCH_TIMEOUT_MS` and `WIF_JWKS_MAX_BYTES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchSettings {
+    /// The whole exchange: connect, TLS, headers and body.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_bytes: usize,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        Self::from_timeout(Duration::from_millis(3000), 262_144)
+    }
+}
+
+impl FetchSettings {
+    /// Connecting gets at most half of the total budget (but at least 100 ms), so a black-holed address fails
+    /// with a connect error rather than an unexplained timeout.
+    pub fn from_timeout(timeout: Duration, max_bytes: usize) -> Self {
+        Self {
+            timeout,
+            connect_timeout: (timeout / 2).max(Duration::from_millis(100)).min(timeout),
+            max_bytes,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("could not build the JWKS HTTP client: {0}")]
+pub struct BuildError(#[from] reqwest::Error);
+
+pub struct HttpJwksFetcher {
+    client: reqwest::Client,
+    policy: JwksUrlPolicy,
+    settings: FetchSettings,
+}
+
+impl HttpJwksFetcher {
+    pub fn new(policy: JwksUrlPolicy, settings: FetchSettings) -> Result<Self, BuildError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            // The allow-list is the egress policy; an ambient proxy variable must not change where we connect.
+            .no_proxy()
+            // Belt and braces: outside local development reqwest itself refuses plain http.
+            .https_only(!policy.local_development())
+            .user_agent(concat!("wif-jwks-fetcher/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            client,
+            policy,
+            settings,
+        })
+    }
+
+    pub fn policy(&self) -> &JwksUrlPolicy {
+        &self.policy
+    }
+}
+
+#[async_trait::async_trait]
+impl JwksFetcher for HttpJwksFetcher {
+    async fn fetch(&self, jwks_uri: &str, etag: Option<&str>) -> Result<JwksFetchOutcome, JwksFetchError> {
+        let url = self
+            .policy
+            .check(jwks_uri)
+            .map_err(|err| JwksFetchError::Disallowed(format!("{jwks_uri}: {err}")))?;
+        let mut request = self.client.get(url).header(header::ACCEPT, "application/json");
+        if let Some(etag) = etag {
+            request = request.header(header::IF_NONE_MATCH, etag);
+        }
+        let mut response = request.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let max_age = max_age(response.headers());
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(JwksFetchOutcome::NotModified { max_age });
+        }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or("(no Location)")
+                .chars()
+                .take(200)
+                .collect();
+            return Err(JwksFetchError::Redirect(location));
+        }
+        if status != reqwest::StatusCode::OK {
+            return Err(JwksFetchError::Status(status.as_u16()));
+        }
+        let limit = self.settings.max_bytes;
+        if response.content_length().is_some_and(|length| length > limit as u64) {
+            return Err(JwksFetchError::TooLarge { limit });
+        }
+        let new_etag = response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > limit {
+                // Dropping the response here closes the connection: nothing more is read.
+                return Err(JwksFetchError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = String::from_utf8(body).map_err(|_| JwksFetchError::NotUtf8)?;
+        Ok(JwksFetchOutcome::Fresh {
+            body,
+            etag: new_etag,
+            max_age,
+        })
+    }
+}
+
+fn transport_error(err: reqwest::Error) -> JwksFetchError {
+    if err.is_timeout() {
+        JwksFetchError::Timeout
+    } else if err.is_connect() {
+        JwksFetchError::Connect(error_chain(&err))
+    } else {
+        JwksFetchError::Transport(error_chain(&err))
+    }
+}
+
+/// reqwest's top-level message is generic ("error sending request"); the cause says what happened.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `max-age` from Cache-Control (RFC 9111 §5.2.2.1), if present and numeric.
+pub fn max_age(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|directive| {
+            let (name, value) = directive.trim().split_once('=')?;
+            if name.trim().eq_ignore_ascii_case("max-age") {
+                value.trim().trim_matches('"').parse().ok()
+            } else {
+                None
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn max_age_is_parsed_from_cache_control() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, MAX-AGE=86400, must-revalidate"),
+        );
+        assert_eq!(max_age(&headers), Some(86_400));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        assert_eq!(max_age(&headers), None);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=soon"));
+        assert_eq!(max_age(&headers), None);
+        assert_eq!(max_age(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn connect_timeout_is_half_the_budget() {
+        let settings = FetchSettings::from_timeout(Duration::from_millis(3000), 10);
+        assert_eq!(settings.connect_timeout, Duration::from_millis(1500));
+        let tiny = FetchSettings::from_timeout(Duration::from_millis(50), 10);
+        assert_eq!(tiny.connect_timeout, Duration::from_millis(50));
+    }
+}

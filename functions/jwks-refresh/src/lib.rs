@@ -54,7 +54,11 @@ impl Refresher {
     pub async fn refresh_one(&self, jwks_uri: &str) -> RefreshOutcome {
         let previous = match self.store.get_jwks(jwks_uri).await {
             Ok(previous) => previous,
-            Err(err) => return RefreshOutcome::Failed { reason: err.to_string() },
+            Err(err) => {
+                return RefreshOutcome::Failed {
+                    reason: err.to_string(),
+                };
+            }
         };
         // Only revalidate with an ETag when we hold the document it names.
         let etag = previous
@@ -76,7 +80,9 @@ impl Refresher {
                     };
                     return match self.store.put_jwks(&entry).await {
                         Ok(()) => RefreshOutcome::Updated { keys: set.len() },
-                        Err(err) => RefreshOutcome::Failed { reason: err.to_string() },
+                        Err(err) => RefreshOutcome::Failed {
+                            reason: err.to_string(),
+                        },
                     };
                 }
                 Ok(_) => "JWKS has no usable signing key".to_owned(),
@@ -90,7 +96,9 @@ impl Refresher {
                     entry.last_failure_at = None;
                     return match self.store.put_jwks(&entry).await {
                         Ok(()) => RefreshOutcome::Unchanged,
-                        Err(err) => RefreshOutcome::Failed { reason: err.to_string() },
+                        Err(err) => RefreshOutcome::Failed {
+                            reason: err.to_string(),
+                        },
                     };
                 }
                 None => "server answered 304 to an unconditional request".to_owned(),

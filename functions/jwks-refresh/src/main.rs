@@ -24,10 +24,10 @@ async fn main() -> Result<(), Error> {
     let clients = ClientRepository::new(client.clone(), config.tables.get(TableKind::Clients)?);
     let fetcher = HttpJwksFetcher::new(
         JwksUrlPolicy::new(config.local_development, &config.extra_allowed_hosts),
-        FetchSettings {
-            timeout: std::time::Duration::from_millis(config.fetch_timeout_ms),
-            max_bytes: config.max_bytes,
-        },
+        FetchSettings::from_timeout(
+            std::time::Duration::from_millis(config.fetch_timeout_ms),
+            config.max_bytes,
+        ),
     )?;
     let refresher = Arc::new(Refresher {
         store: Arc::new(KeyRepository::new(client, config.tables.get(TableKind::Keys)?)),
@@ -41,7 +41,12 @@ async fn main() -> Result<(), Error> {
         async move {
             let uris = clients.all_jwks_uris().await?;
             let report = refresher.refresh_all(uris).await;
-            tracing::info!(updated = report.updated, unchanged = report.unchanged, failed = report.failed, "refresh done");
+            tracing::info!(
+                updated = report.updated,
+                unchanged = report.unchanged,
+                failed = report.failed,
+                "refresh done"
+            );
             Ok::<_, Error>(serde_json::to_value(report)?)
         }
         .instrument(span)

@@ -33,7 +33,9 @@ pub mod sort;
 
 // Directory service over storage (the service engineer's part): the storage port, its in-memory implementation and
 // the storage contract suite every backend must pass.
+pub mod api;
 #[cfg(any(test, feature = "test-support"))]
 pub mod contract;
 pub mod memory;
+pub mod service;
 pub mod store;

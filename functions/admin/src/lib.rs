@@ -9,6 +9,7 @@
 //! - `POST /clients/{id}/enable`, `POST /clients/{id}/disable`, `POST /clients/{id}/revoke-tokens`
 
 pub mod config;
+pub mod permissions;
 
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};

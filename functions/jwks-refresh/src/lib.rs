@@ -4,6 +4,7 @@
 //! logged with `jwks_refresh_failed = true`, which the template's metric filter and alarm count).
 
 pub mod config;
+pub mod permissions;
 
 use std::sync::Arc;
 

@@ -1,0 +1,54 @@
+//! What the admin function may do in AWS, declared next to the code that does it. infra/template.yaml grants its
+//! role exactly these DynamoDB actions and sets exactly these variables; the infra-checks crate proves that
+//! against the template and against the requests this code really sends (moto, through the real SDK).
+//! Change this file together with the code and the template.
+
+use wif_store::TableKind;
+
+/// Table → every DynamoDB action (IAM name) the admin code sends to it.
+pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
+    // Registrations: create (conditional put), get, update (conditional put), delete, list by tenant (TenantIndex)
+    // and list all (scan).
+    (
+        TableKind::Clients,
+        &[
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+        ],
+    ),
+    // Revocation: the client's live tokens through ClientIndex, each marked revoked.
+    (TableKind::Tokens, &["dynamodb:Query", "dynamodb:UpdateItem"]),
+    // Every registration change is audited.
+    (TableKind::Audit, &["dynamodb:PutItem"]),
+];
+
+/// Every environment variable [`crate::config::AdminConfig::from_env`] reads.
+pub const ENV_VARS: &[&str] = &[
+    "WIF_CLIENTS_TABLE",
+    "WIF_TOKENS_TABLE",
+    "WIF_AUDIT_TABLE",
+    "WIF_LOCAL_DEVELOPMENT",
+    "WIF_JWKS_ALLOWED_HOSTS",
+    "WIF_TOKEN_LIFETIME_MIN_SECONDS",
+    "WIF_TOKEN_LIFETIME_MAX_SECONDS",
+    "WIF_PUBLIC_TOKEN_URL",
+    "WIF_PUBLIC_SCIM_URL",
+    "WIF_AUDIT_RETENTION_DAYS",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declares_exactly_the_configured_tables() {
+        let declared: Vec<TableKind> = DYNAMODB_PERMISSIONS.iter().map(|(kind, _)| *kind).collect();
+        assert_eq!(declared, crate::config::TABLES);
+        for kind in crate::config::TABLES {
+            assert!(ENV_VARS.contains(&kind.env_var()), "{} missing", kind.env_var());
+        }
+    }
+}

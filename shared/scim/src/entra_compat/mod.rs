@@ -130,6 +130,11 @@ pub fn normalize_filter(filter: Filter, schema: &ResourceSchema) -> Filter {
     normalize_filter_in(filter, schema, None)
 }
 
+/// [`normalize_filter`] for the element filter of a PATCH path such as `roles[primary eq "True"].value`.
+pub fn normalize_value_filter(filter: Filter, schema: &ResourceSchema, parent: &AttrPath) -> Filter {
+    normalize_filter_in(filter, schema, Some(parent))
+}
+
 fn normalize_filter_in(filter: Filter, schema: &ResourceSchema, element_of: Option<&AttrPath>) -> Filter {
     match filter {
         Filter::And(a, b) => Filter::And(

@@ -15,6 +15,7 @@ use crate::schema::ResourceSchema;
 pub fn normalize(operation: PatchOperation, doc: &Map<String, Value>, schema: &ResourceSchema) -> Vec<PatchOperation> {
     path_less_keys_as_paths(operation, schema)
         .into_iter()
+        .map(|op| path_filter_booleans(op, schema))
         .filter_map(|op| remove_by_value(op, schema))
         .map(|op| value_shapes(op, schema))
         .map(empty_value_removes)
@@ -63,6 +64,18 @@ pub fn path_less_keys_as_paths(operation: PatchOperation, schema: &ResourceSchem
     }
     out.extend(split);
     out
+}
+
+/// `roles[primary eq "True"].value`: string booleans in a path's value filter become booleans (see
+/// [`super::normalize_filter`]), so the filter matches and an element built from it gets a real boolean.
+pub fn path_filter_booleans(mut operation: PatchOperation, schema: &ResourceSchema) -> PatchOperation {
+    if let Some(path) = operation.path.as_mut()
+        && let Some(filter) = path.filter.take()
+    {
+        let parent = path.base();
+        path.filter = Some(super::normalize_value_filter(filter, schema, &parent));
+    }
+    operation
 }
 
 fn key_path(key: &str) -> AttrPath {

@@ -28,4 +28,6 @@ pub mod directory;
 mod http_server;
 pub mod jwks_server;
 pub mod provision;
+pub mod register;
+pub mod sample;
 pub mod token_client;

@@ -791,12 +791,9 @@ impl Provisioner {
                 let remove_candidates: Vec<Member> = known
                     .iter()
                     .filter(|a| !desired.contains_key(*a))
-                    .filter_map(|a| {
-                        ids.get(a)
-                            .map(String::as_str)
-                            .or_else(|| self.state.user_id(a))
-                            .map(|i| (a.clone(), i.to_string()))
-                    })
+                    // Users removed from the file are deleted at the end of the cycle, and deleting a user
+                    // drops its memberships on the server; only users still in the file are unlinked here.
+                    .filter_map(|a| ids.get(a).map(|i| (a.clone(), i.clone())))
                     .collect();
                 for (a, _) in desired.iter().filter(|(a, _)| known.contains(*a)) {
                     result.members.insert(a.clone());

@@ -1,0 +1,339 @@
+//! The SCIM Lambda's HTTP adapter: one tracing span per request (with the Lambda request id), the RFC 6750 bearer
+//! check, then [`wif_scim::api::ScimApi`]. Every outcome is an `Ok` HTTP response in the SCIM error format: a
+//! `lambda_http` handler error would be an invocation error, not an answer.
+//!
+//! Paths: `/scim/v2/...` (under `cargo lambda watch` the `/lambda-url/scim` prefix is already stripped). The body is
+//! read as raw bytes: the watch emulator base64-encodes `application/scim+json` bodies and lambda_http's
+//! `payload()` does not parse that media type.
+
+pub mod config;
+
+use std::sync::Arc;
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use tracing::Instrument;
+
+use wif_auth::bearer::{BearerError, authenticate_bearer};
+use wif_auth::ports::TokenStore;
+use wif_common::Clock;
+use wif_edge::{RequestMeta, body_bytes};
+use wif_scim::api::{ApiRequest, ApiResponse, ScimApi};
+use wif_scim::error::ScimError;
+use wif_scim::service::Caller;
+
+pub const SCIM_PREFIX: &str = "/scim/v2";
+
+/// What the handler needs, built once per Lambda environment.
+pub struct ScimApp {
+    pub api: ScimApi,
+    pub tokens: Arc<dyn TokenStore>,
+    pub clock: Arc<dyn Clock>,
+    /// `meta.location` base; derived from the request's host when `None`.
+    pub public_scim_url: Option<String>,
+}
+
+fn to_lambda(response: ApiResponse) -> Response<Body> {
+    let mut builder = Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    let body = match response.body {
+        None => Body::Empty,
+        Some(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Body::Text(text),
+            Err(err) => Body::Binary(err.into_bytes()),
+        },
+    };
+    builder.body(body).unwrap_or_else(|_| {
+        let mut fallback = Response::new(Body::Empty);
+        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        fallback
+    })
+}
+
+fn bearer_failure(err: &BearerError) -> Response<Body> {
+    let status = err.status().as_u16();
+    let scim = ScimError::new(status, None, err.description());
+    let mut response = to_lambda(ApiResponse::error(&scim));
+    if let Some(challenge) = err.www_authenticate().and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
+/// `https://<host>/scim/v2` from the request, for deployments that do not configure the public URL. The host is
+/// only used if it looks like a host name (it comes from the client).
+fn derived_base_url(meta: &RequestMeta) -> String {
+    let host = meta
+        .domain_name
+        .as_deref()
+        .filter(|host| {
+            !host.is_empty()
+                && host.len() <= 253
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+        })
+        .unwrap_or("localhost");
+    format!("https://{host}{SCIM_PREFIX}")
+}
+
+/// Handles one request. Never fails: every error is an HTTP answer.
+pub async fn handle(app: &ScimApp, request: Request) -> Response<Body> {
+    let meta = RequestMeta::of(&request);
+    let path = request.uri().path().to_owned();
+    let span = meta.span("scim", request.method().as_str(), &path);
+    async move {
+        let started = std::time::Instant::now();
+        let response = route(app, &request, &meta, &path).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request handled"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn route(app: &ScimApp, request: &Request, meta: &RequestMeta, path: &str) -> Response<Body> {
+    let Some(rest) = path
+        .strip_prefix(SCIM_PREFIX)
+        .filter(|r| r.is_empty() || r.starts_with('/'))
+    else {
+        return to_lambda(ApiResponse::error(&ScimError::not_found(format!(
+            "no SCIM endpoint at {path}; the SCIM base is {SCIM_PREFIX}"
+        ))));
+    };
+    let grant = match authenticate_bearer(request.headers(), app.tokens.as_ref(), app.clock.now_unix()).await {
+        Ok(grant) => grant,
+        Err(err) => {
+            if let BearerError::Unavailable(reason) = &err {
+                tracing::error!(%reason, "token store unavailable");
+            } else {
+                tracing::info!(reason = %err, "bearer token refused");
+            }
+            return bearer_failure(&err);
+        }
+    };
+    let caller = Caller {
+        tenant_id: grant.tenant_id.clone(),
+        client_id: grant.client_id.clone(),
+        can_write: grant.can_write(),
+    };
+    tracing::debug!(client_id = %grant.client_id, tenant_id = %grant.tenant_id, "bearer token accepted");
+    let api_request = ApiRequest {
+        method: request.method().as_str().to_owned(),
+        path: rest.to_owned(),
+        query: request.uri().query().unwrap_or_default().to_owned(),
+        headers: request
+            .headers()
+            .iter()
+            // Credentials stay out of the API layer (and so out of anything it might log).
+            .filter(|(name, _)| *name != header::AUTHORIZATION)
+            .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_owned(), v.to_owned())))
+            .collect(),
+        body: body_bytes(request).to_vec(),
+    };
+    let base_url = app.public_scim_url.clone().unwrap_or_else(|| derived_base_url(meta));
+    let response = app
+        .api
+        .handle(&api_request, caller, &base_url, Some(meta.request_id.clone()))
+        .await;
+    if response.status >= 500 {
+        tracing::error!(status = response.status, "SCIM request failed on our side");
+    }
+    to_lambda(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http;
+    use serde_json::{Value, json};
+    use wif_auth::credentials::{AccessToken, sha256_hex};
+    use wif_auth::ports::TokenRecord;
+    use wif_auth::scope::Scope;
+    use wif_auth::testing::InMemoryTokenStore;
+    use wif_common::FixedClock;
+    use wif_common::audit::LogOnlyAudit;
+    use wif_scim::api::SCIM_CONTENT_TYPE;
+    use wif_scim::memory::MemoryDirectory;
+    use wif_scim::service::{DirectoryService, ServiceConfig};
+
+    const NOW: i64 = 1_767_225_600;
+    struct Tokens {
+        writer: String,
+        reader: String,
+        other: String,
+    }
+
+    async fn app() -> (ScimApp, Tokens) {
+        let tokens = Arc::new(InMemoryTokenStore::default());
+        let minted = Tokens {
+            writer: AccessToken::generate().unwrap().value().to_owned(),
+            reader: AccessToken::generate().unwrap().value().to_owned(),
+            other: AccessToken::generate().unwrap().value().to_owned(),
+        };
+        for (token, tenant, scopes) in [
+            (&minted.writer, "tenant-a", vec![Scope::Scim]),
+            (&minted.reader, "tenant-a", vec![Scope::ScimRead]),
+            (&minted.other, "tenant-b", vec![Scope::Scim]),
+        ] {
+            tokens
+                .put_token(&TokenRecord {
+                    token_hash: sha256_hex(token),
+                    client_id: format!("client-{tenant}"),
+                    tenant_id: tenant.into(),
+                    scopes,
+                    issued_at: NOW - 10,
+                    expires_at: NOW + 3_600,
+                    revoked: false,
+                })
+                .await
+                .unwrap();
+        }
+        let clock = Arc::new(FixedClock::at(NOW));
+        let service = DirectoryService::new(
+            Arc::new(MemoryDirectory::new()),
+            Arc::new(LogOnlyAudit),
+            clock.clone(),
+            ServiceConfig {
+                password_iterations: 1_000,
+                ..ServiceConfig::default()
+            },
+        );
+        let app = ScimApp {
+            api: ScimApi::new(service),
+            tokens,
+            clock,
+            public_scim_url: None,
+        };
+        (app, minted)
+    }
+
+    fn request(method: &str, uri: &str, token: Option<&String>, body: Body) -> Request {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "scim.example.com")
+            .header("content-type", "application/scim+json");
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        builder.body(body).unwrap()
+    }
+
+    fn json_of(response: &Response<Body>) -> Value {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).unwrap(),
+            Body::Binary(bytes) => serde_json::from_slice(bytes).unwrap(),
+            _ => Value::Null,
+        }
+    }
+
+    #[tokio::test]
+    async fn test_connection_round_trip() {
+        let (app, t) = app().await;
+        let response = handle(
+            &app,
+            request(
+                "GET",
+                "/scim/v2/Users?filter=userName+eq+%22x%22",
+                Some(&t.writer),
+                Body::Empty,
+            ),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], SCIM_CONTENT_TYPE);
+        assert_eq!(json_of(&response)["totalResults"], 0);
+    }
+
+    #[tokio::test]
+    async fn bearer_failures_are_scim_errors_with_a_challenge() {
+        let (app, t) = app().await;
+        let response = handle(&app, request("GET", "/scim/v2/Users", None, Body::Empty)).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer realm=\"scim\"");
+        assert_eq!(
+            json_of(&response)["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        let response = handle(
+            &app,
+            request("GET", "/scim/v2/Users", Some(&"wif_at_unknown".to_owned()), Body::Empty),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+        assert!(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .contains("invalid_token")
+        );
+        let response = handle(&app, request("GET", "/elsewhere", Some(&t.writer), Body::Empty)).await;
+        assert_eq!(response.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn binary_bodies_create_and_tenants_stay_apart() {
+        let (app, t) = app().await;
+        // What lambda_http hands over after decoding the emulator's base64 body.
+        let body = Body::Binary(serde_json::to_vec(&json!({"userName": "bin@x.com"})).unwrap());
+        let response = handle(&app, request("POST", "/scim/v2/Users", Some(&t.writer), body)).await;
+        assert_eq!(response.status(), 201, "{:?}", json_of(&response));
+        let created = json_of(&response);
+        let id = created["id"].as_str().unwrap();
+        assert_eq!(
+            response.headers()["location"],
+            format!("https://scim.example.com/scim/v2/Users/{id}").as_str()
+        );
+        let path = format!("/scim/v2/Users/{id}");
+        assert_eq!(
+            handle(&app, request("GET", &path, Some(&t.reader), Body::Empty))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            handle(&app, request("GET", &path, Some(&t.other), Body::Empty))
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            handle(&app, request("DELETE", &path, Some(&t.other), Body::Empty))
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            handle(&app, request("DELETE", &path, Some(&t.reader), Body::Empty))
+                .await
+                .status(),
+            403
+        );
+        let response = handle(&app, request("DELETE", &path, Some(&t.writer), Body::Empty)).await;
+        assert_eq!(response.status(), 204);
+    }
+
+    #[test]
+    fn derived_base_url_ignores_strange_hosts() {
+        let meta = RequestMeta {
+            domain_name: Some("evil.com/<script>".into()),
+            ..RequestMeta::default()
+        };
+        assert_eq!(derived_base_url(&meta), "https://localhost/scim/v2");
+        let meta = RequestMeta {
+            domain_name: Some("abc.lambda-url.eu-west-1.on.aws".into()),
+            ..RequestMeta::default()
+        };
+        assert_eq!(
+            derived_base_url(&meta),
+            "https://abc.lambda-url.eu-west-1.on.aws/scim/v2"
+        );
+    }
+}

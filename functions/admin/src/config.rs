@@ -7,8 +7,8 @@ use wif_registry::PublicUrls;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
 
-/// Tables this function may touch.
-pub const TABLES: &[TableKind] = &[TableKind::Clients, TableKind::Tokens, TableKind::Audit];
+/// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state).
+pub const TABLES: &[TableKind] = &[TableKind::Clients, TableKind::Tokens, TableKind::Keys, TableKind::Audit];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
@@ -16,6 +16,10 @@ pub struct AdminConfig {
     pub policy: RegistrationPolicy,
     pub urls: PublicUrls,
     pub audit_retention_days: u32,
+    /// `WIF_JWKS_FETCH_TIMEOUT_MS` / `WIF_JWKS_MAX_BYTES`: the connection test fetches the JWKS like the token
+    /// endpoint would, with the same limits.
+    pub jwks_fetch_timeout_ms: u64,
+    pub jwks_max_bytes: usize,
 }
 
 impl AdminConfig {
@@ -42,6 +46,8 @@ impl AdminConfig {
                 scim_url: public_url(env, "WIF_PUBLIC_SCIM_URL")?,
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
+            jwks_fetch_timeout_ms: bounded_or(env, "WIF_JWKS_FETCH_TIMEOUT_MS", 3000, 100, 30_000)?,
+            jwks_max_bytes: bounded_or(env, "WIF_JWKS_MAX_BYTES", 262_144, 1024, 4 * 1024 * 1024)?,
         })
     }
 }
@@ -68,6 +74,7 @@ mod tests {
     const BASE: &[(&str, &str)] = &[
         ("WIF_CLIENTS_TABLE", "c"),
         ("WIF_TOKENS_TABLE", "t"),
+        ("WIF_KEYS_TABLE", "k"),
         ("WIF_AUDIT_TABLE", "a"),
         ("WIF_PUBLIC_TOKEN_URL", "https://auth.example.com/oauth2/token"),
         ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
@@ -81,6 +88,8 @@ mod tests {
         assert!(!config.policy.local_development);
         assert_eq!(config.policy.token_lifetime_max, 21_600);
         assert_eq!(config.audit_retention_days, 365);
+        assert_eq!(config.tables.get(TableKind::Keys).unwrap(), "k");
+        assert_eq!((config.jwks_fetch_timeout_ms, config.jwks_max_bytes), (3000, 262_144));
     }
 
     #[test]
@@ -106,5 +115,14 @@ mod tests {
         inverted.push(("WIF_TOKEN_LIFETIME_MIN_SECONDS", "7200"));
         inverted.push(("WIF_TOKEN_LIFETIME_MAX_SECONDS", "3600"));
         assert!(AdminConfig::from_env(inverted.as_slice()).is_err());
+        let mut slow = BASE.to_vec();
+        slow.push(("WIF_JWKS_FETCH_TIMEOUT_MS", "60000"));
+        assert!(matches!(
+            AdminConfig::from_env(slow.as_slice()),
+            Err(ConfigError::Invalid {
+                name: "WIF_JWKS_FETCH_TIMEOUT_MS",
+                ..
+            })
+        ));
     }
 }

@@ -6,7 +6,13 @@
 //! Routes (paths as the handler sees them, after the function-URL prefix):
 //! - `POST /clients`, `GET /clients?tenant_id=&cursor=&limit=`
 //! - `GET|PATCH|DELETE /clients/{id}` (`DELETE ...?version=N` optional)
-//! - `POST /clients/{id}/enable`, `POST /clients/{id}/disable`, `POST /clients/{id}/revoke-tokens`
+//! - `POST /clients/{id}/enable`, `POST /clients/{id}/disable`, `POST /clients/{id}/revoke-tokens` (`?version=N`)
+//! - `GET /clients/{id}/test`: the connection checks
+//! - `POST|GET /clients/{id}/secrets`, `DELETE /clients/{id}/secrets/{secret_id}?version=&revoke_tokens=true`
+//! - `GET /audit?tenant_id=|client_id=&from=&to=&cursor=&limit=&order=asc|desc`
+//!
+//! Responses are JSON with `Cache-Control: no-store` (a created secret's value travels in one of them); errors are
+//! `{"error","error_description"}` with the status of [`wif_registry::RegistryError`].
 
 pub mod config;
 pub mod permissions;
@@ -18,14 +24,17 @@ use serde_json::json;
 use tracing::Instrument;
 
 use wif_edge::{RequestMeta, body_bytes, into_lambda_response};
+use wif_registry::secrets::SecretRequest;
 use wif_registry::service::RegistrationUpdate;
-use wif_registry::{Actor, RegistryError, RegistryService};
+use wif_registry::{Actor, AuditQueries, AuditRequest, ClientCreate, ConnectionTester, RegistryError, RegistryService};
 
 /// Request bodies above this size are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub struct AdminApp {
     pub registry: RegistryService,
+    pub tester: ConnectionTester,
+    pub audit: AuditQueries,
     /// Without IAM auth in front (local stack), requests carry no principal and are accepted as `local-developer`.
     pub local_development: bool,
 }
@@ -136,6 +145,26 @@ fn parse_number<T: std::str::FromStr>(request: &Request, name: &str) -> Result<O
     }
 }
 
+fn parse_flag(request: &Request, name: &str) -> Result<bool, ApiResponse> {
+    match query_param(request, name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiResponse::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            format!("{name}: must be true or false"),
+        )),
+    }
+}
+
+/// A JSON body that may be absent altogether (`POST /clients/{id}/secrets` with no options).
+fn parse_optional_json<T: DeserializeOwned + Default>(request: &Request) -> Result<T, ApiResponse> {
+    if body_bytes(request).iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    parse_json(request)
+}
+
 fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, ApiResponse> {
     let body = body_bytes(request);
     if body.len() > MAX_BODY_BYTES {
@@ -228,6 +257,69 @@ async fn route(app: &AdminApp, request: &Request, meta: &RequestMeta) -> ApiResp
                 .await
                 .map(|revoked| ApiResponse::ok(json!({ "client_id": id, "revoked_tokens": revoked })))
         }
+        ["clients", id, "test"] => {
+            if *method != Method::GET {
+                return ApiResponse::method_not_allowed("GET");
+            }
+            match app.registry.registration(id).await {
+                Ok(registration) => Ok(ApiResponse::ok(json!(app.tester.test(&registration).await))),
+                Err(err) => Err(err),
+            }
+        }
+        ["clients", id, "secrets"] => match *method {
+            Method::GET => app
+                .registry
+                .list_secrets(id)
+                .await
+                .map(|list| ApiResponse::ok(json!(list))),
+            Method::POST => match parse_optional_json::<SecretRequest>(request) {
+                Ok(body) => app
+                    .registry
+                    .create_secret(id, body, &actor)
+                    .await
+                    .map(|created| ApiResponse {
+                        status: StatusCode::CREATED,
+                        location: Some(format!("/clients/{id}/secrets/{}", created.secret_id)),
+                        body: json!(created),
+                        allow: None,
+                    }),
+                Err(response) => return response,
+            },
+            _ => return ApiResponse::method_not_allowed("GET, POST"),
+        },
+        ["clients", id, "secrets", secret_id] => {
+            if *method != Method::DELETE {
+                return ApiResponse::method_not_allowed("DELETE");
+            }
+            let options = parse_number::<u64>(request, "version")
+                .and_then(|version| parse_flag(request, "revoke_tokens").map(|revoke| (version, revoke)));
+            match options {
+                Ok((version, revoke_tokens)) => app
+                    .registry
+                    .revoke_secret(id, secret_id, version, revoke_tokens, &actor)
+                    .await
+                    .map(|revoked| ApiResponse::ok(json!(revoked))),
+                Err(response) => return response,
+            }
+        }
+        ["audit"] => {
+            if *method != Method::GET {
+                return ApiResponse::method_not_allowed("GET");
+            }
+            let param = |name: &str| query_param(request, name);
+            app.audit
+                .query(AuditRequest {
+                    tenant_id: param("tenant_id"),
+                    client_id: param("client_id"),
+                    from: param("from"),
+                    to: param("to"),
+                    cursor: param("cursor"),
+                    limit: param("limit"),
+                    order: param("order"),
+                })
+                .await
+                .map(|page| ApiResponse::ok(json!(page)))
+        }
         _ => {
             return ApiResponse::error(
                 StatusCode::NOT_FOUND,
@@ -240,11 +332,11 @@ async fn route(app: &AdminApp, request: &Request, meta: &RequestMeta) -> ApiResp
 }
 
 async fn create(app: &AdminApp, request: &Request, actor: &Actor) -> Result<ApiResponse, RegistryError> {
-    let body = match parse_json(request) {
+    let body: serde_json::Value = match parse_json(request) {
         Ok(body) => body,
         Err(response) => return Ok(response),
     };
-    let view = app.registry.create(body, actor).await?;
+    let view = app.registry.create(ClientCreate::from_json(body)?, actor).await?;
     Ok(ApiResponse {
         status: StatusCode::CREATED,
         location: Some(format!("/clients/{}", view.client_id)),
@@ -270,29 +362,49 @@ mod tests {
 
     use super::*;
     use wif_auth::registration::RegistrationPolicy;
-    use wif_auth::testing::{InMemoryTokenStore, RecordingAudit};
+    use wif_auth::testing::{InMemoryKeyStore, InMemoryTokenStore, StaticJwksFetcher, TestKey, jwks_document};
     use wif_common::FixedClock;
     use wif_registry::PublicUrls;
-    use wif_registry::memory::InMemoryRegistrations;
+    use wif_registry::memory::{InMemoryAudit, InMemoryRegistrations};
 
-    fn app(local_development: bool) -> AdminApp {
-        AdminApp {
+    struct Harness {
+        app: AdminApp,
+        audit: Arc<InMemoryAudit>,
+        fetcher: Arc<StaticJwksFetcher>,
+    }
+
+    impl std::ops::Deref for Harness {
+        type Target = AdminApp;
+        fn deref(&self) -> &AdminApp {
+            &self.app
+        }
+    }
+
+    fn app(local_development: bool) -> Harness {
+        let audit = Arc::new(InMemoryAudit::default());
+        let fetcher = Arc::new(StaticJwksFetcher::default());
+        let clock = Arc::new(FixedClock::at(1_800_000_000));
+        let policy = RegistrationPolicy {
+            local_development: true,
+            ..RegistrationPolicy::default()
+        };
+        let app = AdminApp {
             registry: RegistryService::new(
                 Arc::new(InMemoryRegistrations::default()),
                 Arc::new(InMemoryTokenStore::default()),
-                Arc::new(RecordingAudit::default()),
-                Arc::new(FixedClock::at(1_800_000_000)),
-                RegistrationPolicy {
-                    local_development: true,
-                    ..RegistrationPolicy::default()
-                },
+                audit.clone(),
+                clock.clone(),
+                policy.clone(),
                 PublicUrls {
                     token_url: "http://127.0.0.1:9000/lambda-url/token/oauth2/token".into(),
                     scim_url: "http://127.0.0.1:9000/lambda-url/scim/scim/v2".into(),
                 },
             ),
+            tester: ConnectionTester::new(Arc::new(InMemoryKeyStore::default()), fetcher.clone(), clock, policy),
+            audit: AuditQueries::new(audit.clone()),
             local_development,
-        }
+        };
+        Harness { app, audit, fetcher }
     }
 
     fn request(method: &str, uri: &str, body: &str) -> Request {
@@ -443,5 +555,186 @@ mod tests {
         let app = app(false);
         let (status, body) = call(&app, "GET", "/clients", "").await;
         assert_eq!((status, body["error"].as_str()), (403, Some("access_denied")));
+    }
+
+    #[tokio::test]
+    async fn create_may_choose_the_authentication_methods() {
+        let app = app(true);
+        let body = CREATE.replace("}", r#","wif_enabled":false,"secrets_enabled":true}"#);
+        let (status, created) = call(&app, "POST", "/clients", &body).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(
+            (created["wif_enabled"].as_bool(), created["secrets_enabled"].as_bool()),
+            (Some(false), Some(true))
+        );
+        let body = CREATE.replace("}", r#","wif_enabled":false}"#);
+        let (status, err) = call(&app, "POST", "/clients", &body).await;
+        assert_eq!(status, 400);
+        assert!(
+            err["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("wif_enabled: at least one"),
+            "{err}"
+        );
+        let body = CREATE.replace("}", r#","secrets_enabled":"yes"}"#);
+        let (status, err) = call(&app, "POST", "/clients", &body).await;
+        assert_eq!(status, 400);
+        assert_eq!(err["error_description"], "secrets_enabled: must be true or false");
+        let (status, err) = call(&app, "POST", "/clients", "[1]").await;
+        assert_eq!(
+            (status, err["error_description"].as_str()),
+            (400, Some("body: must be a JSON object"))
+        );
+    }
+
+    #[tokio::test]
+    async fn secrets_are_created_listed_and_revoked_over_http() {
+        let app = app(true);
+        let (_, created) = call(&app, "POST", "/clients", CREATE).await;
+        let id = created["client_id"].as_str().unwrap().to_owned();
+        let secrets = format!("/clients/{id}/secrets");
+
+        let response = handle(&app, request("POST", &secrets, "")).await;
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let Body::Text(text) = response.body() else {
+            panic!("no body")
+        };
+        let first: serde_json::Value = serde_json::from_str(text).unwrap();
+        let value = first["client_secret"].as_str().unwrap().to_owned();
+        assert!(value.starts_with("wif_cs_"));
+        assert_eq!(
+            response.headers()["location"].to_str().unwrap(),
+            format!("{secrets}/{}", first["secret_id"].as_str().unwrap())
+        );
+        let (status, second) = call(
+            &app,
+            "POST",
+            &secrets,
+            r#"{"description":"rotation 2027","expires_in_days":1095}"#,
+        )
+        .await;
+        assert_eq!(status, 201, "{second}");
+        let (status, third) = call(&app, "POST", &secrets, "{}").await;
+        assert_eq!((status, third["error"].as_str()), (409, Some("conflict")));
+        let (status, bad) = call(&app, "POST", &secrets, r#"{"expires_in_days":30}"#).await;
+        assert_eq!(status, 400);
+        assert!(
+            bad["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("expires_in_days:")
+        );
+        let (status, bad) = call(&app, "POST", &secrets, r#"{"value":"mine"}"#).await;
+        assert_eq!(status, 400);
+        assert!(
+            bad["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("unknown field `value`"),
+            "{bad}"
+        );
+
+        let (status, listed) = call(&app, "GET", &secrets, "").await;
+        assert_eq!(status, 200);
+        assert_eq!(listed["active"], 2);
+        let listed_text = listed.to_string();
+        assert!(
+            !listed_text.contains(&value) && !listed_text.contains("hash"),
+            "{listed_text}"
+        );
+        let (_, client) = call(&app, "GET", &format!("/clients/{id}"), "").await;
+        assert_eq!(client["secrets_enabled"], true);
+        assert!(!client.to_string().contains(&value));
+
+        let first_id = first["secret_id"].as_str().unwrap();
+        let (status, bad) = call(&app, "DELETE", &format!("{secrets}/{first_id}?revoke_tokens=maybe"), "").await;
+        assert_eq!(status, 400);
+        assert_eq!(bad["error_description"], "revoke_tokens: must be true or false");
+        let (status, revoked) = call(&app, "DELETE", &format!("{secrets}/{first_id}?revoke_tokens=true"), "").await;
+        assert_eq!(status, 200, "{revoked}");
+        assert_eq!(
+            (revoked["revoked"].as_bool(), revoked["revoked_tokens"].as_u64()),
+            (Some(true), Some(0))
+        );
+        let (status, _) = call(&app, "DELETE", &format!("{secrets}/{first_id}"), "").await;
+        assert_eq!(status, 404);
+        let response = handle(&app, request("PUT", &format!("{secrets}/{first_id}"), "")).await;
+        assert_eq!(response.status(), 405);
+
+        // The audit trail has every change and never the value.
+        let (status, audit) = call(&app, "GET", &format!("/audit?client_id={id}&order=asc"), "").await;
+        assert_eq!(status, 200);
+        let actions: Vec<&str> = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                "admin.client.create",
+                "admin.secret.create",
+                "admin.secret.create",
+                "admin.secret.revoke"
+            ]
+        );
+        assert!(!audit.to_string().contains(&value));
+        assert!(
+            app.audit
+                .events()
+                .iter()
+                .all(|e| e.actor.as_deref() == Some("local-developer"))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_connection_test_reports_each_check() {
+        let app = app(true);
+        let (_, created) = call(&app, "POST", "/clients", CREATE).await;
+        let id = created["client_id"].as_str().unwrap();
+        let jwks_uri = created["jwks_uri"].as_str().unwrap();
+        let (status, report) = call(&app, "GET", &format!("/clients/{id}/test"), "").await;
+        assert_eq!(status, 200);
+        assert_eq!(report["ok"], false, "nothing is served at the JWKS URL yet: {report}");
+        app.fetcher.serve(jwks_uri, &jwks_document(&[&TestKey::rsa("k1")]));
+        let (_, report) = call(&app, "GET", &format!("/clients/{id}/test"), "").await;
+        assert_eq!(report["ok"], true, "{report}");
+        let reachable = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "jwks_reachable");
+        assert_eq!(reachable.unwrap()["ok"], true);
+        let (status, _) = call(&app, "GET", "/clients/nope/test", "").await;
+        assert_eq!(status, 404);
+        let response = handle(&app, request("POST", &format!("/clients/{id}/test"), "")).await;
+        assert_eq!(response.status(), 405);
+    }
+
+    #[tokio::test]
+    async fn audit_queries_validate_their_parameters() {
+        let app = app(true);
+        for (uri, prefix) in [
+            ("/audit", "tenant_id:"),
+            ("/audit?tenant_id=t&from=soon", "from:"),
+            ("/audit?tenant_id=t&limit=0", "limit:"),
+            ("/audit?tenant_id=t&order=up", "order:"),
+            ("/audit?tenant_id=t&cursor=forged", "cursor:"),
+        ] {
+            let (status, body) = call(&app, "GET", uri, "").await;
+            assert_eq!(status, 400, "{uri}");
+            assert!(
+                body["error_description"].as_str().unwrap().starts_with(prefix),
+                "{uri}: {body}"
+            );
+        }
+        let (status, body) = call(&app, "GET", "/audit?tenant_id=t&from=2027-01-01T00:00:00Z", "").await;
+        assert_eq!(status, 200);
+        assert_eq!(body["events"], json!([]));
+        let response = handle(&app, request("DELETE", "/audit?tenant_id=t", "")).await;
+        assert_eq!(response.status(), 405);
     }
 }

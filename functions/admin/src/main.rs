@@ -1,16 +1,20 @@
-//! Wires the admin Lambda: configuration and the DynamoDB client once per environment, then the handler.
+//! Wires the admin Lambda: configuration, the DynamoDB client and the JWKS fetcher once per environment, then the
+//! handler.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use admin::config::AdminConfig;
 use admin::{AdminApp, handle};
 use lambda_http::{Error, Request, run, service_fn};
 use wif_common::SystemClock;
 use wif_common::config::ProcessEnv;
-use wif_registry::RegistryService;
+use wif_jwks_http::{FetchSettings, HttpJwksFetcher};
+use wif_registry::{AuditQueries, ConnectionTester, RegistryService};
 use wif_store::TableKind;
 use wif_store::audit::AuditRepository;
 use wif_store::clients::ClientRepository;
+use wif_store::keys::KeyRepository;
 use wif_store::tokens::TokenRepository;
 
 #[tokio::main]
@@ -21,6 +25,11 @@ async fn main() -> Result<(), Error> {
     let client = wif_store::dynamodb_client_from_env(None).await;
     let clock = Arc::new(SystemClock);
     let tables = &config.tables;
+    let audit = Arc::new(AuditRepository::new(
+        client.clone(),
+        tables.get(TableKind::Audit)?,
+        config.audit_retention_days,
+    ));
     let registry = RegistryService::new(
         Arc::new(ClientRepository::new(client.clone(), tables.get(TableKind::Clients)?)),
         Arc::new(TokenRepository::new(
@@ -28,17 +37,29 @@ async fn main() -> Result<(), Error> {
             tables.get(TableKind::Tokens)?,
             clock.clone(),
         )),
-        Arc::new(AuditRepository::new(
-            client,
-            tables.get(TableKind::Audit)?,
-            config.audit_retention_days,
-        )),
-        clock,
+        audit.clone(),
+        clock.clone(),
         config.policy.clone(),
         config.urls.clone(),
     );
+    let fetcher = HttpJwksFetcher::new(
+        config.policy.url_policy(),
+        FetchSettings::from_timeout(
+            Duration::from_millis(config.jwks_fetch_timeout_ms),
+            config.jwks_max_bytes,
+        ),
+    )
+    .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
+    let tester = ConnectionTester::new(
+        Arc::new(KeyRepository::new(client, tables.get(TableKind::Keys)?)),
+        Arc::new(fetcher),
+        clock,
+        config.policy.clone(),
+    );
     let app = Arc::new(AdminApp {
         registry,
+        tester,
+        audit: AuditQueries::new(audit),
         local_development: config.policy.local_development,
     });
     run(service_fn(move |request: Request| {

@@ -21,14 +21,17 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     ),
     // Revocation: the client's live tokens through ClientIndex, each marked revoked.
     (TableKind::Tokens, &["dynamodb:Query", "dynamodb:UpdateItem"]),
-    // Every registration change is audited.
-    (TableKind::Audit, &["dynamodb:PutItem"]),
+    // The connection test (GET /clients/{id}/test) reads the shared JWKS cache entry of the registration's URL.
+    (TableKind::Keys, &["dynamodb:GetItem"]),
+    // Every registration change is audited; GET /audit queries by tenant (table) or by client (ClientIndex).
+    (TableKind::Audit, &["dynamodb:PutItem", "dynamodb:Query"]),
 ];
 
 /// Every environment variable [`crate::config::AdminConfig::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
     "WIF_CLIENTS_TABLE",
     "WIF_TOKENS_TABLE",
+    "WIF_KEYS_TABLE",
     "WIF_AUDIT_TABLE",
     "WIF_LOCAL_DEVELOPMENT",
     "WIF_JWKS_ALLOWED_HOSTS",
@@ -37,6 +40,8 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_PUBLIC_TOKEN_URL",
     "WIF_PUBLIC_SCIM_URL",
     "WIF_AUDIT_RETENTION_DAYS",
+    "WIF_JWKS_FETCH_TIMEOUT_MS",
+    "WIF_JWKS_MAX_BYTES",
 ];
 
 #[cfg(test)]

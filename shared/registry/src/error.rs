@@ -7,6 +7,8 @@ pub enum RegistryError {
     Invalid(String),
     #[error("no registration with client_id {0:?}")]
     NotFound(String),
+    #[error("client {client_id:?} has no secret {secret_id:?}")]
+    SecretNotFound { client_id: String, secret_id: String },
     /// Optimistic concurrency: the registration changed since the caller read it.
     #[error("the registration was changed by someone else (expected version {expected}); read it again and retry")]
     VersionConflict { expected: u64 },
@@ -21,7 +23,7 @@ impl RegistryError {
     pub fn status(&self) -> u16 {
         match self {
             RegistryError::Invalid(_) => 400,
-            RegistryError::NotFound(_) => 404,
+            RegistryError::NotFound(_) | RegistryError::SecretNotFound { .. } => 404,
             RegistryError::VersionConflict { .. } | RegistryError::Conflict(_) => 409,
             RegistryError::Unavailable(_) => 503,
         }
@@ -31,7 +33,7 @@ impl RegistryError {
     pub fn code(&self) -> &'static str {
         match self {
             RegistryError::Invalid(_) => "invalid_request",
-            RegistryError::NotFound(_) => "not_found",
+            RegistryError::NotFound(_) | RegistryError::SecretNotFound { .. } => "not_found",
             RegistryError::VersionConflict { .. } => "version_conflict",
             RegistryError::Conflict(_) => "conflict",
             RegistryError::Unavailable(_) => "temporarily_unavailable",

@@ -1,4 +1,4 @@
-//! An in-memory [`RegistrationStore`] with the same semantics as the DynamoDB one (conditional insert, versioned
+//! An in-memory [`RegistrationStore`] and audit trail with the same semantics as the DynamoDB one (conditional insert, versioned
 //! replace and delete, key-ordered pages), for unit tests and tools.
 
 use std::collections::BTreeMap;
@@ -6,8 +6,12 @@ use std::sync::Mutex;
 
 use wif_auth::ports::StoreUnavailable;
 use wif_auth::registration::Registration;
+use wif_common::audit::{AuditError, AuditEvent, AuditSink};
 
-use crate::ports::{ListError, RegistrationPage, RegistrationStore, RegistrationWriteError};
+use crate::ports::{
+    AuditLog, AuditPage, AuditQuery, AuditQueryError, ListError, RegistrationPage, RegistrationStore,
+    RegistrationWriteError,
+};
 
 #[derive(Debug, Default)]
 pub struct InMemoryRegistrations {
@@ -81,6 +85,69 @@ impl RegistrationStore for InMemoryRegistrations {
         Ok(RegistrationPage {
             items: page,
             next_cursor,
+        })
+    }
+}
+
+/// An in-memory audit trail: both the sink every writer uses and the [`AuditLog`] the admin API reads, with the
+/// Audit table's query semantics (tenant or client, inclusive time range, either order, cursors bound to their
+/// query).
+#[derive(Debug, Default)]
+pub struct InMemoryAudit {
+    events: Mutex<Vec<AuditEvent>>,
+}
+
+impl InMemoryAudit {
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn scope_key(query: &AuditQuery) -> String {
+        format!(
+            "{}|{}",
+            query.tenant_id.as_deref().unwrap_or(""),
+            query.client_id.as_deref().unwrap_or("")
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditSink for InMemoryAudit {
+    async fn record(&self, event: AuditEvent) -> Result<(), AuditError> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl AuditLog for InMemoryAudit {
+    async fn query(&self, query: &AuditQuery) -> Result<AuditPage, AuditQueryError> {
+        let scope = Self::scope_key(query);
+        let offset = match &query.cursor {
+            None => 0,
+            Some(cursor) => cursor
+                .strip_prefix(&format!("{scope}#"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or(AuditQueryError::InvalidCursor)?,
+        };
+        let mut matching: Vec<AuditEvent> = self
+            .events()
+            .into_iter()
+            .filter(|e| query.tenant_id.as_ref().is_none_or(|t| e.tenant_id.as_ref() == Some(t)))
+            .filter(|e| query.client_id.as_ref().is_none_or(|c| e.client_id.as_ref() == Some(c)))
+            .filter(|e| query.from.is_none_or(|from| e.at >= from) && query.to.is_none_or(|to| e.at <= to))
+            .collect();
+        // Stable sort keeps insertion order within a second, like the table's time-then-random sort key roughly does.
+        matching.sort_by_key(|e| e.at);
+        if query.descending {
+            matching.reverse();
+        }
+        let limit = query.limit.max(1) as usize;
+        let events: Vec<AuditEvent> = matching.iter().skip(offset).take(limit).cloned().collect();
+        let next = offset + events.len();
+        Ok(AuditPage {
+            next_cursor: (next < matching.len()).then(|| format!("{scope}#{next}")),
+            events,
         })
     }
 }

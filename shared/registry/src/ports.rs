@@ -44,3 +44,38 @@ pub enum ListError {
     #[error(transparent)]
     Unavailable(#[from] StoreUnavailable),
 }
+
+/// Which audit events to read (`GET /audit`). A tenant or a client is required (the Audit table is partitioned by
+/// tenant and indexed by client; there is deliberately no "scan everything"); times are inclusive Unix seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub tenant_id: Option<String>,
+    pub client_id: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub cursor: Option<String>,
+    pub limit: u32,
+    /// Newest first when true.
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditPage {
+    pub events: Vec<wif_common::audit::AuditEvent>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditQueryError {
+    /// The cursor is not one this query returned (garbage, or a cursor of another tenant or client).
+    #[error("cursor is not valid for this query")]
+    InvalidCursor,
+    #[error(transparent)]
+    Unavailable(#[from] StoreUnavailable),
+}
+
+/// Read access to the audit trail. `wif-store`'s AuditRepository implements it over the Audit table.
+#[async_trait::async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn query(&self, query: &AuditQuery) -> Result<AuditPage, AuditQueryError>;
+}

@@ -30,6 +30,61 @@ pub struct Actor {
     pub source_ip: Option<String>,
 }
 
+/// `POST /clients`: the registration fields (wif-auth's [`RegistrationRequest`]) plus which client-authentication
+/// methods the registration allows (default: WIF only; secrets are switched on by creating the first secret).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientCreate {
+    pub registration: RegistrationRequest,
+    pub wif_enabled: Option<bool>,
+    pub secrets_enabled: Option<bool>,
+}
+
+impl From<RegistrationRequest> for ClientCreate {
+    fn from(registration: RegistrationRequest) -> Self {
+        Self {
+            registration,
+            ..Default::default()
+        }
+    }
+}
+
+impl ClientCreate {
+    /// Parses the `POST /clients` body. The two method flags are taken out first so that the rest still goes
+    /// through `RegistrationRequest`'s `deny_unknown_fields` (serde's `flatten` would silently disable it).
+    pub fn from_json(body: serde_json::Value) -> Result<Self, RegistryError> {
+        let serde_json::Value::Object(mut fields) = body else {
+            return Err(RegistryError::Invalid("body: must be a JSON object".into()));
+        };
+        let mut flag = |name: &'static str| match fields.remove(name) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::Bool(value)) => Ok(Some(value)),
+            Some(_) => Err(RegistryError::Invalid(format!("{name}: must be true or false"))),
+        };
+        let wif_enabled = flag("wif_enabled")?;
+        let secrets_enabled = flag("secrets_enabled")?;
+        let registration = serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|err| RegistryError::Invalid(format!("body: {err}")))?;
+        Ok(Self {
+            registration,
+            wif_enabled,
+            secrets_enabled,
+        })
+    }
+}
+
+/// Why a registration must keep at least one way to authenticate: with both off it could never get a token, which
+/// is what `disable` is for (and disable also revokes live tokens).
+fn check_auth_methods(wif_enabled: bool, secrets_enabled: bool, field: &'static str) -> Result<(), RegistryError> {
+    if wif_enabled || secrets_enabled {
+        Ok(())
+    } else {
+        Err(RegistryError::Invalid(format!(
+            "{field}: at least one client authentication method (wif_enabled or secrets_enabled) must stay on; \
+             use POST /clients/{{id}}/disable to stop a client"
+        )))
+    }
+}
+
 /// `PATCH /clients/{id}`: the fields an ISV may change, plus the version it read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +106,12 @@ pub struct RegistrationUpdate {
     pub expected_tid: Option<String>,
     #[serde(default)]
     pub allowed_algorithms: Option<Vec<String>>,
+    /// Whether `client_assertion` (Workload Identity Federation) is accepted.
+    #[serde(default)]
+    pub wif_enabled: Option<bool>,
+    /// Whether `client_secret_basic` / `client_secret_post` are accepted.
+    #[serde(default)]
+    pub secrets_enabled: Option<bool>,
 }
 
 /// One page of registrations.
@@ -95,13 +156,23 @@ impl RegistryService {
         &self.urls
     }
 
-    fn view(&self, registration: &Registration) -> RegistrationView {
-        RegistrationView::new(registration, &self.urls)
+    pub(crate) fn view(&self, registration: &Registration) -> RegistrationView {
+        RegistrationView::new(registration, &self.urls, self.clock.now_unix())
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_unix()
     }
 
     /// Registration changes are audited; a lost audit write is logged (the event is also a log line) but does not
     /// undo the change.
-    async fn audit(&self, actor: &Actor, action: &str, registration: &Registration, details: serde_json::Value) {
+    pub(crate) async fn audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        registration: &Registration,
+        details: serde_json::Value,
+    ) {
         let mut event = AuditEvent::new(self.clock.now_unix(), AuditCategory::Admin, action, "success");
         event.tenant_id = Some(registration.tenant_id.clone());
         event.client_id = Some(registration.client_id.clone());
@@ -117,7 +188,7 @@ impl RegistryService {
         }
     }
 
-    async fn load(&self, client_id: &str) -> Result<Registration, RegistryError> {
+    pub(crate) async fn load(&self, client_id: &str) -> Result<Registration, RegistryError> {
         self.store
             .get(client_id)
             .await?
@@ -125,15 +196,33 @@ impl RegistryService {
     }
 
     /// `POST /clients`.
-    pub async fn create(&self, request: RegistrationRequest, actor: &Actor) -> Result<RegistrationView, RegistryError> {
+    pub async fn create(
+        &self,
+        request: impl Into<ClientCreate>,
+        actor: &Actor,
+    ) -> Result<RegistrationView, RegistryError> {
+        let request = request.into();
         let validated = request
+            .registration
             .validate(&self.policy)
             .map_err(|err| RegistryError::Invalid(err.to_string()))?;
-        let registration = validated.into_registration(
+        let mut registration = validated.into_registration(
             uuid::Uuid::new_v4().to_string(),
             uuid::Uuid::new_v4().to_string(),
             self.clock.now_unix(),
         );
+        if let Some(wif_enabled) = request.wif_enabled {
+            registration.wif_enabled = wif_enabled;
+        }
+        if let Some(secrets_enabled) = request.secrets_enabled {
+            registration.secrets_enabled = secrets_enabled;
+        }
+        let field = if request.wif_enabled == Some(false) {
+            "wif_enabled"
+        } else {
+            "secrets_enabled"
+        };
+        check_auth_methods(registration.wif_enabled, registration.secrets_enabled, field)?;
         match self.store.insert(&registration).await {
             Ok(()) => {}
             // A v4 collision is astronomically unlikely; report it rather than overwrite.
@@ -152,7 +241,9 @@ impl RegistryService {
             "admin.client.create",
             &registration,
             serde_json::json!({ "issuer": registration.issuer, "subject": registration.subject,
-                                "audience": registration.audience, "jwks_uri": registration.jwks_uri }),
+                                "audience": registration.audience, "jwks_uri": registration.jwks_uri,
+                                "wif_enabled": registration.wif_enabled,
+                                "secrets_enabled": registration.secrets_enabled }),
         )
         .await;
         Ok(self.view(&registration))
@@ -199,7 +290,11 @@ impl RegistryService {
     }
 
     /// Writes `updated` over `current` if nobody changed it meanwhile.
-    async fn replace(&self, current: &Registration, mut updated: Registration) -> Result<Registration, RegistryError> {
+    pub(crate) async fn replace(
+        &self,
+        current: &Registration,
+        mut updated: Registration,
+    ) -> Result<Registration, RegistryError> {
         updated.version = current.version + 1;
         updated.updated_at = self.clock.now_unix();
         match self.store.replace(&updated, current.version).await {
@@ -212,7 +307,7 @@ impl RegistryService {
         }
     }
 
-    fn check_version(current: &Registration, expected: Option<u64>) -> Result<(), RegistryError> {
+    pub(crate) fn check_version(current: &Registration, expected: Option<u64>) -> Result<(), RegistryError> {
         match expected {
             Some(version) if version != current.version => Err(RegistryError::VersionConflict { expected: version }),
             _ => Ok(()),
@@ -245,6 +340,8 @@ impl RegistryService {
         note("token_lifetime_seconds", update.token_lifetime_seconds.is_some());
         note("expected_tid", update.expected_tid.is_some());
         note("allowed_algorithms", update.allowed_algorithms.is_some());
+        note("wif_enabled", update.wif_enabled.is_some());
+        note("secrets_enabled", update.secrets_enabled.is_some());
         if changed.is_empty() {
             return Err(RegistryError::Invalid("no field to update was given".into()));
         }
@@ -271,7 +368,17 @@ impl RegistryService {
         let validated = merged
             .validate(&self.policy)
             .map_err(|err| RegistryError::Invalid(err.to_string()))?;
+        let wif_enabled = update.wif_enabled.unwrap_or(current.wif_enabled);
+        let secrets_enabled = update.secrets_enabled.unwrap_or(current.secrets_enabled);
+        let field = if update.wif_enabled == Some(false) {
+            "wif_enabled"
+        } else {
+            "secrets_enabled"
+        };
+        check_auth_methods(wif_enabled, secrets_enabled, field)?;
         let mut updated = current.clone();
+        updated.wif_enabled = wif_enabled;
+        updated.secrets_enabled = secrets_enabled;
         updated.jwks_uri = validated.jwks_uri;
         updated.subject = validated.subject;
         updated.audience = validated.audience;
@@ -285,7 +392,8 @@ impl RegistryService {
             actor,
             "admin.client.update",
             &updated,
-            serde_json::json!({ "changed": changed }),
+            serde_json::json!({ "changed": changed, "wif_enabled": updated.wif_enabled,
+                                "secrets_enabled": updated.secrets_enabled }),
         )
         .await;
         Ok(self.view(&updated))
@@ -359,6 +467,10 @@ impl RegistryService {
         )
         .await;
         Ok(revoked)
+    }
+
+    pub(crate) async fn revoke_client_tokens(&self, client_id: &str) -> Result<usize, RegistryError> {
+        Ok(self.tokens.revoke_client_tokens(client_id).await?)
     }
 
     /// `POST /clients/{id}/revoke-tokens`.

@@ -3,16 +3,33 @@
 
 use serde::Serialize;
 
-use wif_auth::registration::Registration;
+use wif_auth::registration::{Registration, StoredSecret};
 use wif_auth::scope::Scope;
 
+/// A client secret as the admin API lists it: never the value, never the hash (a hash of a 256-bit random value
+/// is harmless, but nobody needs it and it would only invite comparisons).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SecretView {
     pub secret_id: String,
     pub created_at: i64,
     pub expires_at: i64,
+    /// `active` (accepted by the token endpoint) or `expired`.
+    pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+impl SecretView {
+    pub fn at(secret: &StoredSecret, now: i64) -> Self {
+        Self {
+            secret_id: secret.secret_id.clone(),
+            created_at: secret.created_at,
+            expires_at: secret.expires_at,
+            // Same rule as wif_auth::credentials::active_secrets: valid while expires_at is in the future.
+            status: if secret.expires_at > now { "active" } else { "expired" },
+            description: secret.description.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,7 +59,7 @@ pub struct RegistrationView {
 }
 
 impl RegistrationView {
-    pub fn new(registration: &Registration, urls: &crate::PublicUrls) -> Self {
+    pub fn new(registration: &Registration, urls: &crate::PublicUrls, now: i64) -> Self {
         Self {
             client_id: registration.client_id.clone(),
             tenant_id: registration.tenant_id.clone(),
@@ -61,12 +78,7 @@ impl RegistrationView {
             secrets: registration
                 .secrets
                 .iter()
-                .map(|secret| SecretView {
-                    secret_id: secret.secret_id.clone(),
-                    created_at: secret.created_at,
-                    expires_at: secret.expires_at,
-                    description: secret.description.clone(),
-                })
+                .map(|secret| SecretView::at(secret, now))
                 .collect(),
             version: registration.version,
             created_at: registration.created_at,

@@ -515,3 +515,30 @@ fn display_parses_back_to_the_same_tree() {
     );
     assert_eq!(ok(r#"NOT(a Eq "1")"#).to_string(), r#"not (a eq "1")"#);
 }
+
+#[test]
+fn paths_and_attribute_lists_never_panic_on_arbitrary_input() {
+    let alphabet: Vec<char> = "emails[type eq \"work\"].value,urn:x:2.0:User:name.givenName $ref()é😀\\"
+        .chars()
+        .collect();
+    let mut rng = Rng(0xDEAD_BEEF);
+    for _ in 0..20_000 {
+        let len = rng.below(50);
+        let text: String = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
+        if let Err(e) = wif_scim::patch::PatchPath::parse(&text) {
+            assert_eq!(e.scim_type.map(|t| t.as_str()), Some("invalidPath"), "{text:?}");
+        }
+        if let Err(e) = wif_scim::projection::parse_attribute_list(&text) {
+            assert_eq!(e.status, 400, "{text:?}");
+        }
+        let _ = wif_scim::sort::parse_sort_by(&text, wif_scim::schema::ResourceSchema::user());
+    }
+    let path = wif_scim::patch::PatchPath::parse(r#"emails[type eq "work"].value"#).expect("path");
+    assert_eq!(path.to_string(), r#"emails[type eq "work"].value"#);
+    assert_eq!(path.sub(), Some("value"));
+    let path =
+        wif_scim::patch::PatchPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
+            .expect("path");
+    assert_eq!(path.sub(), Some("value"));
+    assert!(path.filter.is_none());
+}

@@ -2,9 +2,22 @@
 //! that rewrites Entra's request into the RFC form before the RFC-pure engine sees it. Nothing outside this module
 //! knows about Entra.
 //!
-//! - [`normalize_filter`]: filters (`roles[primary eq "True"]`).
-//! - [`resource`]: POST/PUT bodies.
-//! - [`patch`]: PATCH operations.
+//! | step | Entra sends | becomes |
+//! |---|---|---|
+//! | [`normalize_filter`], [`patch::path_filter_booleans`] | `roles[primary eq "True"]` | `roles[primary eq true]` |
+//! | [`string_booleans`] | `"value": "False"` for `active`, `"primary": "True"` | booleans |
+//! | [`stringified_json`] | roles as JSON inside strings | role objects |
+//! | [`single_complex_shapes`] | manager as `"id"`, `[{"value","$ref"}]`, `""` | `{"value": "id"}` / removal |
+//! | [`resource::foreign_schema_urns`] | the ADSCIM group URN, misspelled URNs in `schemas` | dropped from `schemas` |
+//! | [`resource::misspelled_extension_keys`] | `urn:..:enterprise:2.0User` as an object key | the real URN |
+//! | [`resource::misplaced_extension_attributes`] | `department`, `manager` at the top level | moved into the extension |
+//! | [`patch::path_less_keys_as_paths`] | path-less value keys `name.givenName`, `urn:..:User:employeeNumber` | one operation per path |
+//! | [`patch::remove_by_value`] | `remove` with the values to remove in `value` | a value filter |
+//! | [`patch::empty_value_removes`] | `replace manager` with `""` | `remove manager` |
+//! | [`patch::create_unmatched_element`] | `replace emails[type eq "work"].value` on a user without one | `add emails [{type, value}]` |
+//!
+//! Unquoted filter values (`externalId eq jyoung`, in Microsoft's tutorial) are accepted by
+//! [`crate::filter::parse_and_validate`] through [`crate::filter::ParseOptions::bare_word_values`].
 
 pub mod patch;
 pub mod resource;

@@ -40,7 +40,8 @@ pub struct MemberRef {
 pub struct PreparedResource {
     /// The client-writable attributes in canonical form, with `schemas`; no `id`, `meta`, `password` or `members`.
     pub document: Value,
-    /// The cleartext password the client set (write-only: hash it, never store or return it).
+    /// The cleartext password the client set (write-only: hash it, never store or return it). On PUT, `None` means
+    /// the body carried no password: keep the stored hash (a client cannot read it back to resend it).
     pub password: Option<String>,
     /// Groups: the members named in the body, deduplicated, in order.
     pub members: Vec<MemberRef>,

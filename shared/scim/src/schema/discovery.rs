@@ -253,6 +253,57 @@ mod tests {
             user["meta"]["location"],
             format!("https://scim.example.com/scim/v2/Schemas/{USER_SCHEMA}")
         );
+        let names = |doc: &Value| -> Vec<String> {
+            doc["attributes"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            names(&user),
+            [
+                "userName",
+                "name",
+                "displayName",
+                "nickName",
+                "profileUrl",
+                "title",
+                "userType",
+                "preferredLanguage",
+                "locale",
+                "timezone",
+                "active",
+                "password",
+                "emails",
+                "phoneNumbers",
+                "ims",
+                "photos",
+                "addresses",
+                "groups",
+                "entitlements",
+                "roles",
+                "x509Certificates"
+            ]
+        );
+        let enterprise = schema_by_id(&cfg, &all, ENTERPRISE_USER_SCHEMA).expect("enterprise");
+        assert_eq!(
+            names(&enterprise),
+            [
+                "employeeNumber",
+                "costCenter",
+                "organization",
+                "division",
+                "department",
+                "manager"
+            ]
+        );
+        let group = schema_by_id(&cfg, &all, GROUP_SCHEMA).expect("group");
+        assert_eq!(names(&group), ["displayName", "members"]);
+        assert_eq!(group["attributes"][1]["subAttributes"][1]["name"], "$ref");
+        assert_eq!(
+            group["attributes"][1]["subAttributes"][1]["referenceTypes"],
+            json!(["User", "Group"])
+        );
         let list = list_response(docs);
         assert_eq!(list["totalResults"], 3);
         assert_eq!(list["Resources"].as_array().map(Vec::len), Some(3));

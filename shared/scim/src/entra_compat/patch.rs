@@ -308,3 +308,164 @@ fn equality_terms(filter: &Filter, element: &mut Map<String, Value>, parent: &cr
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patch::PatchRequest;
+    use serde_json::json;
+
+    fn op(value: Value) -> PatchOperation {
+        let request = PatchRequest::parse(&json!({"Operations": [value]})).expect("parse");
+        request.operations.into_iter().next().expect("one operation")
+    }
+
+    fn user() -> &'static ResourceSchema {
+        ResourceSchema::user()
+    }
+
+    #[test]
+    fn path_less_keys_split_into_operations() {
+        let out = path_less_keys_as_paths(
+            op(json!({"op": "replace", "value": {
+                "displayName": "Bjfe",
+                "name.givenName": "Kkom",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"}
+            }})),
+            user(),
+        );
+        assert_eq!(out.len(), 3);
+        assert_eq!(
+            out[0].value,
+            Some(
+                json!({"displayName": "Bjfe", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"}})
+            )
+        );
+        let paths: Vec<String> = out[1..]
+            .iter()
+            .filter_map(|o| o.path.as_ref().map(ToString::to_string))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                "name.givenName",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
+            ]
+        );
+        // Nothing to split: unchanged.
+        let plain = op(json!({"op": "add", "value": {"title": "x"}}));
+        assert_eq!(path_less_keys_as_paths(plain.clone(), user()), vec![plain]);
+    }
+
+    #[test]
+    fn remove_by_value_becomes_a_filter_or_is_dropped() {
+        let out = remove_by_value(
+            op(json!({"op": "Remove", "path": "emails", "value": [{"value": "a@x"}, "b@x"]})),
+            user(),
+        )
+        .expect("kept");
+        assert_eq!(
+            out.path.map(|p| p.to_string()).as_deref(),
+            Some(r#"emails[value eq "a@x" or value eq "b@x"]"#)
+        );
+        assert!(out.value.is_none());
+        // Single-valued: the value is only a description of what goes.
+        let out = remove_by_value(
+            op(json!({"op": "Remove", "path": "manager", "value": {"value": "m"}})),
+            user(),
+        )
+        .expect("kept");
+        assert_eq!(out.path.map(|p| p.to_string()).as_deref(), Some("manager"));
+        assert!(out.value.is_none());
+        // Nothing usable: the operation is dropped rather than widened.
+        assert!(
+            remove_by_value(
+                op(json!({"op": "Remove", "path": "emails", "value": [{"nosuch": 1}]})),
+                user()
+            )
+            .is_none()
+        );
+        // Other operations pass through.
+        let add = op(json!({"op": "add", "path": "emails", "value": [{"value": "a@x"}]}));
+        assert_eq!(remove_by_value(add.clone(), user()), Some(add));
+    }
+
+    #[test]
+    fn empty_values_become_removals() {
+        for value in [json!(""), json!(null)] {
+            let out = empty_value_removes(op(json!({"op": "Replace", "path": "title", "value": value})));
+            assert_eq!(out.op, PatchOp::Remove);
+            assert!(out.value.is_none());
+        }
+        let kept = op(json!({"op": "Replace", "path": "title", "value": "x"}));
+        assert_eq!(empty_value_removes(kept.clone()), kept);
+        let pathless = op(json!({"op": "Replace", "value": {"title": ""}}));
+        assert_eq!(empty_value_removes(pathless.clone()), pathless);
+    }
+
+    #[test]
+    fn unmatched_eq_filters_build_the_element() {
+        let doc = Map::new();
+        let out = create_unmatched_element(
+            op(json!({"op": "Replace", "path": "emails[type eq \"work\" and primary eq true].value", "value": "a@x"})),
+            &doc,
+            user(),
+        );
+        assert_eq!(out.op, PatchOp::Add);
+        assert_eq!(out.path.map(|p| p.to_string()).as_deref(), Some("emails"));
+        assert_eq!(
+            out.value,
+            Some(json!([{"type": "work", "primary": true, "value": "a@x"}]))
+        );
+        // A match exists: unchanged.
+        let mut doc = Map::new();
+        doc.insert("emails".into(), json!([{"type": "work", "value": "old@x"}]));
+        let replace = op(json!({"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "a@x"}));
+        assert_eq!(create_unmatched_element(replace.clone(), &doc, user()), replace);
+        // Not a conjunction of eq terms: left for the engine's noTarget.
+        let or = op(json!({"op": "Replace", "path": "emails[type eq \"a\" or type eq \"b\"].value", "value": "x"}));
+        assert_eq!(create_unmatched_element(or.clone(), &Map::new(), user()), or);
+        let contradiction =
+            op(json!({"op": "Replace", "path": "emails[type eq \"a\" and type eq \"b\"].value", "value": "x"}));
+        assert_eq!(
+            create_unmatched_element(contradiction.clone(), &Map::new(), user()),
+            contradiction
+        );
+    }
+
+    #[test]
+    fn path_filters_get_real_booleans() {
+        let out = path_filter_booleans(
+            op(json!({"op": "Add", "path": "roles[primary eq \"True\"].value", "value": "Admin"})),
+            user(),
+        );
+        assert_eq!(
+            out.path.map(|p| p.to_string()).as_deref(),
+            Some("roles[primary eq true].value")
+        );
+    }
+
+    #[test]
+    fn value_shapes_follow_the_path() {
+        let out = value_shapes(op(json!({"op": "Replace", "path": "active", "value": "False"})), user());
+        assert_eq!(out.value, Some(json!(false)));
+        let out = value_shapes(
+            op(json!({"op": "Replace", "path": "emails[type eq \"work\"].primary", "value": "True"})),
+            user(),
+        );
+        assert_eq!(out.value, Some(json!(true)));
+        let out = value_shapes(
+            op(
+                json!({"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "value": {"manager": "m1"}}),
+            ),
+            user(),
+        );
+        assert_eq!(out.value, Some(json!({"manager": {"value": "m1"}})));
+        let out = value_shapes(
+            op(json!({"op": "Add", "value": {"active": "True", "title": "True"}})),
+            user(),
+        );
+        assert_eq!(out.value, Some(json!({"active": true, "title": "True"})));
+    }
+}

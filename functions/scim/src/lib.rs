@@ -7,6 +7,7 @@
 //! `payload()` does not parse that media type.
 
 pub mod config;
+pub mod permissions;
 
 use std::sync::Arc;
 

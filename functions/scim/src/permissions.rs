@@ -1,0 +1,51 @@
+//! What the SCIM function may do in AWS, declared next to the code that does it. infra/template.yaml grants its
+//! role exactly these DynamoDB actions and sets exactly these variables; the infra-checks crate proves that
+//! against the template and against the requests this code really sends (moto, through the real SDK).
+//! Change this file together with the code and the template.
+
+use wif_store::TableKind;
+
+/// Table → every DynamoDB action (IAM name) the SCIM code sends to it.
+pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
+    // Users, groups, memberships and uniqueness markers: reads by key and batch, tenant queries and the gsi1-3
+    // lookups, single writes, transactions (Put / Delete / ConditionCheck items) and batched membership deletes.
+    (
+        TableKind::Directory,
+        &[
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+        ],
+    ),
+    // The bearer check: the access token's record by hash.
+    (TableKind::Tokens, &["dynamodb:GetItem"]),
+    // Every SCIM write is audited.
+    (TableKind::Audit, &["dynamodb:PutItem"]),
+];
+
+/// Every environment variable [`crate::config::ScimConfig::from_env`] reads.
+pub const ENV_VARS: &[&str] = &[
+    "WIF_DIRECTORY_TABLE",
+    "WIF_TOKENS_TABLE",
+    "WIF_AUDIT_TABLE",
+    "WIF_AUDIT_RETENTION_DAYS",
+    "WIF_PUBLIC_SCIM_URL",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declares_exactly_the_configured_tables() {
+        let declared: Vec<TableKind> = DYNAMODB_PERMISSIONS.iter().map(|(kind, _)| *kind).collect();
+        assert_eq!(declared, crate::config::TABLES);
+        for kind in crate::config::TABLES {
+            assert!(ENV_VARS.contains(&kind.env_var()), "{} missing", kind.env_var());
+        }
+    }
+}

@@ -13,6 +13,8 @@
 //! - A kid that is not in the set is [`KeyLookupError::UnknownKid`] (a client error) when the latest fetch attempt
 //!   succeeded; when it failed, or no set was ever obtained, the answer is [`KeyLookupError::Unavailable`] (503):
 //!   we cannot tell a rotated key from a bogus one while the issuer is unreachable.
+//! - Cache-Control `max-age` is not used to expire keys: a key stays trusted while it is in the issuer's set, and
+//!   freshness comes from the refresher, the memory TTL and the `max_document_age` backstop.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -129,6 +131,10 @@ impl JwksCache {
 
     fn slot(&self, jwks_uri: &str) -> Arc<tokio::sync::Mutex<UrlState>> {
         let mut slots = self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Look up before inserting: the hot path must not allocate the URL string on every request.
+        if let Some(slot) = slots.get(jwks_uri) {
+            return slot.clone();
+        }
         slots.entry(jwks_uri.to_owned()).or_default().clone()
     }
 

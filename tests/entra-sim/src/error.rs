@@ -55,10 +55,22 @@ impl SimError {
         }
     }
 
-    pub(crate) fn http(url: impl Into<String>, err: impl std::fmt::Display) -> Self {
+    /// Keeps the whole source chain: reqwest's top-level message ("error sending request") hides the cause
+    /// ("Connection refused") that a developer needs to see.
+    pub(crate) fn http(url: impl Into<String>, err: impl std::error::Error) -> Self {
+        let mut detail = err.to_string();
+        let mut source = err.source();
+        while let Some(s) = source {
+            let text = s.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(": ");
+                detail.push_str(&text);
+            }
+            source = s.source();
+        }
         SimError::Http {
             url: url.into(),
-            detail: err.to_string(),
+            detail,
         }
     }
 }

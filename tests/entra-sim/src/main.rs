@@ -289,7 +289,8 @@ async fn run(cli: Cli) -> CliResult {
             no_progress,
             json,
         } => {
-            let directory = Directory::load(&file)?;
+            // A missing or malformed directory file is the caller's to fix: exit 2 like other usage errors.
+            let directory = Directory::load(&file).map_err(|e| Failure::Usage(e.to_string()))?;
             let scim_url = scim_url_or_registered(&dir, scim_url)?;
             let mut options = ProvisionOptions::new(scim_url.clone())
                 .dialect(match dialect {

@@ -41,6 +41,7 @@ pub struct MiniScim {
     valid_tokens: Mutex<HashSet<String>>,
     tokens_issued: AtomicU64,
     pub token_forms: Mutex<Vec<String>>,
+    pub admin_posts: Mutex<Vec<String>>,
     /// JWKS the token endpoint verifies assertions with (None: accept any assertion).
     pub jwks: Mutex<Option<Value>>,
     pub token_expires_in: AtomicU64,
@@ -65,6 +66,7 @@ impl MiniScim {
             valid_tokens: Mutex::new(HashSet::from([STATIC_TOKEN.to_string()])),
             tokens_issued: AtomicU64::new(0),
             token_forms: Mutex::new(Vec::new()),
+            admin_posts: Mutex::new(Vec::new()),
             jwks: Mutex::new(None),
             token_expires_in: AtomicU64::new(3600),
             in_flight: AtomicUsize::new(0),
@@ -95,6 +97,10 @@ impl MiniScim {
 
     pub fn scim_url(&self) -> String {
         format!("http://{}/scim/v2", self.addr)
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("http://{}/admin/clients", self.addr)
     }
 
     pub fn token_url(&self) -> String {
@@ -157,6 +163,19 @@ impl MiniScim {
 
         if target == "/oauth2/token" {
             return self.token(&body);
+        }
+        if target == "/admin/clients" && method == "POST" {
+            self.admin_posts.lock().expect("lock").push(body.clone());
+            let Ok(Value::Object(mut reg)) = serde_json::from_str::<Value>(&body) else {
+                return respond(
+                    400,
+                    json!({"error": "invalid_request", "error_description": "body: not JSON"}),
+                );
+            };
+            reg.insert("client_id".into(), json!("c-0001"));
+            reg.insert("token_url".into(), json!(self.token_url()));
+            reg.insert("scim_url".into(), json!(self.scim_url()));
+            return respond(201, Value::Object(reg));
         }
         let Some(rest) = target.strip_prefix("/scim/v2") else {
             return respond(404, json!({"error": "not found"}));

@@ -328,9 +328,10 @@ impl ScimApi {
                         let body = json_body(request)?;
                         match self.service.patch(ctx, kind, id, &body, if_match, &projection).await? {
                             PatchResponse::Resource(resource) => Ok(resource_response(200, resource, false)),
-                            PatchResponse::NoContent { version } => {
+                            PatchResponse::NoContent { version: Some(version) } => {
                                 Ok(ApiResponse::empty(204).with_header("ETag", etag(version)))
                             }
+                            PatchResponse::NoContent { version: None } => Ok(ApiResponse::empty(204)),
                         }
                     }
                     "DELETE" => {

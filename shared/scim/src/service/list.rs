@@ -73,10 +73,11 @@ impl Record {
     }
 }
 
-/// A match: the record and its representation as the filter saw it (for sorting).
+/// A match: the record and, when a filter or sort needed it, its representation (unfiltered, unsorted scans
+/// never build the representation of resources outside the page).
 struct Hit {
     record: Record,
-    doc: Value,
+    doc: Option<Value>,
 }
 
 /// How the candidates of one resource kind are found.
@@ -429,9 +430,15 @@ impl DirectoryService {
             hits.extend(self.matches_of(ctx, *kind, filter.as_ref(), &mut budget).await?);
         }
         if let Some(sort_by) = &sort_by {
+            for hit in hits.iter_mut().filter(|h| h.doc.is_none()) {
+                hit.doc = Some(self.record_json(ctx, &hit.record));
+            }
             hits.sort_by(|a, b| {
                 let schema_a = schema_of(a.record.kind());
-                sort::compare_ordered(&a.doc, &b.doc, sort_by, order, schema_a).then_with(|| match order {
+                let (Some(doc_a), Some(doc_b)) = (&a.doc, &b.doc) else {
+                    return a.record.id().cmp(b.record.id());
+                };
+                sort::compare_ordered(doc_a, doc_b, sort_by, order, schema_a).then_with(|| match order {
                     SortOrder::Ascending => a.record.id().cmp(b.record.id()),
                     SortOrder::Descending => b.record.id().cmp(a.record.id()),
                 })
@@ -599,6 +606,14 @@ impl DirectoryService {
         Ok(hits)
     }
 
+    /// The stored representation without derived attributes.
+    fn record_json(&self, ctx: &RequestContext, record: &Record) -> Value {
+        match record {
+            Record::User(user) => self.user_json(ctx, user, None),
+            Record::Group(group) => self.group_json(ctx, group, None),
+        }
+    }
+
     fn evaluate_group(
         &self,
         ctx: &RequestContext,
@@ -610,7 +625,7 @@ impl DirectoryService {
         let schema = ResourceSchema::group();
         filter.is_none_or(|f| filter::matches(f, &doc, schema)).then_some(Hit {
             record: Record::Group(group),
-            doc,
+            doc: Some(doc),
         })
     }
 
@@ -622,6 +637,10 @@ impl DirectoryService {
         filter: Option<&Filter>,
         budget: &mut usize,
     ) -> Result<Option<Hit>, ScimError> {
+        let Some(filter) = filter else {
+            return Ok(Some(Hit { record, doc: None }));
+        };
+        let filter = Some(filter);
         let tenant = &ctx.caller.tenant_id;
         let doc = match &record {
             Record::User(user) => {
@@ -654,7 +673,7 @@ impl DirectoryService {
         let schema = schema_of(record.kind());
         Ok(filter
             .is_none_or(|f| filter::matches(f, &doc, schema))
-            .then_some(Hit { record, doc }))
+            .then_some(Hit { record, doc: Some(doc) }))
     }
 
     /// Scans one kind from `position`, evaluating the filter, until `want` matches (None = all), the end, or the
@@ -743,7 +762,9 @@ impl DirectoryService {
         let futures = hits.into_iter().map(|hit| async move {
             let schema = schema_of(hit.record.kind());
             let doc = match &hit.record {
-                Record::User(user) if projection.wants_groups() && hit.doc.get("groups").is_none() => {
+                Record::User(user)
+                    if projection.wants_groups() && hit.doc.as_ref().is_none_or(|d| d.get("groups").is_none()) =>
+                {
                     let groups = self
                         .store
                         .groups_of_user(tenant, &user.id)
@@ -751,14 +772,19 @@ impl DirectoryService {
                         .map_err(|e| store_error(ResourceKind::User, &user.id, e))?;
                     self.user_json(ctx, user, Some(&groups))
                 }
-                Record::Group(group) if projection.wants_members() && hit.doc.get("members").is_none() => {
+                Record::Group(group)
+                    if projection.wants_members() && hit.doc.as_ref().is_none_or(|d| d.get("members").is_none()) =>
+                {
                     let members = self
                         .members_of(tenant, &group.id, None)
                         .await
                         .map_err(|e| store_error(ResourceKind::Group, &group.id, e))?;
                     self.group_json(ctx, group, Some(&members))
                 }
-                _ => hit.doc,
+                _ => match hit.doc {
+                    Some(doc) => doc,
+                    None => self.record_json(ctx, &hit.record),
+                },
             };
             Ok::<Value, ScimError>(projection.apply(&doc, schema))
         });

@@ -135,7 +135,10 @@ pub struct ResourceResponse {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PatchResponse {
     Resource(ResourceResponse),
-    NoContent { version: u64 },
+    /// The group version when it is known without another read (attribute changes, If-Match).
+    NoContent {
+        version: Option<u64>,
+    },
 }
 
 pub fn etag(version: u64) -> String {
@@ -1059,18 +1062,10 @@ impl DirectoryService {
         }
 
         if projection.is_empty() {
-            let version = match &group {
-                Some(g) => g.version,
-                None => {
-                    self.store
-                        .get_group(tenant, id)
-                        .await
-                        .map_err(err)?
-                        .ok_or_else(|| not_found(kind, id))?
-                        .version
-                }
-            };
-            return Ok(PatchResponse::NoContent { version });
+            // Member-only PATCHes answer without reading the group again: one write is the whole cost.
+            return Ok(PatchResponse::NoContent {
+                version: group.map(|g| g.version),
+            });
         }
         // The client asked for attributes: answer 200 with the resource, as RFC 7644 §3.5.2 allows.
         self.get(ctx, kind, id, projection).await.map(PatchResponse::Resource)

@@ -1,0 +1,214 @@
+//! Human-readable output: comfy-table tables (column widths and wrapping of long URLs are exactly what it is
+//! for), RFC 3339 times, one-line messages. Notes that are not data (next-page cursors, "store this secret now")
+//! go to stderr so stdout stays the result.
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+
+use wif_admin_client::model::{AuditEvent, Client, ConnectionReport, CreatedSecret, SecretList};
+
+pub enum View {
+    // Boxed: a Table is large and most views are built once and printed once.
+    Table { table: Box<Table>, notes: Vec<String> },
+    Text(String),
+}
+
+pub fn print(view: &View) {
+    match view {
+        View::Table { table, notes } => {
+            println!("{table}");
+            for note in notes {
+                eprintln!("{note}");
+            }
+        }
+        View::Text(text) => println!("{text}"),
+    }
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(140)
+        .set_header(header.to_vec());
+    table
+}
+
+fn time(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+fn yes_no(value: bool) -> &'static str {
+    if value { "yes" } else { "no" }
+}
+
+fn methods(client: &Client) -> String {
+    match (client.wif_enabled, client.secrets_enabled) {
+        (true, true) => "wif+secrets".into(),
+        (true, false) => "wif".into(),
+        (false, true) => "secrets".into(),
+        (false, false) => "none".into(),
+    }
+}
+
+fn cursor_note(next_cursor: Option<&str>) -> Vec<String> {
+    next_cursor
+        .map(|cursor| vec![format!("more results: --cursor {cursor} (or --all)")])
+        .unwrap_or_default()
+}
+
+pub fn client(client: &Client) -> View {
+    let mut t = table(&["field", "value"]);
+    let mut row = |name: &str, value: String| {
+        t.add_row(vec![name.to_owned(), value]);
+    };
+    row("client_id", client.client_id.clone());
+    row("tenant_id", client.tenant_id.clone());
+    row("display_name", client.display_name.clone().unwrap_or_default());
+    row("enabled", yes_no(client.enabled).into());
+    row("auth methods", methods(client));
+    row("issuer", client.issuer.clone());
+    row("jwks_uri", client.jwks_uri.clone());
+    row("subject", client.subject.clone());
+    row("audience", client.audience.clone());
+    row("expected_tid", client.expected_tid.clone().unwrap_or_default());
+    row("scopes", client.scopes.join(" "));
+    row("token lifetime", format!("{} s", client.token_lifetime_seconds));
+    row("algorithms", client.allowed_algorithms.join(" "));
+    let active = client.secrets.iter().filter(|s| s.status == "active").count();
+    row("secrets", format!("{active} active, {} listed", client.secrets.len()));
+    row("version", client.version.to_string());
+    row("created", time(client.created_at));
+    row("updated", time(client.updated_at));
+    row("token URL (Entra)", client.token_url.clone());
+    row("SCIM URL (Entra)", client.scim_url.clone());
+    View::Table {
+        table: Box::new(t),
+        notes: Vec::new(),
+    }
+}
+
+pub fn client_list(clients: &[Client], next_cursor: Option<&str>) -> View {
+    let mut t = table(&["client_id", "tenant", "name", "enabled", "auth", "version", "issuer"]);
+    for client in clients {
+        t.add_row(vec![
+            client.client_id.clone(),
+            client.tenant_id.clone(),
+            client.display_name.clone().unwrap_or_default(),
+            yes_no(client.enabled).into(),
+            methods(client),
+            client.version.to_string(),
+            client.issuer.clone(),
+        ]);
+    }
+    let mut notes = vec![format!("{} client(s)", clients.len())];
+    notes.extend(cursor_note(next_cursor));
+    View::Table {
+        table: Box::new(t),
+        notes,
+    }
+}
+
+pub fn report(report: &ConnectionReport) -> View {
+    let mut t = table(&["check", "result", "detail"]);
+    for check in &report.checks {
+        let result = match (check.skipped, check.ok) {
+            (true, _) => "skipped",
+            (false, true) => "ok",
+            (false, false) => "FAILED",
+        };
+        t.add_row(vec![check.name.clone(), result.into(), check.detail.clone()]);
+    }
+    let failed = report.checks.iter().filter(|c| !c.ok).count();
+    let summary = if report.ok {
+        format!("client {}: all checks passed", report.client_id)
+    } else {
+        format!("client {}: {failed} check(s) failed", report.client_id)
+    };
+    View::Table {
+        table: Box::new(t),
+        notes: vec![summary],
+    }
+}
+
+pub fn created_secret(secret: &CreatedSecret) -> View {
+    let mut t = table(&["field", "value"]);
+    t.add_row(vec!["client_id".to_owned(), secret.client_id.clone()]);
+    t.add_row(vec!["secret_id".to_owned(), secret.secret_id.clone()]);
+    t.add_row(vec!["client_secret".to_owned(), secret.client_secret.clone()]);
+    t.add_row(vec!["expires".to_owned(), time(secret.expires_at)]);
+    t.add_row(vec![
+        "description".to_owned(),
+        secret.description.clone().unwrap_or_default(),
+    ]);
+    t.add_row(vec![
+        "token auth methods".to_owned(),
+        secret.token_endpoint_auth_methods.join(" "),
+    ]);
+    View::Table {
+        table: Box::new(t),
+        notes: vec!["This is the only time the secret is shown: store it now (e.g. paste it into Entra).".into()],
+    }
+}
+
+pub fn secret_list(list: &SecretList) -> View {
+    let mut t = table(&["secret_id", "status", "created", "expires", "description"]);
+    for secret in &list.secrets {
+        t.add_row(vec![
+            secret.secret_id.clone(),
+            secret.status.clone(),
+            time(secret.created_at),
+            time(secret.expires_at),
+            secret.description.clone().unwrap_or_default(),
+        ]);
+    }
+    View::Table {
+        table: Box::new(t),
+        notes: vec![format!(
+            "{} of at most {} active; secrets {} for client {}",
+            list.active,
+            list.max_active,
+            if list.secrets_enabled { "enabled" } else { "disabled" },
+            list.client_id
+        )],
+    }
+}
+
+fn summary(event: &AuditEvent) -> String {
+    if let Some(reason) = &event.reason {
+        return reason.clone();
+    }
+    event
+        .details
+        .iter()
+        .map(|(key, value)| match value {
+            serde_json::Value::String(text) => format!("{key}={text}"),
+            other => format!("{key}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn audit(events: &[AuditEvent], next_cursor: Option<&str>) -> View {
+    let mut t = table(&["time", "action", "outcome", "client", "actor", "detail"]);
+    for event in events {
+        t.add_row(vec![
+            time(event.at),
+            event.action.clone(),
+            event.outcome.clone(),
+            event.client_id.clone().unwrap_or_default(),
+            event.actor.clone().unwrap_or_default(),
+            summary(event),
+        ]);
+    }
+    let mut notes = vec![format!("{} event(s)", events.len())];
+    notes.extend(cursor_note(next_cursor));
+    View::Table {
+        table: Box::new(t),
+        notes,
+    }
+}

@@ -221,7 +221,7 @@ impl<'a> UnverifiedAssertion<'a> {
     /// The unverified `iss` and `sub`, used only to find candidate registrations when a request has no
     /// `client_id`. The verified claims are pinned again after the signature check.
     pub fn unverified_issuer_subject(&self) -> Option<(String, String)> {
-        let claims = strict_json::parse_object(&self.payload).ok()?;
+        let claims = strict_json::parse_object_keeping(&self.payload, &["iss", "sub"]).ok()?;
         let iss = claims.get("iss")?.as_str()?.to_owned();
         let sub = claims.get("sub")?.as_str()?.to_owned();
         Some((iss, sub))
@@ -305,8 +305,13 @@ fn decode_segment(segment: &str, name: &str) -> Result<Vec<u8>, AssertionError> 
         .map_err(|err| AssertionError::malformed(format!("assertion {name} is not canonical base64url: {err}")))
 }
 
+/// Header members we read; anything else is checked for duplicates and otherwise ignored.
+const HEADER_MEMBERS: [&str; 8] = ["alg", "kid", "typ", "crit", "jku", "x5u", "jwk", "x5c"];
+/// Claims we read.
+const CLAIM_MEMBERS: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "tid", "jti"];
+
 fn parse_header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
-    let map = strict_json::parse_object(bytes).map_err(|err| {
+    let map = strict_json::parse_object_keeping(bytes, &HEADER_MEMBERS).map_err(|err| {
         if err.contains("duplicate member") {
             AssertionError::new(
                 AssertionFailure::DuplicateHeaderMember,
@@ -354,7 +359,7 @@ fn parse_header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
 }
 
 fn parse_claims(payload: &[u8]) -> Result<AssertionClaims, AssertionError> {
-    let map = strict_json::parse_object(payload).map_err(|err| {
+    let map = strict_json::parse_object_keeping(payload, &CLAIM_MEMBERS).map_err(|err| {
         if err.contains("duplicate member") {
             AssertionError::new(
                 AssertionFailure::DuplicateClaimMember,

@@ -5,6 +5,7 @@
 //! which `aud` counts), so header and claims are parsed in one pass through this type, which fails on the first
 //! repeated name anywhere in the document.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
@@ -13,14 +14,142 @@ use serde_json::{Map, Value};
 /// Deepest nesting accepted; real JWT claim sets nest two or three levels.
 const MAX_DEPTH: usize = 32;
 
-/// Parses a JSON object, rejecting duplicate member names anywhere inside it.
-pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+/// Parses a JSON object, rejecting duplicate member names anywhere inside it, and returns the top-level members
+/// named in `keep`. The others are still checked for duplicates at every depth but never materialised, which
+/// keeps the hot path nearly allocation-free.
+pub fn parse_object_keeping(bytes: &[u8], keep: &[&str]) -> Result<Map<String, Value>, String> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = StrictValue::deserialize_at(&mut deserializer, 0).map_err(|err| err.to_string())?;
+    let map =
+        de::Deserializer::deserialize_any(&mut deserializer, KeepingVisitor { keep }).map_err(|err| err.to_string())?;
     deserializer.end().map_err(|err| err.to_string())?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err("not a JSON object".to_owned()),
+    Ok(map)
+}
+
+struct KeepingVisitor<'k> {
+    keep: &'k [&'k str],
+}
+
+impl<'de> Visitor<'de> for KeepingVisitor<'_> {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut kept = Map::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            if seen.contains(&key) {
+                return Err(de::Error::custom(format!("duplicate member {key:?}")));
+            }
+            if self.keep.contains(&key.as_ref()) {
+                let value = access.next_value_seed(Nested { depth: 1 })?;
+                kept.insert(key.clone().into_owned(), value);
+            } else {
+                access.next_value_seed(Skip { depth: 1 })?;
+            }
+            seen.push(key);
+        }
+        Ok(kept)
+    }
+}
+
+/// A member name, borrowed from the input when it has no escapes.
+struct KeySeed;
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a member name")
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(value))
+    }
+}
+
+/// Walks a value without keeping it, rejecting duplicate members in any object inside.
+struct Skip {
+    depth: usize,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Skip {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        if self.depth > MAX_DEPTH {
+            return Err(de::Error::custom("JSON nested too deeply"));
+        }
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Skip {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Skip { depth: self.depth + 1 })?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            if seen.contains(&key) {
+                return Err(de::Error::custom(format!("duplicate member {key:?}")));
+            }
+            access.next_value_seed(Skip { depth: self.depth + 1 })?;
+            seen.push(key);
+        }
+        Ok(())
     }
 }
 
@@ -116,9 +245,15 @@ impl<'de> Visitor<'de> for StrictVisitor {
 mod tests {
     use super::*;
 
+    const ALL: &[&str] = &["a", "b", "d", "g", "h", "i", "aud", "x"];
+
     #[test]
     fn accepts_plain_objects() {
-        let map = parse_object(br#"{"a":1,"b":[1,{"c":null}],"d":{"e":"f"},"g":1.5,"h":-3,"i":true}"#).unwrap();
+        let map = parse_object_keeping(
+            br#"{"a":1,"b":[1,{"c":null}],"d":{"e":"f"},"g":1.5,"h":-3,"i":true}"#,
+            ALL,
+        )
+        .unwrap();
         assert_eq!(map.len(), 6);
         assert_eq!(map["b"][1]["c"], Value::Null);
     }
@@ -126,22 +261,41 @@ mod tests {
     #[test]
     fn rejects_duplicates_at_any_depth() {
         assert!(
-            parse_object(br#"{"aud":"a","aud":"b"}"#)
+            parse_object_keeping(br#"{"aud":"a","aud":"b"}"#, ALL)
                 .unwrap_err()
                 .contains("duplicate member \"aud\"")
         );
-        assert!(parse_object(br#"{"x":{"k":1,"k":2}}"#).is_err());
-        assert!(parse_object(br#"{"x":[{"k":1,"k":2}]}"#).is_err());
+        assert!(parse_object_keeping(br#"{"x":{"k":1,"k":2}}"#, ALL).is_err());
+        assert!(parse_object_keeping(br#"{"x":[{"k":1,"k":2}]}"#, ALL).is_err());
         // Escapes decode before comparison: "\u0061ud" is "aud".
-        assert!(parse_object(br#"{"aud":"a","\u0061ud":"b"}"#).is_err());
+        assert!(parse_object_keeping(br#"{"aud":"a","\u0061ud":"b"}"#, ALL).is_err());
+    }
+
+    #[test]
+    fn keeping_variant_checks_everything_but_keeps_only_what_is_asked() {
+        let map = parse_object_keeping(br#"{"a":1,"b":{"c":[1,{"d":2}]},"e":"x"}"#, &["a", "e"]).unwrap();
+        assert_eq!(map.len(), 2);
+        assert_eq!(map["e"], "x");
+        assert!(parse_object_keeping(br#"{"a":1,"a":2}"#, &["a"]).is_err());
+        assert!(parse_object_keeping(br#"{"z":1,"z":2}"#, &["a"]).is_err());
+        assert!(parse_object_keeping(br#"{"z":{"k":1,"k":2}}"#, &["a"]).is_err());
+        assert!(parse_object_keeping(br#"{"z":[{"k":1,"\u006b":2}]}"#, &["a"]).is_err());
+        assert!(parse_object_keeping(br#"{"a":1} x"#, &["a"]).is_err());
+        assert!(parse_object_keeping(b"[1]", &["a"]).is_err());
+        let deep = format!("{{\"z\":{}1{}}}", "[".repeat(40), "]".repeat(40));
+        assert!(parse_object_keeping(deep.as_bytes(), &["a"]).is_err());
     }
 
     #[test]
     fn rejects_non_objects_trailing_data_and_deep_nesting() {
-        assert!(parse_object(b"[1]").is_err());
-        assert!(parse_object(br#"{"a":1} x"#).is_err());
-        assert!(parse_object(br#"{"a":1}{"b":2}"#).is_err());
+        assert!(parse_object_keeping(b"[1]", ALL).is_err());
+        assert!(parse_object_keeping(br#"{"a":1} x"#, ALL).is_err());
+        assert!(parse_object_keeping(br#"{"a":1}{"b":2}"#, ALL).is_err());
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(40), "]".repeat(40));
-        assert!(parse_object(deep.as_bytes()).unwrap_err().contains("deeply"));
+        assert!(
+            parse_object_keeping(deep.as_bytes(), ALL)
+                .unwrap_err()
+                .contains("deeply")
+        );
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the test suite need, by package name, only when missing:
 #   moto[server] (DynamoDB-compatible server), cargo-lambda (function emulator), and with --test also
-#   scim2-cli (SCIM conformance), cfn-lint, aws-sam-translator and checkov (offline IaC checks).
+#   scim2-cli (SCIM conformance), scim2-server (reference server for the Entra stand-in's own tests), cfn-lint,
+#   aws-sam-translator and checkov (offline IaC checks).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -19,6 +20,7 @@ if $want_test_tools; then
   command -v cfn-lint >/dev/null 2>&1 || missing+=("cfn-lint")
   "$PY" -c 'import samtranslator' 2>/dev/null || missing+=("aws-sam-translator")
   command -v checkov >/dev/null 2>&1 || missing+=("checkov")
+  "$PY" -c 'import scim2_server' 2>/dev/null || missing+=("scim2-server")
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing: ${missing[*]}"

@@ -33,7 +33,7 @@ Local stack is running (all on 127.0.0.1):
   SCIM base        $SCIM_URL
   admin API        $ADMIN_URL
   DynamoDB (moto)  $DYNAMODB_URL
-  Entra stand-in   $ENTRA_URL  (JWKS: $ENTRA_URL/$DEMO_TENANT_GUID/discovery/keys)
+  Entra stand-in   $ENTRA_URL  (JWKS: $ENTRA_URL/$DEMO_TENANT_GUID/discovery/v2.0/keys)
   demo client      $(cat "$STATE_DIR/demo-client-id" 2>/dev/null || echo "(not registered)")
   logs             $STATE_DIR/logs/
 Stop it with: infra/local/stop.sh
@@ -86,8 +86,10 @@ RUST_LOG=${RUST_LOG:-info}
 ENV
 
 log "starting the Entra stand-in on $ENTRA_URL"
-setsid "$BIN/entra-sim" serve --port "$ENTRA_PORT" --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
-  >"$STATE_DIR/logs/entra-sim.log" 2>&1 &
+# Moto keeps nothing across restarts, so the stand-in's registration state must not either.
+rm -rf "$STATE_DIR/entra"
+setsid "$BIN/entra-sim" serve --port "$ENTRA_PORT" --control-port "$ENTRA_CONTROL_PORT" --state-dir "$STATE_DIR/entra" \
+  --tenant-id "$DEMO_TENANT_GUID" --version v2 >"$STATE_DIR/logs/entra-sim.log" 2>&1 &
 echo $! >"$STATE_DIR/pids/entra"
 wait_for_port "$ENTRA_PORT" 30 || die "the Entra stand-in did not start; see $STATE_DIR/logs/entra-sim.log"
 
@@ -113,19 +115,18 @@ warm "$ADMIN_URL/warm-up"
   --data-ascii '{}' >"$STATE_DIR/logs/jwks-refresh-warm.log" 2>&1) || log "jwks-refresh warm-up failed (see logs)"
 
 log "registering the demo customer through the admin API"
-"$BIN/entra-sim" register --entra-url "$ENTRA_URL" --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
-  --admin-url "$ADMIN_URL" --json >"$STATE_DIR/demo-registration.json"
+"$BIN/entra-sim" register --state-dir "$STATE_DIR/entra" --version v2 --admin-url "$ADMIN_URL" \
+  --display-name "Demo customer (Entra stand-in)" --json >"$STATE_DIR/demo-registration.json"
 sed -n 's/.*"client_id" *: *"\([^"]*\)".*/\1/p' "$STATE_DIR/demo-registration.json" | head -n1 >"$STATE_DIR/demo-client-id"
+[ -s "$STATE_DIR/demo-client-id" ] || die "registration failed: $(cat "$STATE_DIR/demo-registration.json")"
 
 log "running Entra's Test Connection against the demo registration"
-"$BIN/entra-sim" test-connection --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
-  --token-url "$TOKEN_URL" --client-id "$(cat "$STATE_DIR/demo-client-id")" --scim-url "$SCIM_URL"
+"$BIN/entra-sim" test-connection --state-dir "$STATE_DIR/entra" --scim-url "$SCIM_URL"
 
 if $run_demo; then
   log "provisioning the sample directory like Entra does"
-  "$BIN/entra-sim" provision --state-dir "$STATE_DIR/entra" --tenant-id "$DEMO_TENANT_GUID" \
-    --token-url "$TOKEN_URL" --client-id "$(cat "$STATE_DIR/demo-client-id")" --scim-url "$SCIM_URL" \
-    --file "$REPO_ROOT/tests/entra-sim/fixtures/sample-directory.json"
+  "$BIN/entra-sim" provision --state-dir "$STATE_DIR/entra" --scim-url "$SCIM_URL" \
+    --file "$REPO_ROOT/tests/entra-sim/fixtures/directory.json"
 fi
 
 print_urls

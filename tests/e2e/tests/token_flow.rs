@@ -165,7 +165,8 @@ async fn protocol_errors_are_oauth_json() {
         form.push((name, value));
         form
     };
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    type Form<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(Form, u16, &str)> = vec![
         (with("grant_type", "password"), 400, "unsupported_grant_type"),
         (
             with(

@@ -99,6 +99,12 @@ fn scope_string(scopes: &[Scope]) -> String {
     scopes.iter().map(|scope| scope.as_str()).collect::<Vec<_>>().join(" ")
 }
 
+/// The presented credential after its syntax check.
+enum Credential<'a> {
+    Assertion(UnverifiedAssertion<'a>),
+    Secret(&'a str),
+}
+
 /// What we learnt about a request while handling it, for the audit record. Never holds credentials.
 #[derive(Debug, Default)]
 struct Facts {
@@ -201,20 +207,25 @@ impl TokenService {
             Some(value) if error.status == StatusCode::UNAUTHORIZED => error.with_challenge(value),
             _ => error,
         };
-        let assertion = match &request.credential {
-            ClientCredential::Assertion(text) => {
-                Some(UnverifiedAssertion::parse(text, &self.settings.assertion).map_err(|err| assertion_error(&err))?)
-            }
-            _ => None,
+        // The credential in checked form: an assertion is parsed (shape and header only) before any lookup.
+        let credential = match &request.credential {
+            ClientCredential::Assertion(text) => Credential::Assertion(
+                UnverifiedAssertion::parse(text, &self.settings.assertion).map_err(|err| assertion_error(&err))?,
+            ),
+            ClientCredential::SecretPost(secret) | ClientCredential::SecretBasic(secret) => Credential::Secret(secret),
         };
-        if let Some(assertion) = &assertion {
+        let assertion = match &credential {
+            Credential::Assertion(assertion) => Some(assertion),
+            Credential::Secret(_) => None,
+        };
+        if let Some(assertion) = assertion {
             let header = assertion.header();
             facts.kid = Some(header.kid.clone());
             facts.alg = Some(header.alg.clone());
             facts.ignored_key_hints = header.ignored_key_hints.clone();
         }
         let registration = self
-            .find_registration(&request, assertion.as_ref())
+            .find_registration(&request, assertion)
             .await
             .map_err(with_challenge)?;
         facts.client_id = Some(registration.client_id.clone());
@@ -222,8 +233,8 @@ impl TokenService {
         if !registration.enabled {
             return Err(with_challenge(OAuthError::invalid_client("client is disabled")));
         }
-        match (&request.credential, assertion) {
-            (ClientCredential::Assertion(_), Some(assertion)) => {
+        match credential {
+            Credential::Assertion(assertion) => {
                 if !registration.wif_enabled {
                     return Err(OAuthError::invalid_client(
                         "client_assertion is not enabled for this client",
@@ -244,7 +255,7 @@ impl TokenService {
                 facts.sub = Some(verified.claims.sub);
                 facts.tid = verified.claims.tid;
             }
-            (ClientCredential::SecretPost(secret) | ClientCredential::SecretBasic(secret), _) => {
+            Credential::Secret(secret) => {
                 if !registration.secrets_enabled {
                     return Err(with_challenge(OAuthError::invalid_client(
                         "client secrets are not enabled for this client",
@@ -256,11 +267,6 @@ impl TokenService {
                             .with_reason("the client secret matches no unexpired secret of the client"),
                     ));
                 }
-            }
-            (ClientCredential::Assertion(_), None) => {
-                return Err(OAuthError::server_error(
-                    "assertion credential without a parsed assertion",
-                ));
             }
         }
         self.enforce_rate(

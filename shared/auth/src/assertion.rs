@@ -142,13 +142,21 @@ pub struct JoseHeader {
 const IGNORED_KEY_HINTS: [&str; 4] = ["jku", "x5u", "jwk", "x5c"];
 const MAX_KID_LEN: usize = 256;
 
-/// A syntactically valid, not yet trusted assertion.
-#[derive(Debug)]
+/// A syntactically valid, not yet trusted assertion. `Debug` shows the header only: the assertion is a bearer
+/// credential for its whole lifetime and must never reach a log.
 pub struct UnverifiedAssertion<'a> {
     signing_input: &'a str,
     payload: Vec<u8>,
     signature: Vec<u8>,
     header: JoseHeader,
+}
+
+impl std::fmt::Debug for UnverifiedAssertion<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnverifiedAssertion")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A verified assertion's claims that matter to us.

@@ -678,3 +678,18 @@ async fn every_outcome_is_audited_without_credentials() {
     assert!(!all.contains(token["access_token"].as_str().unwrap()));
     assert!(!all.contains("wif_cs_guess"));
 }
+
+#[test]
+fn debug_output_of_an_assertion_shows_no_credential() {
+    let key = TestKey::rsa("k1");
+    let jwt = sign_jwt(&key, "RS256", &entra_like_claims(&sample_registration("c1"), NOW));
+    let parsed = UnverifiedAssertion::parse(&jwt, &AssertionPolicy::default()).unwrap();
+    let debug = format!("{parsed:?}");
+    assert!(debug.contains("k1"));
+    for hidden in ["payload", "signature", "signing_input"] {
+        assert!(!debug.contains(hidden), "{debug}");
+    }
+    for segment in jwt.split('.').skip(1) {
+        assert!(!debug.contains(segment));
+    }
+}

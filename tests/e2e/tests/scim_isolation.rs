@@ -10,9 +10,10 @@ use serde_json::json;
 async fn tenants_are_isolated_and_read_only_tokens_cannot_write() {
     let Some(stack) = stack().await else { return };
     let owner = stack.token().await;
-    let other_client = stack.register_other_tenant(&unique("e2e-tenant")).await;
-    let stranger = stack.token_for(Some(&other_client), "scim").await;
-    let reader = stack.token_for(None, "scim.read").await;
+    let other = stack.other_customer().await;
+    assert_ne!(other.tenant_id, stack.customer.tenant_id);
+    let stranger = stack.token_of(&other, "scim").await;
+    let reader = stack.read_only_token().await;
 
     let name = format!("{}@isolated.example", unique("private"));
     let reply = stack

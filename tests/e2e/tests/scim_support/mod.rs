@@ -3,14 +3,13 @@
 //! talks SCIM over real HTTP.
 //!
 //! When the stack is not running the tests print why and return (skip) — unless `WIF_E2E_REQUIRED=1` (the README
-//! test command sets it after starting the stack), in which case a missing stack is a failure.
+//! test command sets it after starting the stack), in which case a missing stack is a failure
+//! ([`e2e_tests::LocalStack::get`]).
 
 #![allow(dead_code)]
 
-use std::path::PathBuf;
-use std::time::Duration;
-
-use entra_sim::{Identity, TokenClient, TokenVersion};
+use e2e_tests::{Customer, LocalStack, http};
+use entra_sim::{TokenClient, TokenVersion};
 use serde_json::{Value, json};
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -18,63 +17,26 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
+/// The running stack and this test's own customer (a fresh Entra tenant registered through the admin API, so its
+/// ISV tenant, and therefore its directory, belongs to this test alone).
 pub struct Stack {
+    pub local: LocalStack,
+    pub customer: Customer,
     pub scim_url: String,
-    pub token_url: String,
-    pub admin_url: String,
-    pub state_dir: PathBuf,
-    pub registration: Value,
     http: reqwest::Client,
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The running local stack, or `None` (after printing why) when it is not up and not required.
+/// The running local stack with a new customer, or `None` (after printing why) when the stack is not up and not
+/// required.
 pub async fn stack() -> Option<Stack> {
-    let port = std::env::var("WIF_LOCAL_LAMBDA_PORT").unwrap_or_else(|_| "9000".into());
-    let state_dir = std::env::var("WIF_LOCAL_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join(".local-stack"));
-    let lambda = format!("http://127.0.0.1:{port}/lambda-url");
-    // `entra-sim register --json` answers {"registration": <admin API answer>, "values": ..}.
-    let registration = std::fs::read_to_string(state_dir.join("demo-registration.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .map(|doc| doc.get("registration").cloned().unwrap_or(doc))
-        .filter(|r| r.get("client_id").is_some_and(Value::is_string));
-    let reachable = std::net::TcpStream::connect_timeout(
-        &format!("127.0.0.1:{port}").parse().expect("loopback address"),
-        Duration::from_secs(1),
-    )
-    .is_ok();
-    let required = std::env::var("WIF_E2E_REQUIRED").is_ok_and(|v| v == "1");
-    match (reachable, registration) {
-        (true, Some(registration)) => Some(Stack {
-            scim_url: format!("{lambda}/scim/scim/v2"),
-            token_url: format!("{lambda}/token/oauth2/token"),
-            admin_url: format!("{lambda}/admin/clients"),
-            state_dir,
-            registration,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("HTTP client"),
-        }),
-        _ if required => panic!(
-            "WIF_E2E_REQUIRED=1 but the local stack is not running on 127.0.0.1:{port} (with {}/demo-registration.json); \
-             start it with infra/local/start.sh",
-            state_dir.display()
-        ),
-        _ => {
-            eprintln!(
-                "SKIPPED: the local stack is not running on 127.0.0.1:{port}; start it with infra/local/start.sh \
-                 (set WIF_E2E_REQUIRED=1 to make this a failure)"
-            );
-            None
-        }
-    }
+    let local = LocalStack::get()?;
+    let customer = Customer::register(&local, TokenVersion::V2).await;
+    Some(Stack {
+        scim_url: local.scim_url.clone(),
+        customer,
+        local,
+        http: http(),
+    })
 }
 
 /// A SCIM response.
@@ -88,45 +50,28 @@ pub struct Reply {
 }
 
 impl Stack {
-    pub fn client_id(&self) -> String {
-        self.registration["client_id"].as_str().unwrap_or_default().to_owned()
-    }
-
-    /// An access token for `client_id` (default: the demo registration) with `scope`, via an Entra-shaped assertion.
-    pub async fn token_for(&self, client_id: Option<&str>, scope: &str) -> String {
-        let identity = Identity::load(&self.state_dir.join("entra")).expect("the Entra stand-in's state");
-        let assertion = identity.assertion(TokenVersion::V2).sign(&identity).expect("assertion");
-        let client_id = client_id.map(str::to_owned).unwrap_or_else(|| self.client_id());
-        TokenClient::new(&self.token_url)
+    /// An access token of `customer` with `scope`, obtained exactly as Entra does.
+    pub async fn token_of(&self, customer: &Customer, scope: &str) -> String {
+        TokenClient::new(self.local.token_url.clone())
             .expect("token client")
-            .request_token(Some(&client_id), &assertion, scope)
+            .request_token(Some(&customer.client_id), &customer.assertion(), scope)
             .await
             .expect("token endpoint answers")
             .access_token
     }
 
     pub async fn token(&self) -> String {
-        self.token_for(None, "scim").await
+        self.token_of(&self.customer, "scim").await
     }
 
-    /// Registers another customer (its own ISV tenant) for the same Entra workload, for isolation tests.
-    pub async fn register_other_tenant(&self, tenant_id: &str) -> String {
-        let r = &self.registration;
-        let body = json!({
-            "issuer": r["issuer"], "jwks_uri": r["jwks_uri"], "subject": r["subject"], "audience": r["audience"],
-            "tenant_id": tenant_id, "display_name": "e2e isolation",
-        });
-        let response = self
-            .http
-            .post(&self.admin_url)
-            .json(&body)
-            .send()
-            .await
-            .expect("admin API");
-        let status = response.status().as_u16();
-        let answer: Value = response.json().await.expect("admin JSON");
-        assert_eq!(status, 201, "registration: {answer}");
-        answer["client_id"].as_str().expect("client_id").to_owned()
+    /// A read-only (scim.read) token of this test's customer.
+    pub async fn read_only_token(&self) -> String {
+        self.token_of(&self.customer, "scim.read").await
+    }
+
+    /// Another customer: its own Entra tenant and ISV tenant, for isolation tests.
+    pub async fn other_customer(&self) -> Customer {
+        Customer::register(&self.local, TokenVersion::V1).await
     }
 
     /// `target` is relative to the SCIM base, e.g. `/Users?filter=...` (already encoded, `+` for spaces).

@@ -3,7 +3,7 @@
 //! go to stderr so stdout stays the result.
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 
 use wif_admin_client::model::{AuditEvent, Client, ConnectionReport, CreatedSecret, SecretList};
 
@@ -25,14 +25,52 @@ pub fn print(view: &View) {
     }
 }
 
+/// The terminal width when the shell exports it, else a width that fits a maximised laptop terminal.
+fn width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|v| v.parse::<u16>().ok())
+        .filter(|w| *w >= 60)
+        .unwrap_or(160)
+}
+
+/// Field/value and check tables: long values (URLs, check details) wrap inside their cell.
 fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(140)
+        .set_width(width())
         .set_header(header.to_vec());
     table
+}
+
+/// Listings: one line per item, never wrapped (like kubectl), so ids and URLs can be copied and grepped.
+fn listing(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.to_vec());
+    table
+}
+
+fn shorten(text: String, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text;
+    }
+    let mut short: String = text.chars().take(max).collect();
+    short.push('…');
+    short
+}
+
+/// Ids are copied from the output into the next command: those columns are never wrapped.
+fn keep_whole(table: &mut Table, columns: &[usize]) {
+    for index in columns {
+        if let Some(column) = table.column_mut(*index) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
 }
 
 fn time(unix: i64) -> String {
@@ -86,6 +124,7 @@ pub fn client(client: &Client) -> View {
     row("updated", time(client.updated_at));
     row("token URL (Entra)", client.token_url.clone());
     row("SCIM URL (Entra)", client.scim_url.clone());
+    keep_whole(&mut t, &[0]);
     View::Table {
         table: Box::new(t),
         notes: Vec::new(),
@@ -93,7 +132,7 @@ pub fn client(client: &Client) -> View {
 }
 
 pub fn client_list(clients: &[Client], next_cursor: Option<&str>) -> View {
-    let mut t = table(&["client_id", "tenant", "name", "enabled", "auth", "version", "issuer"]);
+    let mut t = listing(&["client_id", "tenant", "name", "enabled", "auth", "version", "issuer"]);
     for client in clients {
         t.add_row(vec![
             client.client_id.clone(),
@@ -123,6 +162,7 @@ pub fn report(report: &ConnectionReport) -> View {
         };
         t.add_row(vec![check.name.clone(), result.into(), check.detail.clone()]);
     }
+    keep_whole(&mut t, &[0, 1]);
     let failed = report.checks.iter().filter(|c| !c.ok).count();
     let summary = if report.ok {
         format!("client {}: all checks passed", report.client_id)
@@ -149,6 +189,8 @@ pub fn created_secret(secret: &CreatedSecret) -> View {
         "token auth methods".to_owned(),
         secret.token_endpoint_auth_methods.join(" "),
     ]);
+    // The value is pasted into Entra: a wrapped secret would be copied with a line break in it.
+    keep_whole(&mut t, &[0, 1]);
     View::Table {
         table: Box::new(t),
         notes: vec!["This is the only time the secret is shown: store it now (e.g. paste it into Entra).".into()],
@@ -156,7 +198,7 @@ pub fn created_secret(secret: &CreatedSecret) -> View {
 }
 
 pub fn secret_list(list: &SecretList) -> View {
-    let mut t = table(&["secret_id", "status", "created", "expires", "description"]);
+    let mut t = listing(&["secret_id", "status", "created", "expires", "description"]);
     for secret in &list.secrets {
         t.add_row(vec![
             secret.secret_id.clone(),
@@ -194,7 +236,7 @@ fn summary(event: &AuditEvent) -> String {
 }
 
 pub fn audit(events: &[AuditEvent], next_cursor: Option<&str>) -> View {
-    let mut t = table(&["time", "action", "outcome", "client", "actor", "detail"]);
+    let mut t = listing(&["time", "action", "outcome", "client", "actor", "detail"]);
     for event in events {
         t.add_row(vec![
             time(event.at),
@@ -202,7 +244,8 @@ pub fn audit(events: &[AuditEvent], next_cursor: Option<&str>) -> View {
             event.outcome.clone(),
             event.client_id.clone().unwrap_or_default(),
             event.actor.clone().unwrap_or_default(),
-            summary(event),
+            // The full details are in --json; a table row stays one readable line.
+            shorten(summary(event), 100),
         ]);
     }
     let mut notes = vec![format!("{} event(s)", events.len())];

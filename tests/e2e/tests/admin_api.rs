@@ -346,13 +346,13 @@ async fn every_validation_error_is_a_400_naming_the_field() {
         (
             "PATCH",
             format!("/clients/{id}"),
-            Some(json!({ "version": 1 })),
+            Some(json!({ "version": 2 })),
             "no field to update",
         ),
         (
             "PATCH",
             format!("/clients/{id}"),
-            Some(json!({ "version": 1, "token_lifetime_seconds": 99999 })),
+            Some(json!({ "version": 2, "token_lifetime_seconds": 99999 })),
             "token_lifetime_seconds: must be between",
         ),
         (

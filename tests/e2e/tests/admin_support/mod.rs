@@ -11,6 +11,7 @@ use base64::Engine;
 use e2e_tests::LocalStack;
 use serde_json::Value;
 
+#[allow(unused_imports)]
 pub use e2e_tests::{Customer, http, test_connection_status};
 
 /// The running stack, or `None` after a printed notice (a failure when `WIF_E2E_REQUIRED=1`).
@@ -63,9 +64,8 @@ impl TokenAnswer {
     }
 }
 
-async fn token_request(stack: &LocalStack, request: reqwest::RequestBuilder) -> TokenAnswer {
-    let _ = stack;
-    let response = request.send().await.expect("token endpoint reachable");
+async fn try_token_request(request: reqwest::RequestBuilder) -> Result<TokenAnswer, reqwest::Error> {
+    let response = request.send().await?;
     let status = response.status().as_u16();
     let retry_after = response
         .headers()
@@ -73,11 +73,27 @@ async fn token_request(stack: &LocalStack, request: reqwest::RequestBuilder) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     let body = response.json().await.unwrap_or(Value::Null);
-    TokenAnswer {
+    Ok(TokenAnswer {
         status,
         body,
         retry_after,
-    }
+    })
+}
+
+/// `client_secret_post`; transport failures are returned (bursts count them instead of panicking).
+pub async fn try_token_with_secret_post(
+    stack: &LocalStack,
+    client: &reqwest::Client,
+    client_id: &str,
+    secret: &str,
+) -> Result<TokenAnswer, reqwest::Error> {
+    let request = client.post(&stack.token_url).form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("client_secret", secret),
+        ("scope", "scim"),
+    ]);
+    try_token_request(request).await
 }
 
 /// `client_secret_post`.
@@ -87,13 +103,9 @@ pub async fn token_with_secret_post(
     client_id: &str,
     secret: &str,
 ) -> TokenAnswer {
-    let request = client.post(&stack.token_url).form(&[
-        ("grant_type", "client_credentials"),
-        ("client_id", client_id),
-        ("client_secret", secret),
-        ("scope", "scim"),
-    ]);
-    token_request(stack, request).await
+    try_token_with_secret_post(stack, client, client_id, secret)
+        .await
+        .expect("token endpoint reachable")
 }
 
 /// `client_secret_basic` (RFC 6749 §2.3.1: both parts form-urlencoded before base64).
@@ -105,7 +117,7 @@ pub async fn token_with_secret_basic(stack: &LocalStack, client_id: &str, secret
         .post(&stack.token_url)
         .header("authorization", format!("Basic {credentials}"))
         .form(&[("grant_type", "client_credentials"), ("scope", "scim")]);
-    token_request(stack, request).await
+    try_token_request(request).await.expect("token endpoint reachable")
 }
 
 /// A SCIM request as Entra's Test Connection sends it; returns the status.

@@ -737,4 +737,38 @@ mod tests {
         let response = handle(&app, request("DELETE", "/audit?tenant_id=t", "")).await;
         assert_eq!(response.status(), 405);
     }
+
+    #[tokio::test]
+    async fn the_signing_iam_principal_is_the_audited_actor() {
+        let app = app(false);
+        let body = serde_json::to_string(CREATE).unwrap();
+        let event = format!(
+            r#"{{
+          "version": "2.0", "routeKey": "$default", "rawPath": "/clients", "rawQueryString": "",
+          "headers": {{"host": "abc.lambda-url.eu-west-1.on.aws", "content-type": "application/json"}},
+          "requestContext": {{
+            "accountId": "123456789012", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abc", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
+            "time": "02/Dec/2026:02:07:16 +0000", "timeEpoch": 1796177236000,
+            "authorizer": {{"iam": {{"accessKey": "ASIA", "accountId": "123456789012", "callerId": "AROA:portal",
+                                   "userArn": "arn:aws:sts::123456789012:assumed-role/portal/session",
+                                   "userId": "AROA:portal"}}}},
+            "http": {{"method": "POST", "path": "/clients", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
+                     "userAgent": "wif-admin/0.1.0"}}
+          }},
+          "body": {body},
+          "isBase64Encoded": false
+        }}"#
+        );
+        let request = lambda_http::request::from_str(&event).unwrap();
+        let response = handle(&app, request).await;
+        assert_eq!(response.status(), 201);
+        let event = app.audit.events().pop().unwrap();
+        assert_eq!(event.action, "admin.client.create");
+        assert_eq!(
+            event.actor.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/portal/session")
+        );
+        assert_eq!(event.source_ip.as_deref(), Some("203.0.113.9"));
+    }
 }

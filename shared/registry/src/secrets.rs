@@ -668,27 +668,83 @@ mod tests {
         );
     }
 
+    /// Yields between every read and the following write, so concurrent tasks on the test runtime really do read
+    /// the same version and race for the conditional write.
+    struct YieldingStore(InMemoryRegistrations);
+
+    #[async_trait::async_trait]
+    impl RegistrationStore for YieldingStore {
+        async fn insert(&self, registration: &Registration) -> Result<(), crate::ports::RegistrationWriteError> {
+            self.0.insert(registration).await
+        }
+        async fn get(&self, client_id: &str) -> Result<Option<Registration>, wif_auth::ports::StoreUnavailable> {
+            let found = self.0.get(client_id).await;
+            tokio::task::yield_now().await;
+            found
+        }
+        async fn replace(
+            &self,
+            registration: &Registration,
+            expected_version: u64,
+        ) -> Result<(), crate::ports::RegistrationWriteError> {
+            self.0.replace(registration, expected_version).await
+        }
+        async fn delete(
+            &self,
+            client_id: &str,
+            expected_version: Option<u64>,
+        ) -> Result<bool, crate::ports::RegistrationWriteError> {
+            self.0.delete(client_id, expected_version).await
+        }
+        async fn list(
+            &self,
+            tenant_id: Option<&str>,
+            cursor: Option<&str>,
+            limit: u32,
+        ) -> Result<crate::ports::RegistrationPage, crate::ports::ListError> {
+            self.0.list(tenant_id, cursor, limit).await
+        }
+    }
+
     #[tokio::test]
     async fn concurrent_creations_never_exceed_the_limit() {
-        let f = Arc::new(fixture().await);
+        let store = Arc::new(YieldingStore(InMemoryRegistrations::default()));
+        let service = Arc::new(RegistryService::new(
+            store.clone(),
+            Arc::new(InMemoryTokenStore::default()),
+            Arc::new(RecordingAudit::default()),
+            Arc::new(FixedClock::at(1_800_000_000)),
+            RegistrationPolicy::default(),
+            PublicUrls {
+                token_url: "https://auth.example.com/oauth2/token".into(),
+                scim_url: "https://scim.example.com/scim/v2".into(),
+            },
+        ));
+        let mut registration = wif_auth::testing::sample_registration("c-race");
+        registration.version = 1;
+        store.insert(&registration).await.unwrap();
         let mut handles = Vec::new();
         for _ in 0..6 {
-            let f = f.clone();
+            let service = service.clone();
             handles.push(tokio::spawn(async move {
-                f.service
-                    .create_secret(&f.client_id, SecretRequest::default(), &actor())
+                service
+                    .create_secret("c-race", SecretRequest::default(), &actor())
                     .await
-                    .map(|created| created.secret_id)
             }));
         }
-        let mut created = 0;
+        let (mut created, mut limited, mut lost_races) = (0, 0, 0);
         for handle in handles {
             match handle.await.unwrap() {
                 Ok(_) => created += 1,
-                Err(err) => assert!(matches!(err.status(), 409), "{err}"),
+                Err(RegistryError::Conflict(_)) => limited += 1,
+                Err(RegistryError::VersionConflict { .. }) => lost_races += 1,
+                Err(err) => panic!("unexpected {err}"),
             }
         }
-        assert_eq!(created, 2);
-        assert_eq!(stored(&f).await.secrets.len(), 2);
+        assert_eq!(created, 2, "limited {limited}, lost races {lost_races}");
+        assert_eq!(created + limited + lost_races, 6);
+        let stored = store.get("c-race").await.unwrap().unwrap();
+        assert_eq!(stored.secrets.len(), 2, "no secret was lost or added past the limit");
+        assert_eq!(stored.version, 3, "exactly two successful writes");
     }
 }

@@ -116,6 +116,9 @@ struct Facts {
     tid: Option<String>,
     kid: Option<String>,
     alg: Option<String>,
+    /// Which stored secret authenticated the request, so an admin can see Entra moved to a new secret before
+    /// revoking the old one.
+    secret_id: Option<String>,
     ignored_key_hints: Vec<&'static str>,
     requested_scopes: Option<Vec<Scope>>,
 }
@@ -261,11 +264,14 @@ impl TokenService {
                         "client secrets are not enabled for this client",
                     )));
                 }
-                if verify_client_secret(&registration, secret, now).is_none() {
-                    return Err(with_challenge(
-                        OAuthError::invalid_client("client authentication failed")
-                            .with_reason("the client secret matches no unexpired secret of the client"),
-                    ));
+                match verify_client_secret(&registration, secret, now) {
+                    Some(secret_id) => facts.secret_id = Some(secret_id),
+                    None => {
+                        return Err(with_challenge(
+                            OAuthError::invalid_client("client authentication failed")
+                                .with_reason("the client secret matches no unexpired secret of the client"),
+                        ));
+                    }
                 }
             }
         }
@@ -393,6 +399,7 @@ impl TokenService {
         put("tid", &facts.tid);
         put("kid", &facts.kid);
         put("alg", &facts.alg);
+        put("secret_id", &facts.secret_id);
         put("auth_method", &facts.method.map(str::to_owned));
         if !facts.ignored_key_hints.is_empty() {
             event.details.insert(

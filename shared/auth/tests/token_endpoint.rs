@@ -545,6 +545,10 @@ async fn client_secrets_basic_and_post() {
         secret.value
     );
     assert_eq!(h.post(&post).await.status(), 200);
+    // The grant names the secret that authenticated it (never its value).
+    let granted = h.audit.last().unwrap();
+    assert_eq!(granted.details["secret_id"], secret.stored.secret_id.as_str());
+    assert!(!serde_json::to_string(&granted).unwrap().contains(&secret.value));
     let mut headers = form_headers();
     let basic = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,

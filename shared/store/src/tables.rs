@@ -158,6 +158,8 @@ pub struct IndexDefinition {
     pub name: String,
     pub keys: Vec<KeyAttribute>,
     pub projection: String,
+    /// For `INCLUDE` projections: the non-key attributes copied into the index.
+    pub non_key_attributes: Vec<String>,
 }
 
 /// What the template says about one table.
@@ -232,6 +234,10 @@ pub fn table_definitions(template: &str) -> Result<Vec<TableDefinition>, Templat
                             .as_str()
                             .unwrap_or("ALL")
                             .to_owned(),
+                        non_key_attributes: index["Projection"]["NonKeyAttributes"]
+                            .as_vec()
+                            .map(|names| names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+                            .unwrap_or_default(),
                         name,
                     })
                 })
@@ -308,6 +314,9 @@ pub async fn create_table(client: &Client, name: &str, definition: &TableDefinit
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::from(index.projection.as_str()))
+                        .set_non_key_attributes(
+                            (!index.non_key_attributes.is_empty()).then(|| index.non_key_attributes.clone()),
+                        )
                         .build(),
                 )
                 .build()
@@ -367,6 +376,11 @@ mod tests {
         assert!(clients.indexes.iter().any(|i| i.name == "IssuerSubjectIndex"));
         let tokens = tables.iter().find(|t| t.logical_id == "TokensTable").unwrap();
         assert_eq!(tokens.ttl_attribute.as_deref(), Some("expires_at"));
+        let by_client = tokens.indexes.iter().find(|i| i.name == "ClientIndex").unwrap();
+        assert_eq!(
+            (by_client.projection.as_str(), by_client.non_key_attributes.as_slice()),
+            ("INCLUDE", &["revoked".to_owned()][..])
+        );
     }
 
     #[test]

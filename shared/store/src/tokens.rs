@@ -67,8 +67,11 @@ impl TokenRepository {
                 .table_name(&self.table)
                 .index_name(CLIENT_INDEX)
                 .key_condition_expression("client_id = :client AND expires_at > :now")
+                // Already revoked tokens would each cost a failed conditional write; the index projects `revoked`.
+                .filter_expression("revoked = :no")
                 .expression_attribute_values(":client", AttributeValue::S(client_id.to_owned()))
                 .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
                 .set_exclusive_start_key(start)
                 .send()
                 .await

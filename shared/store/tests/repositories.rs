@@ -120,7 +120,7 @@ async fn clients_list_pages_by_tenant_and_collects_jwks_uris() {
 
 #[tokio::test]
 async fn tokens_round_trip_and_revoke_only_live_tokens_of_the_client() {
-    let (client, names, _) = setup().await;
+    let (client, names, counter) = setup().await;
     let clock = Arc::new(FixedClock::at(10_000));
     let repo = TokenRepository::new(client, &names.tokens, clock.clone());
     let token = |hash: &str, client_id: &str, expires_at: i64| TokenRecord {
@@ -144,8 +144,13 @@ async fn tokens_round_trip_and_revoke_only_live_tokens_of_the_client() {
     assert!(repo.get_token("h2").await.unwrap().unwrap().revoked);
     assert!(!repo.get_token("h3").await.unwrap().unwrap().revoked);
     assert!(!repo.get_token("h4").await.unwrap().unwrap().revoked);
-    // Idempotent.
+    // Idempotent, and already revoked tokens cost nothing beyond the one query.
+    counter.reset();
     assert_eq!(repo.revoke_client_tokens("c1").await.unwrap(), 0);
+    assert_eq!(
+        counter.snapshot().into_iter().collect::<Vec<_>>(),
+        vec![("Query".to_owned(), 1)]
+    );
 }
 
 #[tokio::test]

@@ -106,7 +106,7 @@ impl Meter {
         let table = request["TableName"].as_str().unwrap_or_default();
         match operation {
             "PutItem" => self.put_units(table, &request["Item"]),
-            // Our updates change counters and flags only, never an index key: one unit for the item.
+            // The measured operations update rate counters only (no index): one unit for the item.
             "UpdateItem" => 1.0,
             "DeleteItem" => self.blind_delete_units(table),
             "TransactWriteItems" => {

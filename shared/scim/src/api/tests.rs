@@ -29,21 +29,19 @@ struct Harness {
     api: ScimApi,
     store: Arc<MemoryDirectory>,
     audit: Arc<RecordingAudit>,
+    clock: Arc<FixedClock>,
 }
 
 fn harness_with(config: ServiceConfig) -> Harness {
     let store = Arc::new(MemoryDirectory::new());
     let audit = Arc::new(RecordingAudit::default());
-    let service = DirectoryService::new(
-        store.clone(),
-        audit.clone(),
-        Arc::new(FixedClock::at(1_767_225_600)),
-        config,
-    );
+    let clock = Arc::new(FixedClock::at(1_767_225_600));
+    let service = DirectoryService::new(store.clone(), audit.clone(), clock.clone(), config);
     Harness {
         api: ScimApi::new(service),
         store,
         audit,
+        clock,
     }
 }
 
@@ -676,6 +674,61 @@ async fn pagination_sorting_and_projection() {
         .json_body()
         .unwrap();
     assert_eq!(body["totalResults"], 6, "users and groups");
+}
+
+#[tokio::test]
+async fn sorting_by_meta_timestamps_and_display_name() {
+    let h = harness();
+    let mut ids = Vec::new();
+    for name in ["first", "second", "third"] {
+        ids.push(id_of(&h.create_user(name).await));
+        h.clock.advance(60);
+    }
+    let names = |body: Value| -> Vec<String> {
+        body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["userName"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let body = h
+        .call("GET", "/Users?sortBy=meta.created&sortOrder=descending", None)
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(names(body), ["third", "second", "first"]);
+    // Touch the first user: it becomes the most recently modified.
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "displayName", "value": "F"}]});
+    assert_eq!(
+        h.call("PATCH", &format!("/Users/{}", ids[0]), Some(patch)).await.status,
+        200
+    );
+    let body = h
+        .call("GET", "/Users?sortBy=meta.lastModified", None)
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(names(body), ["second", "third", "first"]);
+    for name in ["beta", "Alpha", "gamma"] {
+        h.create_group(name, &[]).await;
+    }
+    let body = h
+        .call("GET", "/Groups?sortBy=displayName&excludedAttributes=members", None)
+        .await
+        .json_body()
+        .unwrap();
+    let groups: Vec<&str> = body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        groups,
+        ["Alpha", "beta", "gamma"],
+        "displayName sorts case-insensitively"
+    );
 }
 
 #[tokio::test]

@@ -41,6 +41,9 @@ pub struct ListQuery {
     pub projection: Projection,
 }
 
+/// Concurrent storage reads while rendering one page (a user's groups, a group's members).
+const RENDER_CONCURRENCY: usize = 16;
+
 pub(super) fn invalid_cursor() -> ScimError {
     // RFC 9865 §3 defines scimType "invalidCursor"; the engine's ScimType has no such variant yet.
     ScimError::new(
@@ -788,7 +791,15 @@ impl DirectoryService {
             };
             Ok::<Value, ScimError>(projection.apply(&doc, schema))
         });
-        futures::future::join_all(futures).await.into_iter().collect()
+        // Derived attributes cost one read per listed resource: run them concurrently, but at most
+        // RENDER_CONCURRENCY at a time so a page never becomes a burst of a hundred simultaneous requests.
+        use futures::StreamExt;
+        futures::stream::iter(futures)
+            .buffered(RENDER_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
     }
 }
 

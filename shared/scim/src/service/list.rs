@@ -699,7 +699,13 @@ impl DirectoryService {
                     next: Some(position),
                 });
             }
-            let limit = self.config.scan_page.min(*budget).max(1);
+            // Without a filter every record read is a match: read exactly what the page still needs (reading a full
+            // scan page for a 100-resource cursor page would cost ten times the reads).
+            let needed = match (filter, want) {
+                (None, Some(w)) => w.saturating_sub(hits.len()),
+                _ => usize::MAX,
+            };
+            let limit = self.config.scan_page.min(*budget).min(needed).max(1);
             let (records, next_cursor) = match kind {
                 ResourceKind::User => {
                     let page = self

@@ -61,6 +61,10 @@ enum Command {
 
 #[derive(Args)]
 struct RegistrationFields {
+    /// Exact `iss`: https://sts.windows.net/<tid>/ (v1) or https://login.microsoftonline.com/<tid>/v2.0 (v2).
+    /// Required on create unless --wif-enabled false; on update only for a secrets-only client turning WIF on.
+    #[arg(long)]
+    issuer: Option<String>,
     /// JWKS URL of the customer's tenant (https://login.microsoftonline.com/<tid>/discovery/keys).
     #[arg(long)]
     jwks_uri: Option<String>,
@@ -100,9 +104,6 @@ fn non_empty(values: &[String]) -> Option<Vec<String>> {
 enum ClientsCommand {
     /// Register a customer's Entra workload identity; prints the client ID, token URL and SCIM URL for Entra.
     Create {
-        /// Exact `iss`: https://sts.windows.net/<tid>/ (v1) or https://login.microsoftonline.com/<tid>/v2.0 (v2).
-        #[arg(long)]
-        issuer: String,
         /// The ISV-side customer id (generated when absent).
         #[arg(long)]
         tenant_id: Option<String>,
@@ -263,18 +264,18 @@ async fn run(cli: Cli) -> Result<Outcome, ClientError> {
 
 async fn clients(client: &AdminClient, command: ClientsCommand) -> Result<Outcome, ClientError> {
     match command {
-        ClientsCommand::Create {
-            issuer,
-            tenant_id,
-            fields,
-        } => {
+        ClientsCommand::Create { tenant_id, fields } => {
+            // A secrets-only client (--wif-enabled false) has no federation values; the server checks that they
+            // come all together or not at all.
+            let federated = fields.wif_enabled != Some(false);
             let missing: Vec<&str> = [
+                ("--issuer", federated && fields.issuer.is_none()),
                 ("--jwks-uri", fields.jwks_uri.is_none()),
                 ("--subject", fields.subject.is_none()),
                 ("--audience", fields.audience.is_none()),
             ]
             .iter()
-            .filter(|(_, missing)| *missing)
+            .filter(|(_, missing)| *missing && federated)
             .map(|(name, _)| *name)
             .collect();
             if !missing.is_empty() {
@@ -284,10 +285,10 @@ async fn clients(client: &AdminClient, command: ClientsCommand) -> Result<Outcom
                 )));
             }
             let body = NewClient {
-                issuer,
-                jwks_uri: fields.jwks_uri.clone().unwrap_or_default(),
-                subject: fields.subject.clone().unwrap_or_default(),
-                audience: fields.audience.clone().unwrap_or_default(),
+                issuer: fields.issuer.clone(),
+                jwks_uri: fields.jwks_uri.clone(),
+                subject: fields.subject.clone(),
+                audience: fields.audience.clone(),
                 tenant_id,
                 display_name: fields.display_name.clone(),
                 scopes: non_empty(&fields.scopes),
@@ -344,6 +345,7 @@ async fn clients(client: &AdminClient, command: ClientsCommand) -> Result<Outcom
             };
             let update = ClientUpdate {
                 version,
+                issuer: fields.issuer,
                 jwks_uri: fields.jwks_uri,
                 subject: fields.subject,
                 audience: fields.audience,

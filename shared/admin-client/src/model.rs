@@ -50,10 +50,15 @@ pub struct ClientPage {
 /// `POST /clients`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct NewClient {
-    pub issuer: String,
-    pub jwks_uri: String,
-    pub subject: String,
-    pub audience: String,
+    /// The four federation values; all absent for a secrets-only client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,6 +81,9 @@ pub struct NewClient {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClientUpdate {
     pub version: u64,
+    /// Only accepted for a secrets-only client that has no issuer yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -232,7 +232,11 @@ impl<'a> UnverifiedAssertion<'a> {
         let claims = strict_json::parse_object_keeping(&self.payload, &["iss", "sub"]).ok()?;
         let iss = claims.get("iss")?.as_str()?.to_owned();
         let sub = claims.get("sub")?.as_str()?.to_owned();
-        Some((iss, sub))
+        // Values no registration can hold are not looked up at all: empty or oversized strings are not valid
+        // index keys, and the store would answer with an error instead of "no such client".
+        let storable = |value: &str, max: usize| !value.is_empty() && value.len() <= max;
+        (storable(&iss, crate::registration::MAX_ISSUER_LEN) && storable(&sub, crate::registration::MAX_SUBJECT_LEN))
+            .then_some((iss, sub))
     }
 
     /// The header's `alg`, if we implement it and the registration allows it.

@@ -14,11 +14,17 @@ pub struct Registration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// Exact `iss` of the assertions (v1 `https://sts.windows.net/<tid>/` or v2 `https://login.microsoftonline.com/<tid>/v2.0`).
+    /// Empty for a secrets-only client (see [`RegistrationRequest::validate_with`]); empty federation fields are not
+    /// stored at all, which keeps such clients out of the IssuerSubjectIndex (DynamoDB key values cannot be empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub issuer: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub jwks_uri: String,
     /// Exact `sub` (the workload identity's object id).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subject: String,
     /// Exact `aud` (e.g. `api://<appid>`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub audience: String,
     /// Exact `tid` claim, when pinned (defaults to the GUID inside an Entra issuer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,8 +138,10 @@ impl RegistrationError {
 
 /// The default token lifetime (Entra's example answer has `expires_in: 3600`).
 pub const DEFAULT_TOKEN_LIFETIME_SECONDS: u32 = 3600;
-const MAX_ISSUER_LEN: usize = 2048;
-const MAX_SUBJECT_LEN: usize = 1024;
+/// Also DynamoDB's limit for a partition-key value (the IssuerSubjectIndex hash key).
+pub const MAX_ISSUER_LEN: usize = 2048;
+/// Also DynamoDB's limit for a sort-key value (the IssuerSubjectIndex range key).
+pub const MAX_SUBJECT_LEN: usize = 1024;
 const MAX_AUDIENCE_LEN: usize = 1024;
 const MAX_TID_LEN: usize = 128;
 const MAX_DISPLAY_NAME_LEN: usize = 200;
@@ -159,17 +167,36 @@ impl RegistrationRequest {
     /// scopes, a 3600 s token lifetime (clamped into the policy's bounds), `RS256`, and `expected_tid` taken from
     /// the GUID inside an Entra v1 or v2 issuer.
     pub fn validate(&self, policy: &RegistrationPolicy) -> Result<ValidatedRegistration, RegistrationError> {
-        let issuer = required_text("issuer", self.issuer.as_deref(), MAX_ISSUER_LEN)?;
-        let jwks_uri_text = self
-            .jwks_uri
-            .as_deref()
-            .ok_or_else(|| RegistrationError::new("jwks_uri", "is required"))?;
-        let jwks_uri = policy
-            .url_policy()
-            .check(jwks_uri_text)
-            .map_err(|err| RegistrationError::new("jwks_uri", err.to_string()))?;
-        let subject = required_text("subject", self.subject.as_deref(), MAX_SUBJECT_LEN)?;
-        let audience = required_text("audience", self.audience.as_deref(), MAX_AUDIENCE_LEN)?;
+        self.validate_with(policy, true)
+    }
+
+    /// As [`RegistrationRequest::validate`]; with `federation_required = false` (a client that authenticates with
+    /// client secrets only, as app-gallery customers without Workload Identity Federation do) the four federation
+    /// fields `issuer`, `jwks_uri`, `subject`, `audience` may be left out. They then come all together or not at
+    /// all, so a registration is never half-federated; left out, they are stored empty.
+    pub fn validate_with(
+        &self,
+        policy: &RegistrationPolicy,
+        federation_required: bool,
+    ) -> Result<ValidatedRegistration, RegistrationError> {
+        let federation = [&self.issuer, &self.jwks_uri, &self.subject, &self.audience];
+        let (issuer, jwks_uri, subject, audience) = if !federation_required && federation.iter().all(|f| f.is_none()) {
+            (String::new(), String::new(), String::new(), String::new())
+        } else {
+            let issuer = required_text("issuer", self.issuer.as_deref(), MAX_ISSUER_LEN)?;
+            let jwks_uri_text = self
+                .jwks_uri
+                .as_deref()
+                .ok_or_else(|| RegistrationError::new("jwks_uri", "is required"))?;
+            let jwks_uri = policy
+                .url_policy()
+                .check(jwks_uri_text)
+                .map_err(|err| RegistrationError::new("jwks_uri", err.to_string()))?
+                .to_string();
+            let subject = required_text("subject", self.subject.as_deref(), MAX_SUBJECT_LEN)?;
+            let audience = required_text("audience", self.audience.as_deref(), MAX_AUDIENCE_LEN)?;
+            (issuer, jwks_uri, subject, audience)
+        };
         let tenant_id = match self.tenant_id.as_deref() {
             None => None,
             Some(tenant) => {
@@ -228,6 +255,7 @@ impl RegistrationRequest {
         };
         let expected_tid = match self.expected_tid.as_deref() {
             Some(tid) => Some(required_text("expected_tid", Some(tid), MAX_TID_LEN)?),
+            None if issuer.is_empty() => None,
             None => entra_tenant_of_issuer(&issuer),
         };
         let allowed_algorithms = match &self.allowed_algorithms {
@@ -253,7 +281,7 @@ impl RegistrationRequest {
         };
         Ok(ValidatedRegistration {
             issuer,
-            jwks_uri: jwks_uri.to_string(),
+            jwks_uri,
             subject,
             audience,
             tenant_id,
@@ -359,6 +387,54 @@ mod tests {
             .validate(&RegistrationPolicy::default())
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn secrets_only_clients_may_leave_out_all_federation_fields_but_not_some() {
+        let policy = RegistrationPolicy::default();
+        let bare = RegistrationRequest {
+            display_name: Some("App-gallery customer".into()),
+            ..Default::default()
+        };
+        let valid = bare.validate_with(&policy, false).unwrap();
+        assert_eq!((valid.issuer.as_str(), valid.jwks_uri.as_str()), ("", ""));
+        assert_eq!((valid.subject.as_str(), valid.audience.as_str()), ("", ""));
+        assert_eq!(valid.expected_tid, None);
+        // Federation required: the same body names the first missing field.
+        assert_eq!(bare.validate(&policy).unwrap_err().to_string(), "issuer: is required");
+        // Half-federated is refused, naming what is missing.
+        let partial = RegistrationRequest {
+            issuer: request().issuer,
+            ..Default::default()
+        };
+        assert_eq!(
+            partial.validate_with(&policy, false).unwrap_err().to_string(),
+            "jwks_uri: is required"
+        );
+        // Given in full, they are checked as usual even when federation is off.
+        let mut full = request();
+        full.audience = Some(" api://x".into());
+        assert!(
+            full.validate_with(&policy, false)
+                .unwrap_err()
+                .to_string()
+                .starts_with("audience:")
+        );
+        assert!(request().validate_with(&policy, false).is_ok());
+    }
+
+    #[test]
+    fn empty_federation_fields_are_not_stored() {
+        let stored = RegistrationRequest::default()
+            .validate_with(&RegistrationPolicy::default(), false)
+            .unwrap()
+            .into_registration("c".into(), "t".into(), 1);
+        let json = serde_json::to_value(&stored).unwrap();
+        for field in ["issuer", "jwks_uri", "subject", "audience"] {
+            assert!(json.get(field).is_none(), "{field} serialised: {json}");
+        }
+        let back: Registration = serde_json::from_value(json).unwrap();
+        assert_eq!(back, stored);
     }
 
     #[test]

@@ -76,6 +76,21 @@ async fn registration_found_by_issuer_and_subject_without_client_id() {
 }
 
 #[tokio::test]
+async fn unstorable_iss_or_sub_is_never_looked_up() {
+    let h = Harness::new();
+    // With the store failing, a lookup would surface as 503: a 401 proves none was attempted.
+    h.clients.fail(true);
+    let cases: [(&str, serde_json::Value); 3] =
+        [("iss", "".into()), ("sub", "".into()), ("sub", "x".repeat(1025).into())];
+    for (claim, value) in cases {
+        let assertion = h.assertion_with(|claims| {
+            claims.insert(claim.to_owned(), value.clone());
+        });
+        assert_invalid_client(&h.post(&assertion_form(None, &assertion, None)).await, "send client_id");
+    }
+}
+
+#[tokio::test]
 async fn alg_none_is_rejected() {
     let h = Harness::new();
     let header = b64(br#"{"alg":"none","kid":"k1"}"#);

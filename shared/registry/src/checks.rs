@@ -121,10 +121,10 @@ impl ConnectionTester {
     /// the policy was laxer (another JWKS host allowed, other lifetime bounds) would fail at the token endpoint.
     fn registration_valid(&self, registration: &Registration) -> Check {
         let request = RegistrationRequest {
-            issuer: Some(registration.issuer.clone()),
-            jwks_uri: Some(registration.jwks_uri.clone()),
-            subject: Some(registration.subject.clone()),
-            audience: Some(registration.audience.clone()),
+            issuer: crate::service::stored_text(&registration.issuer),
+            jwks_uri: crate::service::stored_text(&registration.jwks_uri),
+            subject: crate::service::stored_text(&registration.subject),
+            audience: crate::service::stored_text(&registration.audience),
             tenant_id: Some(registration.tenant_id.clone()),
             display_name: registration.display_name.clone(),
             scopes: Some(
@@ -138,7 +138,7 @@ impl ConnectionTester {
             expected_tid: registration.expected_tid.clone(),
             allowed_algorithms: Some(registration.allowed_algorithms.clone()),
         };
-        match request.validate(&self.policy) {
+        match request.validate_with(&self.policy, registration.wif_enabled) {
             Ok(_) => Check::pass(
                 "registration",
                 format!(

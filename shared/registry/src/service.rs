@@ -72,6 +72,11 @@ impl ClientCreate {
     }
 }
 
+/// A stored federation field as request input: empty (a secrets-only client) means absent.
+pub(crate) fn stored_text(value: &str) -> Option<String> {
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
 /// Why a registration must keep at least one way to authenticate: with both off it could never get a token, which
 /// is what `disable` is for (and disable also revokes live tokens).
 fn check_auth_methods(wif_enabled: bool, secrets_enabled: bool, field: &'static str) -> Result<(), RegistryError> {
@@ -90,6 +95,9 @@ fn check_auth_methods(wif_enabled: bool, secrets_enabled: bool, field: &'static 
 #[serde(deny_unknown_fields)]
 pub struct RegistrationUpdate {
     pub version: Option<u64>,
+    /// Only for a secrets-only client that has no issuer yet (the issuer of a federated client never changes).
+    #[serde(default)]
+    pub issuer: Option<String>,
     #[serde(default)]
     pub jwks_uri: Option<String>,
     #[serde(default)]
@@ -204,7 +212,7 @@ impl RegistryService {
         let request = request.into();
         let validated = request
             .registration
-            .validate(&self.policy)
+            .validate_with(&self.policy, request.wif_enabled.unwrap_or(true))
             .map_err(|err| RegistryError::Invalid(err.to_string()))?;
         let mut registration = validated.into_registration(
             uuid::Uuid::new_v4().to_string(),
@@ -332,6 +340,7 @@ impl RegistryService {
                 changed.push(name);
             }
         };
+        note("issuer", update.issuer.is_some());
         note("jwks_uri", update.jwks_uri.is_some());
         note("subject", update.subject.is_some());
         note("audience", update.audience.is_some());
@@ -345,11 +354,19 @@ impl RegistryService {
         if changed.is_empty() {
             return Err(RegistryError::Invalid("no field to update was given".into()));
         }
+        // The issuer identifies the customer's Entra tenant and stays fixed; only a secrets-only client, which has
+        // none yet, may set it (together with the other federation fields) to start using WIF.
+        if update.issuer.is_some() && !current.issuer.is_empty() {
+            return Err(RegistryError::Invalid(
+                "issuer: cannot be changed; register the other tenant as a new client".into(),
+            ));
+        }
+        let wif_enabled = update.wif_enabled.unwrap_or(current.wif_enabled);
         let merged = RegistrationRequest {
-            issuer: Some(current.issuer.clone()),
-            jwks_uri: Some(update.jwks_uri.unwrap_or_else(|| current.jwks_uri.clone())),
-            subject: Some(update.subject.unwrap_or_else(|| current.subject.clone())),
-            audience: Some(update.audience.unwrap_or_else(|| current.audience.clone())),
+            issuer: update.issuer.or_else(|| stored_text(&current.issuer)),
+            jwks_uri: update.jwks_uri.or_else(|| stored_text(&current.jwks_uri)),
+            subject: update.subject.or_else(|| stored_text(&current.subject)),
+            audience: update.audience.or_else(|| stored_text(&current.audience)),
             tenant_id: Some(current.tenant_id.clone()),
             display_name: update.display_name.or_else(|| current.display_name.clone()),
             scopes: Some(
@@ -366,9 +383,8 @@ impl RegistryService {
             ),
         };
         let validated = merged
-            .validate(&self.policy)
+            .validate_with(&self.policy, wif_enabled)
             .map_err(|err| RegistryError::Invalid(err.to_string()))?;
-        let wif_enabled = update.wif_enabled.unwrap_or(current.wif_enabled);
         let secrets_enabled = update.secrets_enabled.unwrap_or(current.secrets_enabled);
         let field = if update.wif_enabled == Some(false) {
             "wif_enabled"
@@ -379,6 +395,7 @@ impl RegistryService {
         let mut updated = current.clone();
         updated.wif_enabled = wif_enabled;
         updated.secrets_enabled = secrets_enabled;
+        updated.issuer = validated.issuer;
         updated.jwks_uri = validated.jwks_uri;
         updated.subject = validated.subject;
         updated.audience = validated.audience;
@@ -557,6 +574,64 @@ mod tests {
             expires_at: 1_800_003_600,
             revoked: false,
         }
+    }
+
+    #[tokio::test]
+    async fn secrets_only_clients_need_no_federation_fields_until_they_turn_wif_on() {
+        let f = fixture();
+        let create = ClientCreate {
+            registration: RegistrationRequest {
+                display_name: Some("Gallery customer".into()),
+                ..Default::default()
+            },
+            wif_enabled: Some(false),
+            secrets_enabled: Some(true),
+        };
+        let view = f.service.create(create, &actor()).await.unwrap();
+        assert!(!view.wif_enabled && view.secrets_enabled);
+        assert_eq!((view.issuer.as_str(), view.subject.as_str()), ("", ""));
+        // Turning WIF on needs the federation values, all of them, checked as usual.
+        let enable = |version, issuer: Option<&str>| RegistrationUpdate {
+            version: Some(version),
+            wif_enabled: Some(true),
+            issuer: issuer.map(str::to_owned),
+            jwks_uri: request().jwks_uri,
+            subject: request().subject,
+            audience: request().audience,
+            ..Default::default()
+        };
+        let err = f
+            .service
+            .update(&view.client_id, enable(1, None), &actor())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "issuer: is required");
+        let federated = f
+            .service
+            .update(&view.client_id, enable(1, request().issuer.as_deref()), &actor())
+            .await
+            .unwrap();
+        assert!(federated.wif_enabled);
+        assert_eq!(Some(federated.issuer.clone()), request().issuer);
+        assert_eq!(federated.expected_tid.as_deref(), Some(TID));
+        // From now on the issuer is fixed.
+        let err = f
+            .service
+            .update(
+                &view.client_id,
+                enable(2, Some("https://sts.windows.net/other/")),
+                &actor(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().starts_with("issuer: cannot be changed"), "{err}");
+        // A WIF-only create still needs every field.
+        let err = f
+            .service
+            .create(RegistrationRequest::default(), &actor())
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "issuer: is required");
     }
 
     #[tokio::test]

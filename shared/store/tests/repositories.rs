@@ -88,6 +88,36 @@ async fn clients_insert_get_find_replace_delete() {
 }
 
 #[tokio::test]
+async fn secrets_only_clients_are_stored_without_federation_keys() {
+    let (client, names, _) = setup().await;
+    let repo = ClientRepository::new(client.clone(), &names.clients);
+    let mut reg = registration("s1", "tenant-s");
+    reg.issuer.clear();
+    reg.jwks_uri.clear();
+    reg.subject.clear();
+    reg.audience.clear();
+    reg.wif_enabled = false;
+    reg.secrets_enabled = true;
+    // DynamoDB refuses empty strings as index keys; the item must simply lack them (a sparse index entry).
+    repo.insert(&reg).await.unwrap();
+    assert_eq!(repo.get("s1").await.unwrap(), Some(reg.clone()));
+    let raw = client
+        .get_item()
+        .table_name(&names.clients)
+        .key("client_id", aws_sdk_dynamodb::types::AttributeValue::S("s1".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    for attribute in ["issuer", "subject", "jwks_uri", "audience"] {
+        assert!(!raw.contains_key(attribute), "{attribute} stored");
+    }
+    assert!(repo.all_jwks_uris().await.unwrap().is_empty());
+    assert_eq!(repo.list(Some("tenant-s"), None, 10).await.unwrap().items, vec![reg]);
+}
+
+#[tokio::test]
 async fn clients_list_pages_by_tenant_and_collects_jwks_uris() {
     let (client, names, _) = setup().await;
     let repo = ClientRepository::new(client, &names.clients);

@@ -364,3 +364,57 @@ async fn cli_errors_have_clear_messages_and_exit_codes() {
     let listed: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert!(listed["clients"].is_array());
 }
+
+/// The app-gallery mode: a client that authenticates with a secret only needs no Entra federation values, and gets
+/// a working SCIM token; turning WIF on later needs all four values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_only_client_from_the_cli_provisions_with_a_secret() {
+    let Some(stack) = stack() else { return };
+    let url = admin_base(&stack);
+    let run = |args: &[&str]| run_with(&url, args, &[]);
+
+    let missing = run(&["clients", "create", "--display-name", "needs federation"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(missing.stderr.contains("--issuer"), "{}", missing.stderr);
+
+    let created = run(&[
+        "--json",
+        "clients",
+        "create",
+        "--wif-enabled",
+        "false",
+        "--secrets-enabled",
+        "true",
+        "--display-name",
+        "Gallery customer",
+    ])
+    .ok()
+    .json();
+    let id = created["client_id"].as_str().expect("client_id").to_owned();
+    assert_eq!(
+        (created["wif_enabled"].as_bool(), created["secrets_enabled"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(created["issuer"], "");
+
+    let secret = run(&["--json", "secrets", "create", &id]).ok().json();
+    let value = secret["client_secret"].as_str().expect("client_secret");
+    let answer = token_with_secret_post(&stack, &e2e_tests::http(), &id, value).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(admin_support::scim_status(&stack, answer.access_token()).await, 200);
+
+    // Half the federation values are refused with the name of the first missing one.
+    let half = run(&[
+        "clients",
+        "update",
+        &id,
+        "--wif-enabled",
+        "true",
+        "--issuer",
+        "https://sts.windows.net/x/",
+    ]);
+    assert_eq!(half.code, 1, "{}", half.stderr);
+    assert!(half.stderr.contains("jwks_uri: is required"), "{}", half.stderr);
+
+    run(&["clients", "delete", &id, "--yes"]).ok();
+}

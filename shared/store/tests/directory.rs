@@ -67,7 +67,10 @@ fn serial_moto() -> &'static str {
                 .expect("spawn moto");
             let deadline = Instant::now() + Duration::from_secs(60);
             while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(Instant::now() < deadline, "moto did not start (is moto[server] installed?)");
+                assert!(
+                    Instant::now() < deadline,
+                    "moto did not start (is moto[server] installed?)"
+                );
                 std::thread::sleep(Duration::from_millis(100));
             }
             SerialMoto {
@@ -85,7 +88,12 @@ async fn setup() -> (DynamoDirectory, aws_sdk_dynamodb::Client, String, CallCoun
     let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
     create_tables(&client, &names).await.expect("create tables");
     counter.reset();
-    (DynamoDirectory::new(client.clone(), &names.directory), client, names.directory, counter)
+    (
+        DynamoDirectory::new(client.clone(), &names.directory),
+        client,
+        names.directory,
+        counter,
+    )
 }
 
 #[tokio::test]
@@ -100,7 +108,10 @@ async fn every_key_carries_the_tenant_prefix() {
     let user = contract::user("prefix@example.com");
     store.create_user("tenant-x", &user).await.unwrap();
     let group = contract::group("G");
-    store.create_group("tenant-x", &group, std::slice::from_ref(&user.id)).await.unwrap();
+    store
+        .create_group("tenant-x", &group, std::slice::from_ref(&user.id))
+        .await
+        .unwrap();
     let scan = client.scan().table_name(&table).send().await.unwrap();
     let items = scan.items.unwrap_or_default();
     assert_eq!(items.len(), 4, "user, marker, group, membership");
@@ -118,8 +129,14 @@ async fn every_key_carries_the_tenant_prefix() {
 async fn tampered_cursors_are_rejected() {
     let (store, _, _, _) = setup().await;
     for i in 0..3 {
-        store.create_user("tenant-a", &contract::user(&format!("a{i}"))).await.unwrap();
-        store.create_user("tenant-b", &contract::user(&format!("b{i}"))).await.unwrap();
+        store
+            .create_user("tenant-a", &contract::user(&format!("a{i}")))
+            .await
+            .unwrap();
+        store
+            .create_user("tenant-b", &contract::user(&format!("b{i}")))
+            .await
+            .unwrap();
     }
     let page_a = store.scan_users("tenant-a", None, 1).await.unwrap();
     let cursor = page_a.next_cursor.expect("more pages");
@@ -128,7 +145,10 @@ async fn tampered_cursors_are_rejected() {
         Err(DirectoryError::InvalidCursor),
         "a cursor of tenant A is refused for tenant B"
     );
-    assert_eq!(store.scan_groups("tenant-a", Some(&cursor), 1).await, Err(DirectoryError::InvalidCursor));
+    assert_eq!(
+        store.scan_groups("tenant-a", Some(&cursor), 1).await,
+        Err(DirectoryError::InvalidCursor)
+    );
 }
 
 /// The fast paths' DynamoDB budget: constant per operation whatever the group size.
@@ -164,7 +184,11 @@ async fn operations_cost_a_constant_number_of_calls() {
         assert_eq!(cost(&counter), 1, "add one member = one transaction");
         store.remove_members(t, &group.id, &ids[59..60], None).await.unwrap();
         assert_eq!(cost(&counter), 1, "remove one member = one transaction");
-        store.group_with_membership(t, &group.id, &ids[0]).await.unwrap().unwrap();
+        store
+            .group_with_membership(t, &group.id, &ids[0])
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(cost(&counter), 1, "membership check = one batch get");
         store.get_group(t, &group.id).await.unwrap().unwrap();
         assert_eq!(cost(&counter), 1, "group without members = one get");

@@ -36,8 +36,8 @@ use wif_scim::store::{DirectoryError, DirectoryStore, GroupRecord, Page, StoreRe
 use crate::dynamo::backend;
 use crate::paging::{encode_cursor, try_decode_cursor};
 use codec::{
-    Item, decode_group, decode_member, decode_user, get_s, group_item, key, key_of, marker_item, membership_item, n,
-    s, user_item,
+    Item, decode_group, decode_member, decode_user, get_s, group_item, key, key_of, marker_item, membership_item, n, s,
+    user_item,
 };
 use keys::{GROUP_SK, GSI1, GSI2, GSI3, MARKER_SK, MEMBER_SK_PREFIX, TenantKeys, USER_SK};
 
@@ -100,7 +100,9 @@ impl DynamoDirectory {
         for (name, value) in values {
             put = put.expression_attribute_values(*name, value.clone());
         }
-        Ok(TransactWriteItem::builder().put(put.build().map_err(build_error)?).build())
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(build_error)?)
+            .build())
     }
 
     fn delete(
@@ -119,7 +121,9 @@ impl DynamoDirectory {
         for (name, value) in values {
             delete = delete.expression_attribute_values(*name, value.clone());
         }
-        Ok(TransactWriteItem::builder().delete(delete.build().map_err(build_error)?).build())
+        Ok(TransactWriteItem::builder()
+            .delete(delete.build().map_err(build_error)?)
+            .build())
     }
 
     fn check(&self, key: Item, expected_version: Option<u64>) -> StoreResult<TransactWriteItem> {
@@ -254,7 +258,9 @@ impl DynamoDirectory {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let (page, next) = self.query_page(index, condition, values, start, None, consistent).await?;
+            let (page, next) = self
+                .query_page(index, condition, values, start, None, consistent)
+                .await?;
             items.extend(page);
             match next {
                 Some(next) => start = Some(next),
@@ -265,8 +271,13 @@ impl DynamoDirectory {
 
     async fn gsi_equals(&self, index: &str, partition: String) -> StoreResult<Vec<Item>> {
         let attribute = format!("{index}pk");
-        self.query_all(Some(index), &format!("{attribute} = :p"), &[(":p", s(partition))], false)
-            .await
+        self.query_all(
+            Some(index),
+            &format!("{attribute} = :p"),
+            &[(":p", s(partition))],
+            false,
+        )
+        .await
     }
 
     /// A page of one gsi1 partition in sort-key order, `limit` items, with a cursor naming the last returned item
@@ -275,10 +286,19 @@ impl DynamoDirectory {
         let limit = limit.max(1);
         let start = match cursor {
             None => None,
-            Some(cursor) => Some(self.validated_cursor(cursor, &["pk", "sk", "gsi1pk", "gsi1sk"], "gsi1pk", &partition)?),
+            Some(cursor) => {
+                Some(self.validated_cursor(cursor, &["pk", "sk", "gsi1pk", "gsi1sk"], "gsi1pk", &partition)?)
+            }
         };
         let (mut items, _) = self
-            .query_page(Some(GSI1), "gsi1pk = :p", &[(":p", s(partition))], start, Some(limit + 1), false)
+            .query_page(
+                Some(GSI1),
+                "gsi1pk = :p",
+                &[(":p", s(partition))],
+                start,
+                Some(limit + 1),
+                false,
+            )
             .await?;
         let next_cursor = if items.len() > limit {
             items.truncate(limit);
@@ -465,7 +485,11 @@ impl DirectoryStore for DynamoDirectory {
                 .await;
             return match result {
                 Ok(_) => Ok(()),
-                Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
                     Err(self.user_conflict(&keys, &previous.id).await)
                 }
                 Err(err) => Err(unavailable(err)),
@@ -498,7 +522,11 @@ impl DirectoryStore for DynamoDirectory {
                 return Err(DirectoryError::VersionConflict);
             }
             let items = vec![
-                self.delete(key(keys.user_pk(id), USER_SK), Some("#v = :v"), &[(":v", n(current.version))])?,
+                self.delete(
+                    key(keys.user_pk(id), USER_SK),
+                    Some("#v = :v"),
+                    &[(":v", n(current.version))],
+                )?,
                 self.delete(
                     key(keys.marker_pk(&current.user_name), MARKER_SK),
                     Some("attribute_not_exists(pk) OR user_id = :id"),
@@ -585,7 +613,11 @@ impl DirectoryStore for DynamoDirectory {
         let mut items = vec![self.put(group_item(&keys, group)?, "attribute_not_exists(pk)", &[])?];
         for member in first {
             items.push(self.check(key(keys.user_pk(member), USER_SK), None)?);
-            items.push(self.put(membership_item(&keys, &group.id, member), "attribute_not_exists(pk)", &[])?);
+            items.push(self.put(
+                membership_item(&keys, &group.id, member),
+                "attribute_not_exists(pk)",
+                &[],
+            )?);
         }
         match self.transact(items).await {
             Ok(()) => {}
@@ -616,7 +648,14 @@ impl DirectoryStore for DynamoDirectory {
         let limit = member_limit.max(1);
         // The group item sorts first in its collection; one more member than asked tells whether a page follows.
         let (items, _) = self
-            .query_page(None, "pk = :p", &[(":p", s(keys.group_pk(id)))], None, Some(limit + 2), true)
+            .query_page(
+                None,
+                "pk = :p",
+                &[(":p", s(keys.group_pk(id)))],
+                None,
+                Some(limit + 2),
+                true,
+            )
             .await?;
         let mut items = items.into_iter();
         let Some(first) = items.next() else {
@@ -682,7 +721,11 @@ impl DirectoryStore for DynamoDirectory {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(self.group_conflict(&keys, &previous.id).await)
             }
             Err(err) => Err(unavailable(err)),
@@ -709,7 +752,11 @@ impl DirectoryStore for DynamoDirectory {
                 .await;
             match result {
                 Ok(_) => break,
-                Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
                     if expected_version.is_some() || attempt >= CONFLICT_RETRIES {
                         return Err(self.group_conflict(&keys, id).await);
                     }
@@ -768,7 +815,14 @@ impl DirectoryStore for DynamoDirectory {
         let values = [(":p", s(partition.clone())), (":m", s(MEMBER_SK_PREFIX))];
         let (exists, page) = tokio::join!(
             self.get_item(group_key),
-            self.query_page(None, "pk = :p AND begins_with(sk, :m)", &values, Some(start), Some(limit + 1), true)
+            self.query_page(
+                None,
+                "pk = :p AND begins_with(sk, :m)",
+                &values,
+                Some(start),
+                Some(limit + 1),
+                true
+            )
         );
         if exists?.is_none() {
             return Err(DirectoryError::NotFound);
@@ -846,7 +900,10 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn remove_all_members(&self, tenant: &str, group_id: &str, expected_version: Option<u64>) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
-        let group = self.load_group(&keys, group_id).await?.ok_or(DirectoryError::NotFound)?;
+        let group = self
+            .load_group(&keys, group_id)
+            .await?
+            .ok_or(DirectoryError::NotFound)?;
         if expected_version.is_some_and(|expected| expected != group.version) {
             return Err(DirectoryError::VersionConflict);
         }

@@ -639,15 +639,16 @@ async fn pagination_sorting_and_projection() {
         .map(|r| r["userName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["dave", "erin"]);
+    // RFC 9865 §3: a cursor of another query, or none we issued, is invalidCursor.
     assert_scim_error(
         &h.call("GET", &format!("/Users?cursor={next}&count=3"), None).await,
         400,
-        Some("invalidValue"),
+        Some("invalidCursor"),
     );
     assert_scim_error(
         &h.call("GET", "/Users?cursor=garbage&count=3", None).await,
         400,
-        Some("invalidValue"),
+        Some("invalidCursor"),
     );
     assert_scim_error(
         &h.call("GET", "/Users?cursor=&startIndex=1", None).await,
@@ -957,7 +958,7 @@ async fn discovery_endpoints_and_errors() {
     assert_scim_error(
         &h.call("GET", "/Users?sortBy=nosuch", None).await,
         400,
-        None.or(Some("invalidValue")),
+        Some("invalidValue"),
     );
     assert_scim_error(
         &h.call("PATCH", "/Users/x", Some(json!({"Operations": [{"op": "jump"}]})))

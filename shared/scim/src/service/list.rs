@@ -45,11 +45,10 @@ pub struct ListQuery {
 const RENDER_CONCURRENCY: usize = 16;
 
 pub(super) fn invalid_cursor() -> ScimError {
-    // RFC 9865 §3 defines scimType "invalidCursor"; the engine's ScimType has no such variant yet.
     ScimError::new(
         400,
-        Some(ScimType::InvalidValue),
-        "invalidCursor: the cursor is not valid for this query (start again without one)",
+        Some(ScimType::InvalidCursor),
+        "the cursor is not valid for this query (start again without one)",
     )
 }
 

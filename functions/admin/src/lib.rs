@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod permissions;
+mod wiring;
 
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};

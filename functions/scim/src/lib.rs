@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod permissions;
+mod wiring;
 
 use std::sync::Arc;
 

@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod permissions;
+mod wiring;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};

@@ -9,18 +9,14 @@ use std::sync::Arc;
 
 use common::{Dynamo, assert_sent_matches_declared};
 use lambda_http::{Body, Request};
-use wif_auth::jwks_cache::JwksCacheSettings;
 use wif_auth::ports::{JwksFetchError, JwksFetchOutcome, StoredJwks, TokenRecord};
 use wif_auth::registration::Registration;
 use wif_auth::scope::Scope;
-use wif_auth::service::{TokenPorts, TokenService, TokenSettings};
 use wif_auth::testing::{StaticJwksFetcher, TestKey, entra_like_claims, jwks_document, sample_registration, sign_jwt};
 use wif_common::FixedClock;
 use wif_store::TableKind;
-use wif_store::audit::AuditRepository;
 use wif_store::clients::ClientRepository;
 use wif_store::keys::KeyRepository;
-use wif_store::rate_limits::RateLimitRepository;
 use wif_store::tokens::TokenRepository;
 
 const NOW: i64 = 1_750_000_000;
@@ -56,7 +52,6 @@ async fn seed_registration(dynamo: &Dynamo, registration: &Registration) {
 #[tokio::test]
 async fn token_function_sends_exactly_what_it_declares() {
     let dynamo = Dynamo::start().await;
-    let names = &dynamo.names;
     let client = dynamo.recorded.clone();
     let clock = Arc::new(FixedClock::at(NOW));
 
@@ -70,30 +65,9 @@ async fn token_function_sends_exactly_what_it_declares() {
     fetcher.serve(&known.jwks_uri, &jwks_document(&[&key]));
     fetcher.answer(&unreachable.jwks_uri, Err(JwksFetchError::Status(503)));
 
-    let service = TokenService::new(
-        TokenPorts {
-            clients: Arc::new(ClientRepository::new(client.clone(), names.get(TableKind::Clients))),
-            tokens: Arc::new(TokenRepository::new(
-                client.clone(),
-                names.get(TableKind::Tokens),
-                clock.clone(),
-            )),
-            key_store: Arc::new(KeyRepository::new(client.clone(), names.get(TableKind::Keys))),
-            fetcher: fetcher.clone(),
-            rates: Arc::new(RateLimitRepository::new(
-                client.clone(),
-                names.get(TableKind::RateLimits),
-            )),
-            audit: Arc::new(AuditRepository::new(client, names.get(TableKind::Audit), 365)),
-            clock,
-        },
-        TokenSettings::default(),
-        JwksCacheSettings::default(),
-    );
-    let app = token::TokenApp {
-        service,
-        public_token_url: None,
-    };
+    let config = token::config::TokenConfig::from_env(&dynamo.env(&[])).unwrap_or_else(|err| panic!("{err}"));
+    let app =
+        token::TokenApp::from_config(&config, &client, clock, fetcher.clone()).unwrap_or_else(|err| panic!("{err}"));
     let form = |client_id: Option<&str>, registration: &Registration| {
         let assertion = sign_jwt(&key, "RS256", &entra_like_claims(registration, NOW));
         let client_id = client_id.map(|id| format!("client_id={id}&")).unwrap_or_default();
@@ -178,38 +152,17 @@ async fn admin_function_sends_exactly_what_it_declares() {
     let names = &dynamo.names;
     let client = dynamo.recorded.clone();
     let clock = Arc::new(FixedClock::at(NOW));
-    let policy = wif_auth::registration::RegistrationPolicy::default();
     let jwks_uri = "https://login.microsoftonline.com/6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b/discovery/keys";
     let fetcher = Arc::new(StaticJwksFetcher::default());
     fetcher.serve(jwks_uri, &jwks_document(&[&TestKey::rsa("k1")]));
-    // The same wiring as functions/admin/src/main.rs.
-    let audit = Arc::new(AuditRepository::new(client.clone(), names.get(TableKind::Audit), 365));
-    let app = admin::AdminApp {
-        registry: wif_registry::RegistryService::new(
-            Arc::new(ClientRepository::new(client.clone(), names.get(TableKind::Clients))),
-            Arc::new(TokenRepository::new(
-                client.clone(),
-                names.get(TableKind::Tokens),
-                clock.clone(),
-            )),
-            audit.clone(),
-            clock.clone(),
-            policy.clone(),
-            wif_registry::PublicUrls {
-                token_url: "https://wif.example.com/oauth2/token".into(),
-                scim_url: "https://wif.example.com/scim/v2".into(),
-            },
-        ),
-        tester: wif_registry::ConnectionTester::new(
-            Arc::new(KeyRepository::new(client, names.get(TableKind::Keys))),
-            fetcher,
-            clock,
-            policy,
-        ),
-        audit: wif_registry::AuditQueries::new(audit),
-        // No IAM request context in this test; the IAM check itself is the admin crate's own test.
-        local_development: true,
-    };
+    // No IAM request context in this test (local-development mode); the IAM check itself is the admin crate's own.
+    let env = dynamo.env(&[
+        ("WIF_LOCAL_DEVELOPMENT", "true"),
+        ("WIF_PUBLIC_TOKEN_URL", "https://wif.example.com/oauth2/token"),
+        ("WIF_PUBLIC_SCIM_URL", "https://wif.example.com/scim/v2"),
+    ]);
+    let config = admin::config::AdminConfig::from_env(&env).unwrap_or_else(|err| panic!("{err}"));
+    let app = admin::AdminApp::from_config(&config, &client, clock, fetcher).unwrap_or_else(|err| panic!("{err}"));
     let call = |method: &str, uri: &str, body: &str| {
         let request = http(method, uri, "application/json", body);
         let app = &app;
@@ -294,26 +247,8 @@ async fn scim_function_sends_exactly_what_it_declares() {
         })
         .await
         .unwrap();
-    // The same wiring as functions/scim/src/main.rs.
-    let service = wif_scim::service::DirectoryService::new(
-        Arc::new(wif_store::directory::DynamoDirectory::new(
-            client.clone(),
-            names.get(TableKind::Directory),
-        )),
-        Arc::new(AuditRepository::new(client.clone(), names.get(TableKind::Audit), 365)),
-        clock.clone(),
-        wif_scim::service::ServiceConfig::default(),
-    );
-    let app = scim::ScimApp {
-        api: wif_scim::api::ScimApi::new(service),
-        tokens: Arc::new(TokenRepository::new(
-            client,
-            names.get(TableKind::Tokens),
-            clock.clone(),
-        )),
-        clock,
-        public_scim_url: None,
-    };
+    let config = scim::config::ScimConfig::from_env(&dynamo.env(&[])).unwrap_or_else(|err| panic!("{err}"));
+    let app = scim::ScimApp::from_config(&config, &client, clock).unwrap_or_else(|err| panic!("{err}"));
     let bearer = format!("Bearer {}", access.value());
     let call = |method: &str, uri: &str, body: &str| {
         let mut request = http(method, &format!("/scim/v2{uri}"), "application/scim+json", body);

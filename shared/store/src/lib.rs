@@ -14,6 +14,7 @@ pub mod rate_limits;
 pub mod tables;
 pub mod tokens;
 
+pub use aws_sdk_dynamodb::Client as DynamoClient;
 pub use call_counter::CallCounter;
 pub use dynamo::{StoreError, dynamodb_client_from_env};
 pub use tables::{TableKind, TableNames};

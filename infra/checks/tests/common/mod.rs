@@ -105,6 +105,20 @@ impl Dynamo {
         }
     }
 
+    /// A function environment naming this test's tables, plus `extra` variables: what the function's own config
+    /// loader reads, so the functions are wired exactly as `main.rs` wires them.
+    pub fn env(&self, extra: &[(&str, &str)]) -> std::collections::HashMap<String, String> {
+        TableKind::ALL
+            .into_iter()
+            .map(|kind| (kind.env_var().to_owned(), self.names.get(kind).to_owned()))
+            .chain(
+                extra
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+            )
+            .collect()
+    }
+
     fn kind_of(&self, physical: &str) -> Option<TableKind> {
         TableKind::ALL
             .into_iter()

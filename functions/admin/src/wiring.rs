@@ -1,0 +1,56 @@
+//! What the admin function builds once per Lambda environment. `main.rs` calls it with the real SDK client and
+//! HTTP fetcher; the IaC honesty tests call the same code over moto.
+
+use std::sync::Arc;
+
+use wif_auth::ports::JwksFetcher;
+use wif_common::{Clock, ConfigError};
+use wif_registry::{AuditQueries, ConnectionTester, RegistryService};
+use wif_store::audit::AuditRepository;
+use wif_store::clients::ClientRepository;
+use wif_store::keys::KeyRepository;
+use wif_store::tokens::TokenRepository;
+use wif_store::{DynamoClient, TableKind};
+
+use crate::AdminApp;
+use crate::config::AdminConfig;
+
+impl AdminApp {
+    pub fn from_config(
+        config: &AdminConfig,
+        client: &DynamoClient,
+        clock: Arc<dyn Clock>,
+        fetcher: Arc<dyn JwksFetcher>,
+    ) -> Result<Self, ConfigError> {
+        let tables = &config.tables;
+        let audit = Arc::new(AuditRepository::new(
+            client.clone(),
+            tables.get(TableKind::Audit)?,
+            config.audit_retention_days,
+        ));
+        let registry = RegistryService::new(
+            Arc::new(ClientRepository::new(client.clone(), tables.get(TableKind::Clients)?)),
+            Arc::new(TokenRepository::new(
+                client.clone(),
+                tables.get(TableKind::Tokens)?,
+                clock.clone(),
+            )),
+            audit.clone(),
+            clock.clone(),
+            config.policy.clone(),
+            config.urls.clone(),
+        );
+        let tester = ConnectionTester::new(
+            Arc::new(KeyRepository::new(client.clone(), tables.get(TableKind::Keys)?)),
+            fetcher,
+            clock,
+            config.policy.clone(),
+        );
+        Ok(AdminApp {
+            registry,
+            tester,
+            audit: AuditQueries::new(audit),
+            local_development: config.policy.local_development,
+        })
+    }
+}

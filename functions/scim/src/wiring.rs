@@ -1,0 +1,41 @@
+//! What the SCIM function builds once per Lambda environment. `main.rs` calls it with the real SDK client; the
+//! IaC honesty tests call the same code over moto.
+
+use std::sync::Arc;
+
+use wif_common::{Clock, ConfigError};
+use wif_scim::api::ScimApi;
+use wif_scim::service::{DirectoryService, ServiceConfig};
+use wif_store::audit::AuditRepository;
+use wif_store::directory::DynamoDirectory;
+use wif_store::tokens::TokenRepository;
+use wif_store::{DynamoClient, TableKind};
+
+use crate::ScimApp;
+use crate::config::ScimConfig;
+
+impl ScimApp {
+    pub fn from_config(config: &ScimConfig, client: &DynamoClient, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
+        let tables = &config.tables;
+        let service = DirectoryService::new(
+            Arc::new(DynamoDirectory::new(client.clone(), tables.get(TableKind::Directory)?)),
+            Arc::new(AuditRepository::new(
+                client.clone(),
+                tables.get(TableKind::Audit)?,
+                config.audit_retention_days,
+            )),
+            clock.clone(),
+            ServiceConfig::default(),
+        );
+        Ok(ScimApp {
+            api: ScimApi::new(service),
+            tokens: Arc::new(TokenRepository::new(
+                client.clone(),
+                tables.get(TableKind::Tokens)?,
+                clock.clone(),
+            )),
+            clock,
+            public_scim_url: config.public_scim_url.clone(),
+        })
+    }
+}

@@ -217,7 +217,10 @@ impl DynamoDirectory {
         }
     }
 
-    /// One page of a query. `start` must already be validated against the query's key condition.
+    /// One page of a query: up to `limit` items (one DynamoDB page without a limit) and the key to continue from.
+    /// DynamoDB ends a page at 1 MB whatever the Limit, so a short page that has a LastEvaluatedKey is followed
+    /// until `limit` items are read: callers take "fewer than asked" to mean "no more items". `start` must already
+    /// be validated against the query's key condition.
     #[allow(clippy::too_many_arguments)]
     async fn query_page(
         &self,
@@ -228,23 +231,32 @@ impl DynamoDirectory {
         limit: Option<usize>,
         consistent: bool,
     ) -> StoreResult<(Vec<Item>, Option<Item>)> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression(condition)
-            .set_exclusive_start_key(start)
-            .set_limit(limit.map(|l| i32::try_from(l).unwrap_or(i32::MAX)));
-        if consistent {
-            query = query.consistent_read(true);
+        let mut items = Vec::new();
+        let mut start = start;
+        loop {
+            let remaining = limit.map(|l| l - items.len());
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_exclusive_start_key(start)
+                .set_limit(remaining.map(|l| i32::try_from(l).unwrap_or(i32::MAX)));
+            if consistent {
+                query = query.consistent_read(true);
+            }
+            for (name, value) in values {
+                query = query.expression_attribute_values(*name, value.clone());
+            }
+            let output = query.send().await.map_err(unavailable)?;
+            let next = output.last_evaluated_key.filter(|k| !k.is_empty());
+            items.extend(output.items.unwrap_or_default());
+            match (next, limit) {
+                (Some(next), Some(limit)) if items.len() < limit => start = Some(next),
+                (next, _) => return Ok((items, next)),
+            }
         }
-        for (name, value) in values {
-            query = query.expression_attribute_values(*name, value.clone());
-        }
-        let output = query.send().await.map_err(unavailable)?;
-        let next = output.last_evaluated_key.filter(|k| !k.is_empty());
-        Ok((output.items.unwrap_or_default(), next))
     }
 
     /// Every item of a query, all pages.

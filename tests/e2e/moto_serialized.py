@@ -7,14 +7,161 @@ other requests' writes (seen here: 3 winners out of 20 racing userName creates; 
 transaction). Real DynamoDB transactions are serialisable. Serialising requests gives moto that atomicity; connections
 are still accepted concurrently.
 
+It also makes TransactWriteItems cheap. moto snapshots every table a transaction names with copy.deepcopy before
+applying it (once per transaction item), so each transaction costs time proportional to the whole table: on a
+local stack that has provisioned a few thousand users every user create took seconds and moto grew to gigabytes.
+With requests serialised, a journal of just the items the transaction names is an equivalent rollback: the table
+snapshot becomes a no-op and a failed transaction restores the journaled items instead.
+
+And it makes Query cost what it costs in DynamoDB, not what the whole table costs: moto answers every Query by
+sorting all items of the table with Python-level comparisons (about 250 ms per call at 10,000 items, so a local
+stack slowed to a few requests per second as tests added users). Sorting uses the same key values natively, a
+Query on the table's own key looks at that one partition, and an index Query only at the items holding its key
+values; moto's own code still filters, orders and pages the results.
+
 Usage: moto_serialized.py [-H 127.0.0.1] [-p 8000]
 """
 
 import argparse
+import copy
+import sys
 import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
+
+
+class _TableSnapshotIsFree:
+    """Stands in for the `copy` module inside moto.dynamodb.models: a deep copy of a whole Table (the rollback
+    snapshot of transact_write_items) is the table itself; every other copy stays a real one."""
+
+    copy = staticmethod(copy.copy)
+
+    def __init__(self, table_type):
+        self._table_type = table_type
+
+    def deepcopy(self, value, memo=None):
+        if isinstance(value, self._table_type):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _journal(backend, transact_items):
+    """(table, hash value, range value, deep copy of the item or None) for every item the transaction names."""
+    journal = []
+    for entry in transact_items:
+        if not isinstance(entry, dict) or len(entry) != 1:
+            continue
+        op = next(iter(entry.values()))
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        if table is None:
+            continue
+        key = op.get("Key")
+        if key is None:
+            item = op.get("Item") or {}
+            key = {name: item[name] for name in (table.hash_key_attr, table.range_key_attr) if name and name in item}
+        try:
+            hash_value, range_value = backend.get_keys_value(table, key)
+            current = table.get_item(hash_value, range_value)
+        except Exception:
+            # A malformed key: moto rejects the transaction before changing anything.
+            continue
+        journal.append((table, hash_value, range_value, copy.deepcopy(current)))
+    return journal
+
+
+def _restore(journal):
+    for table, hash_value, range_value, item in reversed(journal):
+        if item is None:
+            if table.get_item(hash_value, range_value) is not None:
+                table.delete_item(hash_value, range_value)
+        elif range_value is not None:
+            table.items[hash_value][range_value] = item
+        else:
+            table.items[hash_value] = item
+
+
+def _sort_key(item):
+    # DynamoType orders by cast_value (its __lt__); the same values, compared natively.
+    if item.range_key is None:
+        return (item.hash_key.cast_value,)
+    return (item.hash_key.cast_value, item.range_key.cast_value)
+
+
+def make_queries_cheap():
+    try:
+        from moto.dynamodb.models.table import Table
+
+        original_query = Table.query
+    except (ImportError, AttributeError) as err:
+        print(f"moto_serialized: keeping moto's table-sorting queries ({err})", file=sys.stderr)
+        return
+
+    def unsorted_items(self):
+        if self.range_key_attr:
+            return [item for partition in self.items.values() for item in partition.values()]
+        return list(self.items.values())
+
+    def all_items(self):
+        return sorted(unsorted_items(self), key=_sort_key)
+
+    def query(self, hash_key, *args, **kwargs):
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        conditions = kwargs.get("hash_key_conditions")
+        # moto filters all_items() by the (index) hash key; hand it only the items that can match, which keeps
+        # every result and its order (a superset filtered the same way).
+        if index_name is None and hash_key is not None:
+            partition = self.items.get(hash_key)
+            if partition is None:
+                candidates = []
+            elif self.range_key_attr:
+                candidates = sorted(partition.values(), key=_sort_key)
+            else:
+                candidates = [partition]
+        elif index_name is not None and conditions:
+            def matches(item):
+                for name, expected in conditions:
+                    v = item.attrs.get(name)
+                    # Numbers compare by value ("1" == "1.0"), as moto's own DynamoType equality does.
+                    if v is None or v.type != expected.type or (v.value != expected.value and v != expected):
+                        return False
+                return True
+
+            matching = [item for item in unsorted_items(self) if matches(item)]
+            candidates = sorted(matching, key=_sort_key)
+        else:
+            return original_query(self, hash_key, *args, **kwargs)
+        self.all_items = lambda: candidates
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.all_items = all_items
+    Table.query = query
+
+
+def make_transactions_cheap():
+    try:
+        import moto.dynamodb.models as models
+        from moto.dynamodb.models.table import Table
+
+        original = models.DynamoDBBackend.transact_write_items
+        models.copy  # noqa: B018 - the module attribute we replace must exist
+    except (ImportError, AttributeError) as err:
+        print(f"moto_serialized: keeping moto's table-copying transactions ({err})", file=sys.stderr)
+        return
+
+    def transact_write_items(self, transact_items):
+        journal = _journal(self, transact_items)
+        try:
+            return original(self, transact_items)
+        except Exception:
+            _restore(journal)
+            raise
+
+    models.copy = _TableSnapshotIsFree(Table)
+    models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def main() -> None:
@@ -24,6 +171,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         parser.error("listen on loopback only")
+    make_transactions_cheap()
+    make_queries_cheap()
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 

@@ -60,7 +60,11 @@ log "building the workspace (debug)"
 (cd "$REPO_ROOT" && cargo build --workspace --bins --quiet)
 
 log "starting moto on $DYNAMODB_URL"
-setsid moto_server -H 127.0.0.1 -p "$DYNAMODB_PORT" >"$STATE_DIR/logs/moto.log" 2>&1 &
+# Not moto_server itself: its threads break TransactWriteItems under concurrent requests (lost or resurrected
+# writes) and every transaction deep-copies whole tables. The wrapper serialises requests and journals
+# transactions instead (tests/e2e/moto_serialized.py).
+setsid "${PYTHON:-python3}" "$REPO_ROOT/tests/e2e/moto_serialized.py" -H 127.0.0.1 -p "$DYNAMODB_PORT" \
+  >"$STATE_DIR/logs/moto.log" 2>&1 &
 echo $! >"$STATE_DIR/pids/moto"
 wait_for_port "$DYNAMODB_PORT" 60 || die "moto did not start; see $STATE_DIR/logs/moto.log"
 
@@ -94,9 +98,15 @@ echo $! >"$STATE_DIR/pids/entra"
 wait_for_port "$ENTRA_PORT" 30 || die "the Entra stand-in did not start; see $STATE_DIR/logs/entra-sim.log"
 
 log "starting the functions under cargo lambda watch on 127.0.0.1:$LAMBDA_PORT"
-(cd "$REPO_ROOT" && setsid cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$ENV_FILE" \
-  --concurrency 16 >"$STATE_DIR/logs/lambda.log" 2>&1 &
- echo $! >"$STATE_DIR/pids/lambda")
+# WIF_LOCAL_RELOAD=false keeps the running functions when sources change (cargo lambda watch otherwise kills every
+# instance and recompiles on each edit, failing the requests in flight: unwanted while a long test suite runs).
+reload_flag=()
+[ "${WIF_LOCAL_RELOAD:-true}" = "false" ] && reload_flag=(--ignore-changes)
+# exec, so the recorded PID is cargo lambda's own process group (stop.sh signals the group; a PID of the
+# surrounding subshell would leave the watcher and its function instances running).
+(cd "$REPO_ROOT" && exec setsid cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$ENV_FILE" \
+  --concurrency 16 "${reload_flag[@]}" >"$STATE_DIR/logs/lambda.log" 2>&1) &
+echo $! >"$STATE_DIR/pids/lambda"
 wait_for_port "$LAMBDA_PORT" 120 || die "cargo lambda watch did not start; see $STATE_DIR/logs/lambda.log"
 
 # Functions start lazily; warming them one at a time avoids parallel first requests blocking on cargo's lock.
@@ -127,6 +137,30 @@ if $run_demo; then
   log "provisioning the sample directory like Entra does"
   "$BIN/entra-sim" provision --state-dir "$STATE_DIR/entra" --scim-url "$SCIM_URL" \
     --file "$REPO_ROOT/tests/entra-sim/fixtures/directory.json"
+  log "reading the provisioned directory back through the SCIM API"
+  # The token travels in the environment, not on a command line.
+  WIF_DEMO_TOKEN="$("$BIN/entra-sim" --state-dir "$STATE_DIR/entra" token --token-url "$TOKEN_URL" \
+      --client-id "$(cat "$STATE_DIR/demo-client-id")" 2>/dev/null)" \
+    "${PYTHON:-python3}" - "$SCIM_URL" <<'PY' || log "could not read the directory back (see $STATE_DIR/logs/lambda.log)"
+import json, os, sys, urllib.parse, urllib.request
+
+base, token = sys.argv[1], os.environ["WIF_DEMO_TOKEN"]
+
+def get(path):
+    request = urllib.request.Request(base + path, headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.load(response)
+
+users = get("/Users?count=0")["totalResults"]
+active = get("/Users?count=0&filter=" + urllib.parse.quote("active eq true"))["totalResults"]
+groups = get("/Groups?count=100&excludedAttributes=members").get("Resources", [])
+print("\nProvisioned directory of the demo customer (read back through the SCIM API):")
+print(f"  users   {users:>4}  ({active} active, {users - active} disabled)")
+print(f"  groups  {len(groups):>4}")
+for group in sorted(groups, key=lambda g: g["displayName"]):
+    members = len(get(f"/Groups/{group['id']}").get("members", []))
+    print(f"    {group['displayName']:<26} {members:>4} members")
+PY
 fi
 
 print_urls

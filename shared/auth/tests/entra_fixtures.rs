@@ -1,6 +1,6 @@
 //! Real Entra-signed tokens (expired; validated with a fixed clock inside their window) from
-//! ../shared/fixtures/entra-real: they must validate when a registration pins their exact claims, and any
-//! one-byte change must be rejected.
+//! tests/fixtures/entra-real (a copy of the design folder's fixtures, so a clone needs nothing beside it): they
+//! must validate when a registration pins their exact claims, and any one-byte change must be rejected.
 
 mod common;
 
@@ -16,7 +16,7 @@ use wif_auth::service::{RequestContext, TokenPorts, TokenService, TokenSettings}
 use wif_auth::testing::*;
 use wif_common::FixedClock;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/entra-real");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/entra-real");
 
 struct Fixture {
     token: String,

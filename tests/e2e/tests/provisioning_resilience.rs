@@ -31,7 +31,8 @@ where
     F: FnOnce(Instant) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let reached = proxy.pause_at(proxy.requests() + at);
+    let checkpoint = proxy.requests() + at;
+    let reached = proxy.pause_at(checkpoint);
     let intervene = async {
         let held_at = tokio::time::timeout(PATIENCE, reached)
             .await
@@ -39,6 +40,12 @@ where
             .expect("checkpoint armed");
         proxy.wait_idle().await;
         during(held_at).await;
+        // The hold is what makes "mid-cycle" exact: nothing from the checkpoint on may have slipped through.
+        assert_eq!(
+            proxy.passed(),
+            checkpoint - 1,
+            "requests passed the gate while the cycle was held"
+        );
         proxy.resume();
     };
     let (report, ()) = tokio::join!(job.run_cycle(dir), intervene);
@@ -160,9 +167,10 @@ async fn key_rotation_mid_cycle_and_between_cycles() {
 }
 
 /// The customer's JWKS endpoint goes down in the middle of a cycle. Tokens for the cached kid keep being issued
-/// (the job renews after a revocation and finishes); a kid first seen during the outage fails clearly — 503
-/// `temporarily_unavailable` with Retry-After, never a 500 — and costs at most one fetch attempt per cooldown
-/// however often it is asked; once the endpoint is back, the new kid works and provisioning continues.
+/// without a single request to the endpoint (the job renews after a revocation and finishes); a kid first seen
+/// during the outage fails clearly — 503 `temporarily_unavailable` with Retry-After, never a 500, whether the
+/// endpoint answers 503 or refuses connections — and costs at most one fetch attempt per cooldown however often it
+/// is asked; once the endpoint is back, the new kid works and provisioning continues.
 #[tokio::test]
 async fn jwks_outage_mid_cycle_and_recovery() {
     let Some(stack) = LocalStack::get() else { return };
@@ -180,8 +188,8 @@ async fn jwks_outage_mid_cycle_and_recovery() {
         async move {
             *fetches = tenant.jwks.key_fetches();
             *began = held_at;
-            // Connections refused, like a DNS or network failure in front of login.microsoftonline.com.
-            tenant.jwks.set_outage(Outage::Refuse);
+            // 503 for every key request; the server counts each one that reaches it.
+            tenant.jwks.set_outage(Outage::Unavailable);
             assert!(tenant.revoke_tokens().await >= 1);
         }
     })
@@ -195,13 +203,12 @@ async fn jwks_outage_mid_cycle_and_recovery() {
     );
     assert_eq!(proxy.server_errors(), 0, "{:?}", proxy.statuses());
     assert_eq!(
-        tenant.jwks.key_fetches(),
-        fetches_before_outage,
+        (tenant.jwks.key_fetches(), tenant.jwks.stats().unavailable),
+        (fetches_before_outage, 0),
         "a cached kid must not need the JWKS endpoint"
     );
 
-    // A new kid while the endpoint answers 503 (the counter sees every attempt).
-    tenant.jwks.set_outage(Outage::Unavailable);
+    // A new kid while the endpoint answers 503.
     tenant.jwks.reset_stats();
     let new_kid = tenant.jwks.rotate_keys(false).expect("rotate");
     wait_out_cooldown(outage_began).await;
@@ -227,6 +234,18 @@ async fn jwks_outage_mid_cycle_and_recovery() {
         attempts >= 1 && attempts <= 2 * windows,
         "{attempts} JWKS attempts for 6 token requests in {asked_for:?}"
     );
+
+    // The same once the endpoint refuses connections (a DNS or network failure in front of the login host): the
+    // next allowed fetch fails differently, the answer is the same clear 503.
+    tenant.jwks.set_outage(Outage::Refuse);
+    wait_out_cooldown(Instant::now()).await;
+    let (status, retry_after, body) = tenant.token_response().await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "kid {new_kid} with the JWKS endpoint refusing connections: {body}"
+    );
+    assert!(retry_after.is_some(), "503 without Retry-After: {body}");
     // A job starting now fails fast with that error instead of sending SCIM requests without a token.
     let mut blocked = tenant.provisioner(proxy.url(), Dialect::AadOptscim062020, RemovalAction::Delete);
     match blocked.run_cycle(&changed).await {

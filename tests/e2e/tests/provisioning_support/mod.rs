@@ -662,12 +662,14 @@ struct ProxyInner {
     upstream: String,
     client: reqwest::Client,
     gate: Mutex<Gate>,
-    /// true while requests may pass.
+    /// true while requests may pass. Changed with `send_replace`: `send` does not store the value while no
+    /// request is waiting (no receiver), which would leave the gate open.
     open: watch::Sender<bool>,
     statuses: Mutex<BTreeMap<u16, u64>>,
     last_token: Mutex<Option<String>>,
     /// Requests past the gate whose answer has not been relayed yet.
     in_flight: watch::Sender<u64>,
+    passed: watch::Sender<u64>,
 }
 
 #[derive(Default)]
@@ -696,6 +698,7 @@ impl ScimProxy {
             statuses: Mutex::new(BTreeMap::new()),
             last_token: Mutex::new(None),
             in_flight: watch::channel(0).0,
+            passed: watch::channel(0).0,
         });
         let (shutdown, mut stop) = watch::channel(false);
         let serving = inner.clone();
@@ -742,7 +745,7 @@ impl ScimProxy {
     }
 
     pub fn resume(&self) {
-        let _ = self.inner.open.send(true);
+        self.inner.open.send_replace(true);
     }
 
     /// Waits until every request that got past the gate has its answer (so a held cycle is really still).
@@ -754,9 +757,14 @@ impl ScimProxy {
             .expect("proxy alive");
     }
 
-    /// Requests relayed so far.
+    /// Requests that arrived so far (including any held at the gate).
     pub fn requests(&self) -> u64 {
         lock(&self.inner.gate).seen
+    }
+
+    /// Requests that got past the gate so far.
+    pub fn passed(&self) -> u64 {
+        *self.inner.passed.borrow()
     }
 
     /// Answers relayed, by status.
@@ -782,7 +790,7 @@ impl ScimProxy {
 impl Drop for ScimProxy {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
-        let _ = self.inner.open.send(true);
+        self.inner.open.send_replace(true);
     }
 }
 
@@ -798,7 +806,7 @@ async fn relay(inner: &ProxyInner, req: hyper::Request<Incoming>) -> hyper::Resp
         if gate.pause_at.as_ref().is_some_and(|(n, _)| *n == seen)
             && let Some((_, reached)) = gate.pause_at.take()
         {
-            let _ = inner.open.send(false);
+            inner.open.send_replace(false);
             let _ = reached.send(Instant::now());
         }
         !*inner.open.borrow()
@@ -807,6 +815,7 @@ async fn relay(inner: &ProxyInner, req: hyper::Request<Incoming>) -> hyper::Resp
         let mut open = inner.open.subscribe();
         let _ = open.wait_for(|open| *open).await;
     }
+    inner.passed.send_modify(|n| *n += 1);
     inner.in_flight.send_modify(|n| *n += 1);
     // Decremented on drop, so a request abandoned by its client (hyper drops the future) is not counted forever.
     let _counted = InFlight(&inner.in_flight);

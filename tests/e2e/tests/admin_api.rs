@@ -370,8 +370,9 @@ async fn every_validation_error_is_a_400_naming_the_field() {
         (
             "PATCH",
             format!("/clients/{id}"),
+            // A federated client's issuer is fixed (only a secrets-only client may set one to turn WIF on).
             Some(json!({ "version": 2, "issuer": "https://other/" })),
-            "body: unknown field `issuer`",
+            "issuer: cannot be changed",
         ),
         (
             "GET",

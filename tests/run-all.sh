@@ -23,7 +23,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "unit and integration tests"
 # The Entra stand-in also runs against the reference scim2-server; on CI that must not silently skip.
 export ENTRA_SIM_REQUIRE_SCIM2=1
-cargo test --workspace --quiet --exclude e2e-tests
+cargo test --workspace --quiet --no-fail-fast --exclude e2e-tests
 
 stack_was_running=false
 if pid_alive "$STATE_DIR/pids/lambda" && port_open "$LAMBDA_PORT"; then
@@ -40,7 +40,7 @@ step "starting the local stack (with the demo provisioning cycle)"
 infra/local/start.sh
 
 step "end-to-end tests against the local stack"
-WIF_E2E_REQUIRED=1 cargo test -p e2e-tests --quiet -- --test-threads 4
+WIF_E2E_REQUIRED=1 cargo test -p e2e-tests --quiet --no-fail-fast -- --test-threads 4
 
 step "SCIM conformance (scim2-cli) against the local stack"
 tests/e2e/scim2_conformance.sh

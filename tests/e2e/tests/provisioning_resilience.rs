@@ -12,7 +12,7 @@ mod provisioning_support;
 use std::time::{Duration, Instant};
 
 use e2e_tests::{LocalStack, local_token_repository};
-use entra_sim::{Dialect, Outage, Provisioner, RemovalAction, SimError, TokenClient, TokenVersion, sample};
+use entra_sim::{Dialect, Outage, Provisioner, RemovalAction, SimError, TokenVersion, sample};
 use provisioning_support::{
     PATIENCE, ScimProxy, ServerDirectory, Tenant, assert_clean, assert_state, wait_out_cooldown,
 };
@@ -64,7 +64,7 @@ async fn token_status(tenant: &Tenant) -> (u16, String, String) {
 
 /// Key rotation within a cycle (old key withdrawn, token revoked, so the very next token request must carry the
 /// new kid) and between cycles (new key published alongside the old one). The new kid is picked up with one
-/// JWKS fetch (two at most, when two function instances each miss it), the withdrawn key stops working, and the
+/// JWKS fetch (two at most, when two function instances each miss it), the job renews once and finishes, and the
 /// directory ends up exactly as the file says.
 #[tokio::test]
 async fn key_rotation_mid_cycle_and_between_cycles() {
@@ -75,7 +75,6 @@ async fn key_rotation_mid_cycle_and_between_cycles() {
     let proxy = ScimProxy::start(&stack.scim_url).await;
     let mut job = tenant.provisioner(proxy.url(), Dialect::Default, RemovalAction::Delete);
     let first_kid = tenant.jwks.identity().signing_kid().to_owned();
-    let old_key = tenant.jwks.identity().signing_key();
 
     let mut fetches_at_rotation = 0;
     let mut new_kid = String::new();
@@ -117,40 +116,17 @@ async fn key_rotation_mid_cycle_and_between_cycles() {
     let reader = tenant.token().await;
     assert_state(&base, &ServerDirectory::read(&tenant, &reader).await, &[], None);
 
-    // The withdrawn key no longer opens the door, with an error that names the cause.
-    let stale = tenant
-        .jwks
-        .assertion(tenant.version)
-        .sign_with(&old_key)
-        .expect("sign with the withdrawn key");
-    let err = TokenClient::new(stack.token_url.clone())
-        .expect("token client")
-        .request_token(Some(&tenant.client_id), &stale, "scim")
-        .await
-        .expect_err("an assertion signed with a withdrawn key");
-    match err {
-        SimError::OAuth {
-            status,
-            error,
-            description,
-        } => {
-            assert_eq!((status, error.as_str()), (401, "invalid_client"), "{description:?}");
-            let description = description.unwrap_or_default();
-            assert!(
-                description.contains(&first_kid) && description.contains("not a signing key"),
-                "{description}"
-            );
-        }
-        other => panic!("expected an OAuth error, got {other}"),
-    }
-
-    // The unknown (withdrawn) kid above may itself have caused a fetch; the next rotation starts after it.
-    let after_stale = Instant::now();
+    // A withdrawn key is not checked here: a function instance that has not needed the rotated set keeps the old
+    // one in memory until WIF_JWKS_MEMORY_TTL_SECONDS (300) pass, by design, and which instance answers is not
+    // ours to choose (seen: one instance refused the withdrawn kid, another accepted it). shared/auth's
+    // tests/jwks_cache.rs pins both sides with a fixed clock (key_rotation_is_picked_up_by_one_fetch,
+    // memory_rereads_the_table_after_its_ttl_and_sees_rotation).
+    let after_rotation = Instant::now();
 
     // Between cycles: Entra publishes the next key before signing with it. A new job (fresh token) signs with it.
     tenant.jwks.reset_stats();
     let third_kid = tenant.jwks.rotate_keys(false).expect("rotate");
-    wait_out_cooldown(after_stale).await;
+    wait_out_cooldown(after_rotation).await;
     let mut next = tenant.provisioner(proxy.url(), Dialect::Default, RemovalAction::Delete);
     assert!(next.resume(job.state().clone()));
     let report = next.run_cycle(&changed).await.expect("cycle after rotation");

@@ -18,8 +18,6 @@ use crate::service::{
 };
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
-/// The ServiceProviderConfig extension that carries this service's limits.
-pub const LIMITS_EXTENSION: &str = "urn:wif:params:scim:schemas:extension:limits:2.0:ServiceProviderConfig";
 /// Largest request body accepted (a group PUT with thousands of members fits; DynamoDB items are capped lower).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -223,22 +221,11 @@ impl ScimApi {
         discovery
     }
 
-    /// `/ServiceProviderConfig`: the RFC document plus an extension advertising the limits RFC 7643 has no field
-    /// for (how many members a group representation carries, how many resources one non-fast-path query may read,
-    /// the largest body), so clients can see them instead of discovering them by failure.
+    /// `/ServiceProviderConfig`: exactly the RFC 7643 §5 document (plus RFC 9865's `pagination`). Limits RFC 7643
+    /// has no field for (members per group representation, the scan budget, the body cap) are documented, not
+    /// added as an extension: strict clients such as scim2-cli reject unknown members in this document.
     pub fn service_provider_config(&self, base_url: &str) -> Value {
-        let mut document = discovery::service_provider_config(&self.discovery_config(base_url));
-        let config = self.service.config();
-        if let Some(schemas) = document.get_mut("schemas").and_then(Value::as_array_mut) {
-            schemas.push(Value::String(LIMITS_EXTENSION.to_owned()));
-        }
-        document[LIMITS_EXTENSION] = serde_json::json!({
-            "maxGroupMembersReturned": config.max_members_returned,
-            "scanBudget": config.scan_budget,
-            "maxPageSize": config.max_page_size,
-            "maxRequestBytes": MAX_BODY_BYTES,
-        });
-        document
+        discovery::service_provider_config(&self.discovery_config(base_url))
     }
 
     /// Answers one request. Never panics and never fails: every problem is a SCIM error response.

@@ -37,7 +37,8 @@ cleanup() {
 trap cleanup EXIT
 
 step "starting the local stack (with the demo provisioning cycle)"
-infra/local/start.sh
+# Nothing rebuilds or restarts the functions mid-run when a file changes (cargo lambda watch would by default).
+WIF_LOCAL_RELOAD=false infra/local/start.sh
 
 step "end-to-end tests against the local stack"
 WIF_E2E_REQUIRED=1 cargo test -p e2e-tests --quiet --no-fail-fast -- --test-threads 4

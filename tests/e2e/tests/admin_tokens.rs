@@ -289,25 +289,29 @@ async fn a_burst_over_the_client_limit_gets_429_and_another_client_is_unaffected
     let http = admin_support::http();
     let noisy = Customer::register(&stack, TokenVersion::V2).await;
     let quiet = Customer::register(&stack, TokenVersion::V2).await;
+    let probe = Customer::register(&stack, TokenVersion::V2).await;
     let (_, noisy_secret) = create_secret(&stack, &noisy.client_id).await;
     let (_, quiet_secret) = create_secret(&stack, &quiet.client_id).await;
+    let (_, probe_secret) = create_secret(&stack, &probe.client_id).await;
 
-    // Measure throughput with the quiet client (its few requests stay far below the limit) to know whether the
-    // burst fits into the rest of the current fixed one-minute window; if not, start at the next window.
+    // Measure throughput with a third client (so neither burst client spends any of its window on it) to know
+    // whether the burst fits into the rest of the current fixed one-minute window; if not, start at the next one.
     const CONCURRENCY: usize = 16;
+    let warm_requests = (limit / 2).clamp(1, 32);
     let warm_started = Instant::now();
-    let warm: Vec<u16> = futures::stream::iter(0..32)
+    let warm: Vec<u16> = futures::stream::iter(0..warm_requests)
         .map(|_| {
-            let (stack, http, id, secret) = (&stack, &http, &quiet.client_id, &quiet_secret);
+            let (stack, http, id, secret) = (&stack, &http, &probe.client_id, &probe_secret);
             async move { token_with_secret_post(stack, http, id, secret).await.status }
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
     assert!(warm.iter().all(|s| *s == 200), "{warm:?}");
-    let per_second = 32.0 / warm_started.elapsed().as_secs_f64();
+    let per_second = warm_requests as f64 / warm_started.elapsed().as_secs_f64();
     let extra = 10u64;
-    let quiet_requests = 40u64;
+    // The quiet client stays well inside its own limit.
+    let quiet_requests = (limit / 2).clamp(1, 40);
     let burst = limit + extra + quiet_requests;
     let needed = (burst as f64 / per_second * 1.5).ceil() as i64 + 2;
     assert!(

@@ -62,8 +62,8 @@ log "building the workspace (debug)"
 log "starting moto on $DYNAMODB_URL"
 # Not moto_server itself: its threads break TransactWriteItems under concurrent requests (lost or resurrected
 # writes) and every transaction deep-copies whole tables. The wrapper serialises requests and journals
-# transactions instead (tests/e2e/moto_serialized.py).
-setsid "${PYTHON:-python3}" "$REPO_ROOT/tests/e2e/moto_serialized.py" -H 127.0.0.1 -p "$DYNAMODB_PORT" \
+# transactions instead (tests/testkit/moto_serialized.py).
+setsid "${PYTHON:-python3}" "$REPO_ROOT/tests/testkit/moto_serialized.py" -H 127.0.0.1 -p "$DYNAMODB_PORT" \
   >"$STATE_DIR/logs/moto.log" 2>&1 &
 echo $! >"$STATE_DIR/pids/moto"
 wait_for_port "$DYNAMODB_PORT" 60 || die "moto did not start; see $STATE_DIR/logs/moto.log"

@@ -2,17 +2,8 @@
 //! concurrency checks), the tenant prefix of every key, and the DynamoDB-call budget of the operations the SCIM
 //! fast paths rely on.
 //!
-//! moto's server handles requests on parallel threads, but its TransactWriteItems is not thread-safe: it snapshots
-//! whole tables with deepcopy and restores the snapshot when a transaction fails, which under concurrency resurrects
-//! or loses other requests' writes (observed: three winners out of 20 racing userName creates). Real DynamoDB
-//! transactions are serialisable. So this binary runs moto behind a WSGI wrapper that handles one request at a
-//! time (connections still overlap), which gives moto DynamoDB's atomicity and lets the concurrency checks test
-//! our conditional writes rather than moto's races.
-
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+//! wif-testkit's moto handles one request at a time (moto's own threaded server is not atomic under concurrent
+//! transactions), so the concurrency checks test our conditional writes rather than moto's races.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use wif_scim::contract;
@@ -22,68 +13,9 @@ use wif_store::TableNames;
 use wif_store::directory::DynamoDirectory;
 use wif_store::tables::create_tables;
 
-const SERIAL_MOTO: &str = r#"
-import sys, threading
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-app = DomainDispatcherApplication(create_backend_app)
-lock = threading.Lock()
-def serial(environ, start_response):
-    with lock:
-        return list(app(environ, start_response))
-run_simple("127.0.0.1", int(sys.argv[1]), serial, threaded=True)
-"#;
-
-struct SerialMoto {
-    endpoint: String,
-    _guard: Child,
-}
-
-static MOTO: OnceLock<SerialMoto> = OnceLock::new();
-
-fn serial_moto() -> &'static str {
-    &MOTO
-        .get_or_init(|| {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map(|a| a.port())
-                .expect("free port");
-            let parent = std::process::id();
-            let script_path = std::env::temp_dir().join(format!("wif-serial-moto-{parent}.py"));
-            std::fs::write(&script_path, SERIAL_MOTO).expect("write moto wrapper");
-            // Same guard as wif-testkit: the shell stops moto once this test process is gone.
-            let guard = format!(
-                "python3 {} {port} >/dev/null 2>&1 & m=$!; \
-                 while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null",
-                script_path.display()
-            );
-            let child = Command::new("sh")
-                .arg("-c")
-                .arg(guard)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn moto");
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                assert!(
-                    Instant::now() < deadline,
-                    "moto did not start (is moto[server] installed?)"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            SerialMoto {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                _guard: child,
-            }
-        })
-        .endpoint
-}
-
 async fn setup() -> (DynamoDirectory, aws_sdk_dynamodb::Client, String, CallCounter) {
     let counter = CallCounter::new();
-    let config = wif_testkit::sdk_config(serial_moto()).await;
+    let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
     let client = wif_store::dynamo::client_with(&config, Some(counter.clone()));
     let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
     create_tables(&client, &names).await.expect("create tables");

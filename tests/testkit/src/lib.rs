@@ -1,7 +1,9 @@
 //! Test support for integration tests that need a real DynamoDB-protocol server.
 //!
-//! One moto server (`moto_server`, Python) is started per test binary on a free loopback port and shared by all its
-//! tests; each test isolates itself with its own table-name prefix ([`unique_prefix`]). The server is started
+//! One moto server is started per test binary on a free loopback port and shared by all its tests; each test
+//! isolates itself with its own table-name prefix ([`unique_prefix`]). It is moto's own server application behind
+//! `moto_serialized.py` (beside this crate's manifest), which handles one request at a time: moto's threaded server
+//! loses writes under concurrent transactions and `ADD` updates, while DynamoDB's are atomic. The server is started
 //! through a small shell guard that kills it when the test process exits, so no moto outlives the run.
 //! Set `WIF_TEST_DYNAMODB_ENDPOINT` to use an already running server instead.
 
@@ -31,7 +33,7 @@ pub fn shared_moto() -> &'static MotoServer {
         if let Ok(endpoint) = std::env::var("WIF_TEST_DYNAMODB_ENDPOINT") {
             return MotoServer { endpoint, _child: None };
         }
-        start_moto().unwrap_or_else(|err| panic!("cannot start moto_server for integration tests: {err}"))
+        start_moto().unwrap_or_else(|err| panic!("cannot start moto for integration tests: {err}"))
     })
 }
 
@@ -44,8 +46,10 @@ fn start_moto() -> Result<MotoServer, String> {
     let parent = std::process::id();
     // The guard shell polls the test process and stops moto once it is gone; `exec` is avoided so the guard
     // survives to do that.
+    let wrapper = concat!(env!("CARGO_MANIFEST_DIR"), "/moto_serialized.py");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let script = format!(
-        "moto_server -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
+        "'{python}' '{wrapper}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & m=$!; \
          while kill -0 {parent} 2>/dev/null && kill -0 $m 2>/dev/null; do sleep 1; done; kill $m 2>/dev/null"
     );
     let child = Command::new("sh")
@@ -67,7 +71,7 @@ fn start_moto() -> Result<MotoServer, String> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Err(format!(
-        "moto_server did not listen on 127.0.0.1:{port} within 60 s (is `moto[server]` installed?)"
+        "moto did not listen on 127.0.0.1:{port} within 60 s (is `moto[server]` installed?)"
     ))
 }
 

@@ -8,6 +8,10 @@ LAMBDA_PORT="${WIF_LOCAL_LAMBDA_PORT:-9000}"
 ENTRA_PORT="${WIF_LOCAL_ENTRA_PORT:-9100}"
 ENTRA_CONTROL_PORT="${WIF_LOCAL_ENTRA_CONTROL_PORT:-9101}"
 TABLE_PREFIX="${WIF_LOCAL_TABLE_PREFIX:-local}"
+# Instances cargo lambda watch may run per function. 4 keeps requests really concurrent (the end-to-end race tests
+# need that) without the emulator's start-up storm: it spawns up to this many instances of every function while the
+# first one compiles, and at 16 (64 processes) one request was seen left unanswered for good.
+LAMBDA_CONCURRENCY="${WIF_LOCAL_LAMBDA_CONCURRENCY:-4}"
 # Demo customer as the Entra stand-in presents it.
 DEMO_TENANT_GUID="${WIF_LOCAL_DEMO_TID:-6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"

@@ -105,7 +105,7 @@ reload_flag=()
 # exec, so the recorded PID is cargo lambda's own process group (stop.sh signals the group; a PID of the
 # surrounding subshell would leave the watcher and its function instances running).
 (cd "$REPO_ROOT" && exec setsid cargo lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$ENV_FILE" \
-  --concurrency 16 "${reload_flag[@]}" >"$STATE_DIR/logs/lambda.log" 2>&1) &
+  --concurrency "$LAMBDA_CONCURRENCY" "${reload_flag[@]}" >"$STATE_DIR/logs/lambda.log" 2>&1) &
 echo $! >"$STATE_DIR/pids/lambda"
 wait_for_port "$LAMBDA_PORT" 120 || die "cargo lambda watch did not start; see $STATE_DIR/logs/lambda.log"
 

@@ -171,9 +171,7 @@ impl Tenant {
                 .header("content-type", "application/scim+json")
                 .body(body.to_string());
         }
-        let response = request.send().await.expect("SCIM endpoint reachable");
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
+        let e2e_tests::Answer { status, text, .. } = e2e_tests::send_retrying_relay_faults(request).await;
         let body = if text.is_empty() {
             Value::Null
         } else {

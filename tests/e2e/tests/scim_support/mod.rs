@@ -100,17 +100,9 @@ impl Stack {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().await.expect("SCIM endpoint answers");
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let e2e_tests::Answer { status, headers, text } = e2e_tests::send_retrying_relay_faults(request).await;
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (content_type, etag, location) = (header("content-type"), header("etag"), header("location"));
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
         let body = if text.is_empty() {
             Value::Null
         } else {

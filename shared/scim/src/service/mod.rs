@@ -704,51 +704,91 @@ impl DirectoryService {
             let existing = Value::Object(current.attributes.clone());
             let prepared = resource::prepare_replace(schema, &existing, body.clone())?;
             let keys = prepared.index_keys(schema);
-            let user_name = keys
-                .user_name
-                .clone()
-                .ok_or_else(|| ScimError::invalid_value("'userName' is required"))?;
-            check_limits(&body_object(&prepared.document), &keys)?;
-            let next = UserRecord {
-                id: current.id.clone(),
-                version: current.version + 1,
-                created: current.created.clone(),
-                last_modified: self.now(),
-                user_name: user_name.clone(),
-                external_id: keys.external_id.clone(),
-                work_email: keys.work_email.clone(),
-                attributes: body_object(&prepared.document),
-                password_hash: match prepared.password.as_deref() {
-                    Some(p) => Some(self.hash(p)?),
-                    None => current.password_hash.clone(),
-                },
-            };
-            match self.store.replace_user(tenant, &current, &next).await {
-                Ok(()) => {
-                    let groups = if projection.wants_groups() {
-                        Some(
-                            self.store
-                                .groups_of_user(tenant, id)
-                                .await
-                                .map_err(|e| store_error(kind, id, e))?,
-                        )
-                    } else {
-                        None
-                    };
-                    let full = self.user_json(ctx, &next, groups.as_deref());
-                    return Ok(self.respond(ctx, kind, id, next.version, full, projection));
-                }
-                Err(DirectoryError::VersionConflict) if pinned.is_some() => return Err(precondition_failed(kind, id)),
-                Err(DirectoryError::VersionConflict) => continue,
-                Err(DirectoryError::UserNameTaken) => {
-                    return Err(ScimError::uniqueness(format!(
-                        "userName \"{user_name}\" is already taken"
-                    )));
-                }
-                Err(err) => return Err(store_error(kind, id, err)),
+            let next = self.next_user_record(
+                &current,
+                body_object(&prepared.document),
+                &keys,
+                prepared.password.as_deref(),
+            )?;
+            if let Some(response) = self.commit_user(ctx, &current, next, pinned, projection).await? {
+                return Ok(response);
             }
         }
         Err(store_error(kind, id, DirectoryError::VersionConflict))
+    }
+
+    /// The record that replaces `current`: next version, new attributes and index keys, the password hashed when
+    /// one was sent (kept otherwise).
+    fn next_user_record(
+        &self,
+        current: &UserRecord,
+        attributes: Map<String, Value>,
+        keys: &resource::IndexKeys,
+        password: Option<&str>,
+    ) -> Result<UserRecord, ScimError> {
+        check_limits(&attributes, keys)?;
+        let user_name = keys
+            .user_name
+            .clone()
+            .ok_or_else(|| ScimError::invalid_value("'userName' is required"))?;
+        Ok(UserRecord {
+            id: current.id.clone(),
+            version: current.version + 1,
+            created: current.created.clone(),
+            last_modified: self.now(),
+            user_name,
+            external_id: keys.external_id.clone(),
+            work_email: keys.work_email.clone(),
+            attributes,
+            password_hash: match password {
+                Some(p) => Some(self.hash(p)?),
+                None => current.password_hash.clone(),
+            },
+        })
+    }
+
+    /// Writes `next` over `current` on the condition of its version. `None`: another writer came first and the
+    /// caller did not pin a version, so the caller re-reads and tries again.
+    async fn commit_user(
+        &self,
+        ctx: &RequestContext,
+        current: &UserRecord,
+        next: UserRecord,
+        pinned: Option<u64>,
+        projection: &Projection,
+    ) -> Result<Option<ResourceResponse>, ScimError> {
+        let (tenant, id, kind) = (&ctx.caller.tenant_id, current.id.as_str(), ResourceKind::User);
+        match self.store.replace_user(tenant, current, &next).await {
+            Ok(()) => {
+                let groups = self.groups_if_wanted(tenant, id, projection).await?;
+                let full = self.user_json(ctx, &next, groups.as_deref());
+                Ok(Some(self.respond(ctx, kind, id, next.version, full, projection)))
+            }
+            Err(DirectoryError::VersionConflict) if pinned.is_some() => Err(precondition_failed(kind, id)),
+            Err(DirectoryError::VersionConflict) => Ok(None),
+            Err(DirectoryError::UserNameTaken) => Err(ScimError::uniqueness(format!(
+                "userName \"{}\" is already taken",
+                next.user_name
+            ))),
+            Err(err) => Err(store_error(kind, id, err)),
+        }
+    }
+
+    /// The user's derived `groups`, read only when the response will show them.
+    async fn groups_if_wanted(
+        &self,
+        tenant: &str,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Option<Vec<String>>, ScimError> {
+        if !projection.wants_groups() {
+            return Ok(None);
+        }
+        self.store
+            .groups_of_user(tenant, id)
+            .await
+            .map(Some)
+            .map_err(|e| store_error(ResourceKind::User, id, e))
     }
 
     async fn replace_group(
@@ -892,20 +932,9 @@ impl DirectoryService {
             let pinned = pinned_version(if_match, current.version, kind, id)?;
             let mut doc = Value::Object(current.attributes.clone());
             let outcome = crate::patch::apply(&mut doc, &request, schema)?;
-            let groups = || async {
-                if projection.wants_groups() {
-                    self.store
-                        .groups_of_user(tenant, id)
-                        .await
-                        .map(Some)
-                        .map_err(|e| store_error(kind, id, e))
-                } else {
-                    Ok(None)
-                }
-            };
             if !outcome.changed {
                 // Nothing changed: no write, the version stays (idempotent re-sends cost one read).
-                let groups = groups().await?;
+                let groups = self.groups_if_wanted(tenant, id, projection).await?;
                 let full = self.user_json(ctx, &current, groups.as_deref());
                 return Ok(self.respond(ctx, kind, id, current.version, full, projection));
             }
@@ -913,39 +942,9 @@ impl DirectoryService {
             attributes.remove("id");
             attributes.remove("meta");
             let keys = resource::index_keys(&Value::Object(attributes.clone()), schema);
-            check_limits(&attributes, &keys)?;
-            let user_name = keys
-                .user_name
-                .clone()
-                .ok_or_else(|| ScimError::invalid_value("'userName' is required"))?;
-            let next = UserRecord {
-                id: current.id.clone(),
-                version: current.version + 1,
-                created: current.created.clone(),
-                last_modified: self.now(),
-                user_name: user_name.clone(),
-                external_id: keys.external_id.clone(),
-                work_email: keys.work_email.clone(),
-                attributes,
-                password_hash: match outcome.password.as_deref() {
-                    Some(p) => Some(self.hash(p)?),
-                    None => current.password_hash.clone(),
-                },
-            };
-            match self.store.replace_user(tenant, &current, &next).await {
-                Ok(()) => {
-                    let groups = groups().await?;
-                    let full = self.user_json(ctx, &next, groups.as_deref());
-                    return Ok(self.respond(ctx, kind, id, next.version, full, projection));
-                }
-                Err(DirectoryError::VersionConflict) if pinned.is_some() => return Err(precondition_failed(kind, id)),
-                Err(DirectoryError::VersionConflict) => continue,
-                Err(DirectoryError::UserNameTaken) => {
-                    return Err(ScimError::uniqueness(format!(
-                        "userName \"{user_name}\" is already taken"
-                    )));
-                }
-                Err(err) => return Err(store_error(kind, id, err)),
+            let next = self.next_user_record(&current, attributes, &keys, outcome.password.as_deref())?;
+            if let Some(response) = self.commit_user(ctx, &current, next, pinned, projection).await? {
+                return Ok(response);
             }
         }
         Err(store_error(kind, id, DirectoryError::VersionConflict))

@@ -294,6 +294,31 @@ impl DynamoDirectory {
 
     /// A page of one gsi1 partition in sort-key order, `limit` items, with a cursor naming the last returned item
     /// (read one extra item so that a complete scan ends without a trailing empty page).
+    /// [`Self::gsi_equals`], each item decoded.
+    async fn gsi_decoded<T>(
+        &self,
+        index: &str,
+        partition: String,
+        decode: fn(&Item) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.gsi_equals(index, partition).await?.iter().map(decode).collect()
+    }
+
+    /// [`Self::gsi1_page`], each item decoded.
+    async fn gsi1_page_decoded<T>(
+        &self,
+        partition: String,
+        cursor: Option<&str>,
+        limit: usize,
+        decode: fn(&Item) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>> {
+        let page = self.gsi1_page(partition, cursor, limit).await?;
+        Ok(Page {
+            items: page.items.iter().map(decode).collect::<StoreResult<_>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
     async fn gsi1_page(&self, partition: String, cursor: Option<&str>, limit: usize) -> StoreResult<Page<Item>> {
         let limit = limit.max(1);
         let start = match cursor {
@@ -576,23 +601,19 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn users_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<UserRecord>> {
         let keys = TenantKeys::new(tenant);
-        let items = self.gsi_equals(GSI2, keys.user_external_id(external_id)).await?;
-        items.iter().map(decode_user).collect()
+        self.gsi_decoded(GSI2, keys.user_external_id(external_id), decode_user)
+            .await
     }
 
     async fn users_by_work_email(&self, tenant: &str, email: &str) -> StoreResult<Vec<UserRecord>> {
         let keys = TenantKeys::new(tenant);
-        let items = self.gsi_equals(GSI3, keys.user_work_email(email)).await?;
-        items.iter().map(decode_user).collect()
+        self.gsi_decoded(GSI3, keys.user_work_email(email), decode_user).await
     }
 
     async fn scan_users(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
         let keys = TenantKeys::new(tenant);
-        let page = self.gsi1_page(keys.users_partition(), cursor, limit).await?;
-        Ok(Page {
-            items: page.items.iter().map(decode_user).collect::<StoreResult<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        self.gsi1_page_decoded(keys.users_partition(), cursor, limit, decode_user)
+            .await
     }
 
     async fn groups_of_user(&self, tenant: &str, user_id: &str) -> StoreResult<Vec<String>> {
@@ -783,23 +804,20 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn groups_by_display_name(&self, tenant: &str, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
-        let items = self.gsi_equals(GSI3, keys.group_display_name(display_name)).await?;
-        items.iter().map(decode_group).collect()
+        self.gsi_decoded(GSI3, keys.group_display_name(display_name), decode_group)
+            .await
     }
 
     async fn groups_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
-        let items = self.gsi_equals(GSI2, keys.group_external_id(external_id)).await?;
-        items.iter().map(decode_group).collect()
+        self.gsi_decoded(GSI2, keys.group_external_id(external_id), decode_group)
+            .await
     }
 
     async fn scan_groups(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
-        let page = self.gsi1_page(keys.groups_partition(), cursor, limit).await?;
-        Ok(Page {
-            items: page.items.iter().map(decode_group).collect::<StoreResult<_>>()?,
-            next_cursor: page.next_cursor,
-        })
+        self.gsi1_page_decoded(keys.groups_partition(), cursor, limit, decode_group)
+            .await
     }
 
     async fn list_members(

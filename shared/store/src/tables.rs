@@ -25,6 +25,27 @@ pub enum TableKind {
     RateLimits,
 }
 
+/// Why a function's declarations disagree with its configuration, if they do: `permissions` must name exactly the
+/// tables it configures, in order, and `env_vars` must include each of their environment variables. Each
+/// function's `permissions.rs` tests itself with this; the IaC tests then compare the declarations with the
+/// template.
+pub fn declaration_mismatch(
+    permissions: &[(TableKind, &[&str])],
+    configured: &[TableKind],
+    env_vars: &[&str],
+) -> Option<String> {
+    let declared: Vec<TableKind> = permissions.iter().map(|(kind, _)| *kind).collect();
+    if declared != configured {
+        return Some(format!(
+            "permissions declare {declared:?}, the configuration reads {configured:?}"
+        ));
+    }
+    configured
+        .iter()
+        .find(|kind| !env_vars.contains(&kind.env_var()))
+        .map(|kind| format!("{} is not among the environment variables", kind.env_var()))
+}
+
 impl TableKind {
     pub const ALL: [TableKind; 6] = [
         TableKind::Clients,
@@ -354,6 +375,21 @@ pub async fn create_table(client: &Client, name: &str, definition: &TableDefinit
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declaration_mismatch_names_what_disagrees() {
+        const GET: &[&str] = &["dynamodb:GetItem"];
+        let permissions = [(TableKind::Clients, GET), (TableKind::Keys, GET)];
+        let configured = [TableKind::Clients, TableKind::Keys];
+        assert_eq!(
+            declaration_mismatch(&permissions, &configured, &["WIF_CLIENTS_TABLE", "WIF_KEYS_TABLE"]),
+            None
+        );
+        let missing_var = declaration_mismatch(&permissions, &configured, &["WIF_CLIENTS_TABLE"]);
+        assert!(missing_var.is_some_and(|m| m.contains("WIF_KEYS_TABLE")));
+        let extra_table = declaration_mismatch(&permissions, &[TableKind::Clients], &["WIF_CLIENTS_TABLE"]);
+        assert!(extra_table.is_some_and(|m| m.contains("Keys")));
+    }
 
     #[test]
     fn template_defines_every_table() {

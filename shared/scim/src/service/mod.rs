@@ -228,6 +228,23 @@ fn member_ids(members: &[MemberRef]) -> Result<Vec<String>, ScimError> {
 pub const MAX_KEY_BYTES: usize = 512;
 pub const MAX_RESOURCE_BYTES: usize = 256 * 1024;
 
+/// A stored resource with what the server maintains: `id`, `meta`, and (when there are any) its references.
+fn with_server_attributes(
+    mut doc: Map<String, Value>,
+    id: &str,
+    meta: Value,
+    references: Option<(&str, Vec<Value>)>,
+) -> Value {
+    doc.insert("id".into(), json!(id));
+    doc.insert("meta".into(), meta);
+    if let Some((name, refs)) = references
+        && !refs.is_empty()
+    {
+        doc.insert(name.into(), Value::Array(refs));
+    }
+    Value::Object(doc)
+}
+
 fn check_limits(attributes: &Map<String, Value>, keys: &resource::IndexKeys) -> Result<(), ScimError> {
     for (name, value) in [
         ("userName", &keys.user_name),
@@ -362,67 +379,36 @@ impl DirectoryService {
 
     /// The full representation of a user (before projection); `groups` only when given.
     pub(crate) fn user_json(&self, ctx: &RequestContext, user: &UserRecord, groups: Option<&[String]>) -> Value {
-        let mut doc = user.attributes.clone();
-        doc.insert("id".into(), json!(user.id));
-        doc.insert(
-            "meta".into(),
-            self.meta(
-                ctx,
-                ResourceKind::User,
-                &user.id,
-                &user.created,
-                &user.last_modified,
-                user.version,
-            ),
+        let meta = self.meta(
+            ctx,
+            ResourceKind::User,
+            &user.id,
+            &user.created,
+            &user.last_modified,
+            user.version,
         );
-        if let Some(groups) = groups
-            && !groups.is_empty()
-        {
-            let refs: Vec<Value> = groups
-                .iter()
-                .map(|g| {
-                    json!({
-                        "value": g,
-                        "$ref": self.location(ctx, ResourceKind::Group, g),
-                        "type": "direct",
-                    })
-                })
-                .collect();
-            doc.insert("groups".into(), Value::Array(refs));
-        }
-        Value::Object(doc)
+        let refs = groups.map(|ids| ("groups", self.references(ctx, ResourceKind::Group, ids, "direct")));
+        with_server_attributes(user.attributes.clone(), &user.id, meta, refs)
     }
 
     pub(crate) fn group_json(&self, ctx: &RequestContext, group: &GroupRecord, members: Option<&[String]>) -> Value {
-        let mut doc = group.attributes.clone();
-        doc.insert("id".into(), json!(group.id));
-        doc.insert(
-            "meta".into(),
-            self.meta(
-                ctx,
-                ResourceKind::Group,
-                &group.id,
-                &group.created,
-                &group.last_modified,
-                group.version,
-            ),
+        let meta = self.meta(
+            ctx,
+            ResourceKind::Group,
+            &group.id,
+            &group.created,
+            &group.last_modified,
+            group.version,
         );
-        if let Some(members) = members
-            && !members.is_empty()
-        {
-            let refs: Vec<Value> = members
-                .iter()
-                .map(|m| {
-                    json!({
-                        "value": m,
-                        "$ref": self.location(ctx, ResourceKind::User, m),
-                        "type": "User",
-                    })
-                })
-                .collect();
-            doc.insert("members".into(), Value::Array(refs));
-        }
-        Value::Object(doc)
+        let refs = members.map(|ids| ("members", self.references(ctx, ResourceKind::User, ids, "User")));
+        with_server_attributes(group.attributes.clone(), &group.id, meta, refs)
+    }
+
+    /// `[{"value", "$ref", "type"}]` for resources of `kind` (a user's groups, a group's members).
+    fn references(&self, ctx: &RequestContext, kind: ResourceKind, ids: &[String], type_label: &str) -> Vec<Value> {
+        ids.iter()
+            .map(|id| json!({"value": id, "$ref": self.location(ctx, kind, id), "type": type_label}))
+            .collect()
     }
 
     fn respond(

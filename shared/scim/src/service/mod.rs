@@ -800,21 +800,8 @@ impl DirectoryService {
             let existing = Value::Object(current.attributes.clone());
             let prepared = resource::prepare_replace(schema, &existing, body.clone())?;
             let keys = prepared.index_keys(schema);
-            let display_name = keys
-                .display_name
-                .clone()
-                .ok_or_else(|| ScimError::invalid_value("'displayName' is required"))?;
             let wanted = member_ids(&prepared.members)?;
-            check_limits(&body_object(&prepared.document), &keys)?;
-            let next = GroupRecord {
-                id: current.id.clone(),
-                version: current.version + 1,
-                created: current.created.clone(),
-                last_modified: self.now(),
-                display_name,
-                external_id: keys.external_id.clone(),
-                attributes: body_object(&prepared.document),
-            };
+            let next = self.next_group_record(&current, body_object(&prepared.document), &keys)?;
             match self.store.replace_group(tenant, &current, &next).await {
                 Ok(()) => {}
                 Err(DirectoryError::VersionConflict) if pinned.is_some() => return Err(precondition_failed(kind, id)),
@@ -827,6 +814,30 @@ impl DirectoryService {
             return Ok(self.respond(ctx, kind, id, next.version, full, projection));
         }
         Err(err(DirectoryError::VersionConflict))
+    }
+
+    /// The group record that replaces `current` (next version, new attributes and index keys); members are
+    /// separate items and not part of it.
+    fn next_group_record(
+        &self,
+        current: &GroupRecord,
+        attributes: Map<String, Value>,
+        keys: &resource::IndexKeys,
+    ) -> Result<GroupRecord, ScimError> {
+        check_limits(&attributes, keys)?;
+        let display_name = keys
+            .display_name
+            .clone()
+            .ok_or_else(|| ScimError::invalid_value("'displayName' is required"))?;
+        Ok(GroupRecord {
+            id: current.id.clone(),
+            version: current.version + 1,
+            created: current.created.clone(),
+            last_modified: self.now(),
+            display_name,
+            external_id: keys.external_id.clone(),
+            attributes,
+        })
     }
 
     /// Makes the group's members exactly `wanted` by adding and removing the differences; returns the new member
@@ -984,19 +995,7 @@ impl DirectoryService {
                 attributes.remove("id");
                 attributes.remove("meta");
                 let keys = resource::index_keys(&Value::Object(attributes.clone()), schema);
-                check_limits(&attributes, &keys)?;
-                let next = GroupRecord {
-                    id: current.id.clone(),
-                    version: current.version + 1,
-                    created: current.created.clone(),
-                    last_modified: self.now(),
-                    display_name: keys
-                        .display_name
-                        .clone()
-                        .ok_or_else(|| ScimError::invalid_value("'displayName' is required"))?,
-                    external_id: keys.external_id.clone(),
-                    attributes,
-                };
+                let next = self.next_group_record(&current, attributes, &keys)?;
                 match self.store.replace_group(tenant, &current, &next).await {
                     Ok(()) => {
                         if pinned.is_some() {

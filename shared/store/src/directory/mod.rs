@@ -292,8 +292,6 @@ impl DynamoDirectory {
         .await
     }
 
-    /// A page of one gsi1 partition in sort-key order, `limit` items, with a cursor naming the last returned item
-    /// (read one extra item so that a complete scan ends without a trailing empty page).
     /// [`Self::gsi_equals`], each item decoded.
     async fn gsi_decoded<T>(
         &self,
@@ -319,6 +317,8 @@ impl DynamoDirectory {
         })
     }
 
+    /// A page of one gsi1 partition in sort-key order, `limit` items, with a cursor naming the last returned item
+    /// (read one extra item so that a complete scan ends without a trailing empty page).
     async fn gsi1_page(&self, partition: String, cursor: Option<&str>, limit: usize) -> StoreResult<Page<Item>> {
         let limit = limit.max(1);
         let start = match cursor {

@@ -123,6 +123,21 @@ impl DirectoryUser {
     pub fn phone(&self, kind: &str) -> Option<&str> {
         typed(&self.phone_numbers, kind)
     }
+
+    /// `name.formatted` as Entra sends it: the source's own, else its default mapping
+    /// `Join(" ", givenName, surname)`; `None` without a name or with nothing to join.
+    pub fn formatted_name(&self) -> Option<String> {
+        let name = self.name.as_ref()?;
+        if let Some(f) = &name.formatted {
+            return Some(f.clone());
+        }
+        let joined = [name.given_name.as_deref(), name.family_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!joined.is_empty()).then_some(joined)
+    }
 }
 
 fn typed<'a>(values: &'a [TypedValue], kind: &str) -> Option<&'a str> {

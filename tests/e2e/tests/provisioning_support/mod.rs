@@ -421,15 +421,7 @@ pub fn state_differences(
             s(&name.family_name),
             actual.pointer("/name/familyName"),
         );
-        // Entra's default mapping Join(" ", givenName, surname).
-        let formatted = name.formatted.clone().or_else(|| {
-            let joined = [name.given_name.as_deref(), name.family_name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            (!joined.is_empty()).then_some(joined)
-        });
+        let formatted = u.formatted_name();
         check(
             &mut diffs,
             "name.formatted",

@@ -205,7 +205,7 @@ impl Attr {
             Attr::PreferredLanguage => s(u.preferred_language.as_deref()),
             Attr::GivenName => s(u.name.as_ref().and_then(|n| n.given_name.as_deref())),
             Attr::FamilyName => s(u.name.as_ref().and_then(|n| n.family_name.as_deref())),
-            Attr::Formatted => formatted_name(u).map(Value::String),
+            Attr::Formatted => u.formatted_name().map(Value::String),
             Attr::WorkPhone => s(u.phone("work")),
             Attr::MobilePhone => s(u.phone("mobile")),
             Attr::ExternalId => s(u.external_id.as_deref()),
@@ -254,19 +254,6 @@ impl Attr {
         };
         v.filter(|v| !v.is_null())
     }
-}
-
-fn formatted_name(u: &DirectoryUser) -> Option<String> {
-    let name = u.name.as_ref()?;
-    if let Some(f) = &name.formatted {
-        return Some(f.clone());
-    }
-    let joined = [name.given_name.as_deref(), name.family_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    (!joined.is_empty()).then_some(joined)
 }
 
 /// Servers return booleans as JSON booleans, sometimes as strings; compare leniently so a "True" answer is
@@ -437,7 +424,7 @@ pub fn create_user_body(u: &DirectoryUser) -> String {
     body.set("meta", OrderedObject::new().with("resourceType", "User"));
     if let Some(n) = &u.name {
         let mut name = OrderedObject::new();
-        if let Some(f) = formatted_name(u) {
+        if let Some(f) = u.formatted_name() {
             name.set("formatted", f);
         }
         if let Some(f) = &n.family_name {

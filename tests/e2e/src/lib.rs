@@ -186,15 +186,18 @@ pub async fn local_token_repository(stack: &LocalStack) -> wif_store::tokens::To
 }
 
 /// The body `cargo lambda watch` itself answers with when it fails to relay a function's answer to the caller
-/// (an `http-api-problem` document). Our functions never produce it: their errors are SCIM or OAuth JSON.
-const EMULATOR_RELAY_FAULT: &str =
-    r#"{"status":500,"title":"Internal Server Error","type":"https://httpstatuses.com/500"}"#;
+/// (an `http-api-problem` document, members in its own order). Our functions never produce it: their errors are
+/// SCIM or OAuth JSON.
+fn emulator_relay_fault() -> Value {
+    json!({"type": "https://httpstatuses.com/500", "status": 500, "title": "Internal Server Error"})
+}
 
 /// Whether an answer is the emulator's relay fault rather than a function's. Seen with `cargo lambda watch` 1.9
 /// on large function answers (list pages of ~100 KB) while other requests are in flight: about 1 in 150 such
 /// answers under 8 parallel clients, never with small answers or without parallel load.
 pub fn is_emulator_relay_fault(status: u16, body: &str) -> bool {
-    status == 500 && body.trim() == EMULATOR_RELAY_FAULT
+    // Compared as JSON: the emulator sends `type` first, and member order is not part of the document.
+    status == 500 && serde_json::from_str::<Value>(body).is_ok_and(|v| v == emulator_relay_fault())
 }
 
 /// An answer read in full: status, headers and body text.
@@ -242,9 +245,15 @@ mod tests {
 
     #[test]
     fn only_the_emulators_own_problem_document_is_a_relay_fault() {
-        assert!(is_emulator_relay_fault(500, EMULATOR_RELAY_FAULT));
-        assert!(is_emulator_relay_fault(500, &format!("{EMULATOR_RELAY_FAULT}\n")));
-        assert!(!is_emulator_relay_fault(502, EMULATOR_RELAY_FAULT));
+        // As cargo lambda watch 1.9 sends it, and as a re-serialised copy with sorted members.
+        let as_sent = r#"{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error"}"#;
+        let sorted = r#"{"status":500,"title":"Internal Server Error","type":"https://httpstatuses.com/500"}"#;
+        assert!(is_emulator_relay_fault(500, as_sent));
+        assert!(is_emulator_relay_fault(500, &format!("{sorted}\n")));
+        assert!(!is_emulator_relay_fault(502, as_sent));
+        let with_detail =
+            r#"{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error","detail":"x"}"#;
+        assert!(!is_emulator_relay_fault(500, with_detail));
         let scim_error = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"x"}"#;
         assert!(!is_emulator_relay_fault(500, scim_error));
         assert!(!is_emulator_relay_fault(500, r#"{"error":"temporarily_unavailable"}"#));

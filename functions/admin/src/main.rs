@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config =
         AdminConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
-    let client = wif_store::dynamodb_client_from_env(None).await;
+    let client = wif_store::dynamodb_client_from_env().await;
     let fetcher = HttpJwksFetcher::new(
         config.policy.url_policy(),
         FetchSettings::from_timeout(

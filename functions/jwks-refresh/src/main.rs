@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config =
         RefreshConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
-    let client = wif_store::dynamodb_client_from_env(None).await;
+    let client = wif_store::dynamodb_client_from_env().await;
     let clients = ClientRepository::new(client.clone(), config.tables.get(TableKind::Clients)?);
     let fetcher = HttpJwksFetcher::new(
         JwksUrlPolicy::new(config.local_development, &config.extra_allowed_hosts),

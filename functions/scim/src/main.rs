@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config =
         ScimConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
-    let client = wif_store::dynamodb_client_from_env(None).await;
+    let client = wif_store::dynamodb_client_from_env().await;
     let app = Arc::new(ScimApp::from_config(&config, &client, Arc::new(SystemClock))?);
     run(service_fn(move |request: Request| {
         let app = app.clone();

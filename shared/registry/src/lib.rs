@@ -5,6 +5,7 @@
 pub mod audit_query;
 pub mod checks;
 pub mod error;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod ports;
 pub mod secrets;

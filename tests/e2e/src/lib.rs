@@ -177,7 +177,7 @@ pub fn function_log() -> String {
 pub async fn local_token_repository(stack: &LocalStack) -> wif_store::tokens::TokenRepository {
     let prefix = std::env::var("WIF_LOCAL_TABLE_PREFIX").unwrap_or_else(|_| "local".to_owned());
     let config = wif_testkit::sdk_config(&stack.dynamodb_url).await;
-    let client = wif_store::dynamo::client_with(&config, None);
+    let client = aws_sdk_dynamodb::Client::new(&config);
     wif_store::tokens::TokenRepository::new(
         client,
         wif_store::TableNames::with_prefix(&prefix).tokens,

@@ -162,7 +162,7 @@ pub async fn dynamodb(stack: &LocalStack) -> aws_sdk_dynamodb::Client {
         ))
         .load()
         .await;
-    wif_store::dynamo::client_with(&config, None)
+    aws_sdk_dynamodb::Client::new(&config)
 }
 
 pub fn clients_table() -> String {

@@ -23,6 +23,7 @@ async fn setup() -> (FaultProxy, String) {
         listen: any_loopback_port(),
         control: any_loopback_port(),
         upstream: wif_testkit::shared_moto().endpoint().to_owned(),
+        log_faults: false,
     })
     .await
     .expect("proxy starts");
@@ -294,4 +295,49 @@ async fn the_control_api_programs_and_reports_rules() {
     control.add(&Rule::new(Fault::Reset)).await.unwrap();
     control.clear().await.unwrap();
     assert!(control.reports().await.unwrap().is_empty());
+}
+
+/// A create as the Directory store writes it: one transaction, conditional on the item being new.
+async fn transact_new(client: &Client, table: &str, pk: &str) -> Result<(), String> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .item("pk", AttributeValue::S(pk.to_owned()))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .unwrap();
+    client
+        .transact_write_items()
+        .transact_items(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
+        .send()
+        .await
+        .map(drop)
+        .map_err(|err| err.into_service_error().code().unwrap_or("no code").to_owned())
+}
+
+#[tokio::test]
+async fn a_retried_transaction_whose_answer_was_lost_succeeds_as_in_dynamodb() {
+    let (proxy, table) = setup().await;
+    let client = client_via(&proxy, ATTEMPTS).await;
+    for (fault, pk) in [
+        (Fault::AppliedThenServerError, "tx500"),
+        (Fault::AppliedThenReset, "txreset"),
+    ] {
+        let id = proxy.rules().add(
+            Rule::new(fault.clone())
+                .operation("TransactWriteItems")
+                .body_contains(pk)
+                .times(1),
+        );
+        // The SDK's retry carries the same ClientRequestToken: DynamoDB (and the proxy) answer success again.
+        transact_new(&client, &table, pk)
+            .await
+            .unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        assert_eq!(fired(&proxy, id).await, 1);
+        assert!(stored(&table, pk).await);
+        // A new call is a new token: the condition is checked again.
+        assert_eq!(
+            transact_new(&client, &table, pk).await,
+            Err("TransactionCanceledException".into())
+        );
+    }
 }

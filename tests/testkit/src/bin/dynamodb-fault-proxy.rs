@@ -33,6 +33,7 @@ async fn main() -> ExitCode {
         listen: args.listen,
         control: args.control,
         upstream: args.upstream,
+        log_faults: true,
     };
     match run_until_stopped(config).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,9 @@
 //! - `reset`: the connection is reset (RST) before anything is forwarded;
 //! - `latency`: forwarded after a delay.
 //!
+//! It also gives moto DynamoDB's `TransactWriteItems` idempotency (a retried `ClientRequestToken` that already
+//! succeeded answers success again), so an applied-then-failed transaction behaves as it would in AWS.
+//!
 //! Rules are scoped by the DynamoDB operation and substrings of the request body (a tenant's key prefix
 //! `T#<tenant>#`, a client id, a table name), so concurrent tests do not disturb each other, and made exact with
 //! `skip`/`times` (e.g. "the 2nd BatchWriteItem of this tenant, once": a fault exactly between two steps of a
@@ -17,6 +20,7 @@
 //! ([`control`], client [`FaultControl`]); the local stack runs it as the `dynamodb-fault-proxy` binary.
 
 pub mod control;
+mod idempotency;
 mod reset;
 pub mod rules;
 pub mod wire;
@@ -36,6 +40,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use control::FaultControl;
+use idempotency::{Replay, TransactionTokens};
 use reset::{ResetSwitch, ResettableStream};
 pub use rules::{Fault, Rule, RuleReport, RuleSet, Stats, ThrottleError};
 
@@ -48,6 +53,8 @@ pub struct ProxyConfig {
     pub control: SocketAddr,
     /// The DynamoDB-compatible server, e.g. `http://127.0.0.1:8000`.
     pub upstream: String,
+    /// Print one line per injected fault on stderr (the binary's log).
+    pub log_faults: bool,
 }
 
 /// A running proxy; stops when dropped.
@@ -63,6 +70,8 @@ struct Shared {
     rules: Arc<RuleSet>,
     upstream: String,
     client: Client<HttpConnector, Full<Bytes>>,
+    transactions: TransactionTokens,
+    log_faults: bool,
 }
 
 /// Why a request got no answer: the connection is reset instead.
@@ -87,6 +96,8 @@ impl FaultProxy {
             rules: rules.clone(),
             upstream: config.upstream.trim_end_matches('/').to_owned(),
             client: Client::builder(TokioExecutor::new()).build_http(),
+            transactions: TransactionTokens::default(),
+            log_faults: config.log_faults,
         });
         let proxy = FaultProxy {
             endpoint: listener.local_addr()?,
@@ -155,15 +166,16 @@ async fn handle(
     let Ok(body) = body.collect().await.map(|collected| collected.to_bytes()) else {
         return Err(ConnectionReset);
     };
-    let operation = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|target| target.rsplit_once('.'))
-        .map(|(_, operation)| operation);
-    let Some(fault) = shared.rules.decide(operation, &body) else {
+    let operation = operation_of(&parts.headers);
+    let Some((rule, fault)) = shared.rules.decide(operation, &body) else {
         return Ok(forward(shared, parts, body).await);
     };
+    if shared.log_faults {
+        eprintln!(
+            "dynamodb-fault-proxy: rule {rule}: {fault:?} on {}",
+            operation.unwrap_or("-")
+        );
+    }
     match fault {
         Fault::Throttle { error } => Ok(wire::throttled(error)),
         Fault::ServerError => Ok(wire::internal_server_error()),
@@ -188,8 +200,35 @@ fn reset(switch: &ResetSwitch) -> Result<Response<Full<Bytes>>, ConnectionReset>
     Err(ConnectionReset)
 }
 
-/// Sends the request on to the server unchanged (apart from hop-by-hop headers) and relays its answer.
+/// Sends the request on to the server and relays its answer, answering a repeated transaction as DynamoDB would
+/// ([`idempotency`]).
 async fn forward(shared: &Shared, parts: hyper::http::request::Parts, body: Bytes) -> Response<Full<Bytes>> {
+    let token = idempotency::transaction_token(operation_of(&parts.headers), &body);
+    if let Some(token) = &token {
+        match shared.transactions.replay(token, &body) {
+            Replay::Forward => {}
+            Replay::Repeat(answer) => return wire::success(answer),
+            Replay::Mismatch => return wire::idempotent_parameter_mismatch(),
+        }
+    }
+    let (parts, answer) = match relay(shared, parts, body.clone()).await {
+        Ok(answered) => answered,
+        Err(reason) => return wire::bad_gateway(&reason),
+    };
+    if let Some(token) = token
+        && parts.status == hyper::StatusCode::OK
+    {
+        shared.transactions.succeeded(token, body, answer.clone());
+    }
+    Response::from_parts(parts, Full::new(answer))
+}
+
+/// The server's answer to the request, sent unchanged apart from hop-by-hop headers.
+async fn relay(
+    shared: &Shared,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<(hyper::http::response::Parts, Bytes), String> {
     let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut upstream = Request::builder()
         .method(parts.method)
@@ -199,24 +238,23 @@ async fn forward(shared: &Shared, parts: hyper::http::request::Parts, body: Byte
             upstream = upstream.header(name, value);
         }
     }
-    let request = match upstream.body(Full::new(body)) {
-        Ok(request) => request,
-        Err(err) => return wire::bad_gateway(&err.to_string()),
-    };
-    let response = match shared.client.request(request).await {
-        Ok(response) => response,
-        Err(err) => return wire::bad_gateway(&err.to_string()),
-    };
+    let request = upstream.body(Full::new(body)).map_err(|e| e.to_string())?;
+    let response = shared.client.request(request).await.map_err(|e| e.to_string())?;
     let (mut parts, body) = response.into_parts();
-    match body.collect().await {
-        Ok(collected) => {
-            for name in HOP_BY_HOP {
-                parts.headers.remove(*name);
-            }
-            Response::from_parts(parts, Full::new(collected.to_bytes()))
-        }
-        Err(err) => wire::bad_gateway(&err.to_string()),
+    let answer = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
+    for name in HOP_BY_HOP {
+        parts.headers.remove(*name);
     }
+    Ok((parts, answer))
+}
+
+/// The DynamoDB operation: `X-Amz-Target` after the dot (`DynamoDB_20120810.PutItem`).
+fn operation_of(headers: &hyper::HeaderMap) -> Option<&str> {
+    headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|target| target.rsplit_once('.'))
+        .map(|(_, operation)| operation)
 }
 
 /// Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the framing hyper sets itself.

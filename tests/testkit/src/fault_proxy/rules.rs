@@ -239,9 +239,9 @@ impl RuleSet {
         self.lock().stats.clone()
     }
 
-    /// The fault for one request, if any. Every rule the request matches counts it; the first rule (in the order
-    /// added) that fires decides.
-    pub fn decide(&self, operation: Option<&str>, body: &[u8]) -> Option<Fault> {
+    /// The fault for one request and the id of the rule that chose it, if any. Every rule the request matches
+    /// counts it; the first rule (in the order added) that fires decides.
+    pub fn decide(&self, operation: Option<&str>, body: &[u8]) -> Option<(u64, Fault)> {
         let mut inner = self.lock();
         *inner
             .stats
@@ -256,7 +256,7 @@ impl RuleSet {
             active.report.matched += 1;
             if chosen.is_none() && active.fires() {
                 active.report.fired += 1;
-                chosen = Some(active.report.rule.fault.clone());
+                chosen = Some((active.report.id, active.report.rule.fault.clone()));
             }
         }
         if chosen.is_some() {
@@ -328,8 +328,8 @@ mod tests {
         let rules = RuleSet::default();
         let first = rules.add(Rule::new(Fault::ServerError).times(1));
         let second = rules.add(Rule::new(Fault::Reset));
-        assert_eq!(rules.decide(PUT, b"x"), Some(Fault::ServerError));
-        assert_eq!(rules.decide(PUT, b"x"), Some(Fault::Reset));
+        assert_eq!(rules.decide(PUT, b"x"), Some((first, Fault::ServerError)));
+        assert_eq!(rules.decide(PUT, b"x"), Some((second, Fault::Reset)));
         assert_eq!(rules.report(first).map(|r| (r.matched, r.fired)), Some((2, 1)));
         assert_eq!(rules.report(second).map(|r| (r.matched, r.fired)), Some((2, 1)));
         assert_eq!(rules.stats().faults, 2);

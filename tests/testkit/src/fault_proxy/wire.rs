@@ -58,6 +58,25 @@ pub fn internal_server_error() -> Response<Full<Bytes>> {
     )
 }
 
+/// A 200 with the given body, as DynamoDB answers a repeated transaction.
+pub fn success(body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(CONTENT_TYPE),
+    );
+    response
+}
+
+/// The 400 for a `ClientRequestToken` reused with other parameters.
+pub fn idempotent_parameter_mismatch() -> Response<Full<Bytes>> {
+    answer(
+        StatusCode::BAD_REQUEST,
+        "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+        "The request uses the same client token as a previous, but non-identical request.",
+    )
+}
+
 /// The proxy's own answer when the server behind it cannot be reached (what any HTTP proxy answers).
 pub fn bad_gateway(reason: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(format!(

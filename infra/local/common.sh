@@ -7,6 +7,10 @@ DYNAMODB_PORT="${WIF_LOCAL_DYNAMODB_PORT:-8000}"
 LAMBDA_PORT="${WIF_LOCAL_LAMBDA_PORT:-9000}"
 ENTRA_PORT="${WIF_LOCAL_ENTRA_PORT:-9100}"
 ENTRA_CONTROL_PORT="${WIF_LOCAL_ENTRA_CONTROL_PORT:-9101}"
+# The functions reach moto through the fault-injecting proxy (tests/testkit, `dynamodb-fault-proxy`): pass-through
+# until a test programs faults on its control port. Defaults sit 10 and 11 above the DynamoDB port.
+DYNAMODB_PROXY_PORT="${WIF_LOCAL_DYNAMODB_PROXY_PORT:-$((DYNAMODB_PORT + 10))}"
+DYNAMODB_FAULTS_PORT="${WIF_LOCAL_DYNAMODB_FAULTS_PORT:-$((DYNAMODB_PORT + 11))}"
 TABLE_PREFIX="${WIF_LOCAL_TABLE_PREFIX:-local}"
 # Instances cargo lambda watch may run per function. 4 keeps requests really concurrent (the end-to-end race tests
 # need that) without the emulator's start-up storm: it spawns up to this many instances of every function while the
@@ -21,6 +25,8 @@ TOKEN_URL="$LAMBDA_BASE/token/oauth2/token"
 SCIM_URL="$LAMBDA_BASE/scim/scim/v2"
 ADMIN_URL="$LAMBDA_BASE/admin/clients"
 DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
+DYNAMODB_PROXY_URL="http://127.0.0.1:$DYNAMODB_PROXY_PORT"
+DYNAMODB_FAULTS_URL="http://127.0.0.1:$DYNAMODB_FAULTS_PORT"
 ENTRA_URL="http://127.0.0.1:$ENTRA_PORT"
 
 log() { printf '[local-stack] %s\n' "$*" >&2; }

@@ -48,6 +48,25 @@ impl GroupResult {
 /// The group's id, and the member anchors an earlier cycle recorded (`None` for a group created just now).
 type Ensured = (String, Option<BTreeSet<String>>);
 
+/// The members an earlier cycle recorded, and what tells whose user is still in the file and its id.
+struct KnownMembers<'a> {
+    anchors: &'a BTreeSet<String>,
+    dir: &'a Directory,
+    ids: &'a UserIds,
+}
+
+impl KnownMembers<'_> {
+    /// A user still in the file: the id this cycle found, or, when its own round trip failed this cycle, the id
+    /// an earlier cycle recorded (Entra still unlinks it). `None` for users removed from the file.
+    fn id_in_file(&self, anchor: &str, state: &super::ProvisioningState) -> Option<String> {
+        if let Some(id) = self.ids.get(anchor) {
+            return Some(id.clone());
+        }
+        let in_file = self.dir.users.iter().any(|u| u.anchor() == anchor);
+        in_file.then(|| state.user_id(anchor).map(str::to_owned)).flatten()
+    }
+}
+
 /// Members to add and to remove, as (anchor, id).
 struct MemberChanges {
     add: Vec<Member>,
@@ -162,7 +181,14 @@ impl Provisioner {
                 add: desired.into_iter().collect(),
                 remove: Vec::new(),
             },
-            Some(known) => self.member_changes(&id, &desired, &known, ids, &mut result).await,
+            Some(known) => {
+                let known = KnownMembers {
+                    anchors: &known,
+                    dir,
+                    ids,
+                };
+                self.member_changes(&id, &desired, known, &mut result).await
+            }
         };
         self.apply_member_changes(&id, changes, &mut result).await;
         result
@@ -234,24 +260,24 @@ impl Provisioner {
         &self,
         id: &str,
         desired: &BTreeMap<String, String>,
-        known: &BTreeSet<String>,
-        ids: &UserIds,
+        known: KnownMembers<'_>,
         result: &mut GroupResult,
     ) -> MemberChanges {
         let name = result.display_name.clone();
         let add_candidates: Vec<Member> = desired
             .iter()
-            .filter(|(a, _)| !known.contains(*a))
+            .filter(|(a, _)| !known.anchors.contains(*a))
             .map(|(a, i)| (a.clone(), i.clone()))
             .collect();
         let remove_candidates: Vec<Member> = known
+            .anchors
             .iter()
             .filter(|a| !desired.contains_key(*a))
             // Users removed from the file are deleted at the end of the cycle, and deleting a user drops its
             // memberships on the server; only users still in the file are unlinked here.
-            .filter_map(|a| ids.get(a).map(|i| (a.clone(), i.clone())))
+            .filter_map(|a| known.id_in_file(a, &self.state).map(|i| (a.clone(), i)))
             .collect();
-        for (a, _) in desired.iter().filter(|(a, _)| known.contains(*a)) {
+        for (a, _) in desired.iter().filter(|(a, _)| known.anchors.contains(*a)) {
             result.members.insert(a.clone());
         }
         let checks = join_all(

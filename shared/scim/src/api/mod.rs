@@ -60,7 +60,11 @@ impl ApiResponse {
     }
 
     pub fn error(err: &ScimError) -> Self {
-        Self::json(err.status, &err.to_json())
+        let response = Self::json(err.status, &err.to_json());
+        match err.retry_after() {
+            Some(seconds) => response.with_header("Retry-After", seconds.to_string()),
+            None => response,
+        }
     }
 
     fn empty(status: u16) -> Self {

@@ -407,13 +407,16 @@ async fn a_user_whose_update_fails_still_leaves_its_group() {
     let reference = leaver.external_id.clone().expect("externalId");
     changed.groups[0].members.retain(|m| *m != reference);
     let leaver_id = server.user_by_name(&leaver.user_name).expect("provisioned")["id"].clone();
-    let is_member = |server: &MiniScim| {
-        let group = server.group_by_name(&changed.groups[0].display_name).expect("group");
+    // The group it stays in (its department's team) must keep it throughout.
+    let team = format!("{} Team", leaver.department.clone().expect("department"));
+    let is_member = |server: &MiniScim, group: &str| {
+        let group = server.group_by_name(group).expect("group");
         group["members"]
             .as_array()
             .is_some_and(|members| members.iter().any(|m| m["value"] == leaver_id))
     };
-    assert!(is_member(&server));
+    let left = changed.groups[0].display_name.clone();
+    assert!(is_member(&server, &left) && is_member(&server, &team));
 
     server.user_patches_503.store(true, Ordering::SeqCst);
     let failed = p.run_cycle(&changed).await.expect("cycle 2");
@@ -422,10 +425,14 @@ async fn a_user_whose_update_fails_still_leaves_its_group() {
         "{}",
         failed.summary()
     );
+    assert!(is_member(&server, &team), "removed from a group it is still listed in");
     server.user_patches_503.store(false, Ordering::SeqCst);
     let retried = p.run_cycle(&changed).await.expect("cycle 3");
     assert!(retried.is_clean(), "{}", retried.summary());
-    assert!(!is_member(&server), "the leaver is still a member");
+    assert!(!is_member(&server, &left), "the leaver is still a member");
+    assert!(is_member(&server, &team), "removed from a group it is still listed in");
+    let rerun = p.run_cycle(&changed).await.expect("cycle 4");
+    assert_eq!(rerun.writes(), 0, "{}", rerun.summary());
 }
 
 #[tokio::test]

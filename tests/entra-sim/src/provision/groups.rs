@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::cycle::UserIds;
 use super::{CycleError, Provisioner, err, http_err, list_resources, resource_id, shapes};
-use crate::directory::{Directory, DirectoryGroup};
+use crate::directory::{Directory, DirectoryGroup, DirectoryUser};
 
 /// A group member as (user anchor, SCIM id).
 type Member = (String, String);
@@ -51,6 +51,8 @@ type Ensured = (String, Option<BTreeSet<String>>);
 /// The members an earlier cycle recorded, and what tells whose user is still in the file and its id.
 struct KnownMembers<'a> {
     anchors: &'a BTreeSet<String>,
+    /// Every member the file lists for the group, provisioned in this cycle or not.
+    listed: BTreeSet<String>,
     dir: &'a Directory,
     ids: &'a UserIds,
 }
@@ -182,8 +184,15 @@ impl Provisioner {
                 remove: Vec::new(),
             },
             Some(known) => {
+                let listed = g
+                    .members
+                    .iter()
+                    .filter_map(|m| dir.resolve_user(m))
+                    .map(DirectoryUser::anchor)
+                    .collect();
                 let known = KnownMembers {
                     anchors: &known,
+                    listed,
                     dir,
                     ids,
                 };
@@ -272,12 +281,13 @@ impl Provisioner {
         let remove_candidates: Vec<Member> = known
             .anchors
             .iter()
-            .filter(|a| !desired.contains_key(*a))
+            .filter(|a| !known.listed.contains(*a))
             // Users removed from the file are deleted at the end of the cycle, and deleting a user drops its
             // memberships on the server; only users still in the file are unlinked here.
             .filter_map(|a| known.id_in_file(a, &self.state).map(|i| (a.clone(), i)))
             .collect();
-        for (a, _) in desired.iter().filter(|(a, _)| known.anchors.contains(*a)) {
+        // Still listed, so still members, also those whose user failed this cycle (not checked until it is back).
+        for a in known.anchors.iter().filter(|a| known.listed.contains(*a)) {
             result.members.insert(a.clone());
         }
         let checks = join_all(

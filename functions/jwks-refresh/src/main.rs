@@ -7,10 +7,9 @@ use jwks_refresh::Refresher;
 use jwks_refresh::config::RefreshConfig;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use tracing::Instrument;
-use wif_auth::url_policy::JwksUrlPolicy;
 use wif_common::SystemClock;
 use wif_common::config::ProcessEnv;
-use wif_jwks_http::{FetchSettings, HttpJwksFetcher};
+use wif_jwks_http::HttpJwksFetcher;
 use wif_store::TableKind;
 use wif_store::clients::ClientRepository;
 use wif_store::keys::KeyRepository;
@@ -22,13 +21,7 @@ async fn main() -> Result<(), Error> {
         RefreshConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
     let client = wif_store::dynamodb_client_from_env(None).await;
     let clients = ClientRepository::new(client.clone(), config.tables.get(TableKind::Clients)?);
-    let fetcher = HttpJwksFetcher::new(
-        JwksUrlPolicy::new(config.local_development, &config.extra_allowed_hosts),
-        FetchSettings::from_timeout(
-            std::time::Duration::from_millis(config.fetch_timeout_ms),
-            config.max_bytes,
-        ),
-    )?;
+    let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch)?;
     let refresher = Arc::new(Refresher {
         store: Arc::new(KeyRepository::new(client, config.tables.get(TableKind::Keys)?)),
         fetcher: Arc::new(fetcher),

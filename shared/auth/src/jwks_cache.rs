@@ -23,7 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wif_common::Clock;
 
 use crate::jwks::{JwkSet, VerifyingKey};
-use crate::ports::{JwksFetchOutcome, JwksFetcher, KeyStore, StoredJwks};
+use crate::jwks_fetch::{Fetched, HeldDocument, fetch_and_store};
+use crate::ports::{JwksFetcher, KeyStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JwksCacheSettings {
@@ -269,63 +270,33 @@ impl JwksCache {
 
     async fn refetch(&self, state: &mut UrlState, jwks_uri: &str, now: i64) {
         self.counters.fetches.fetch_add(1, Ordering::Relaxed);
+        self.counters.store_writes.fetch_add(1, Ordering::Relaxed);
         state.last_attempt_at = Some(now);
-        // Without a document to fall back on, a conditional request could only be answered usefully with 200.
-        let etag = if state.document.is_some() {
-            state.etag.clone()
-        } else {
-            None
-        };
-        let failure = match self.fetcher.fetch(jwks_uri, etag.as_deref()).await {
-            Ok(JwksFetchOutcome::Fresh { body, etag, .. }) => match JwkSet::parse(&body) {
-                Ok(set) if !set.is_empty() => {
-                    if !set.skipped().is_empty() {
-                        tracing::info!(jwks_uri, skipped = ?set.skipped(), "JWKS keys skipped");
-                    }
-                    state.keys = Some(Arc::new(set));
-                    state.document = Some(body);
-                    state.etag = etag;
-                    state.fetched_at = Some(now);
-                    state.last_failure = None;
-                    state.missing.clear();
-                    self.record_success(state, jwks_uri, now).await;
-                    return;
-                }
-                Ok(set) => format!("JWKS has no usable key (skipped: {})", set.skipped().join("; ")),
-                Err(err) => err.to_string(),
-            },
-            Ok(JwksFetchOutcome::NotModified { .. }) if state.document.is_some() => {
+        let held = state.document.as_deref().map(|document| HeldDocument {
+            document,
+            etag: state.etag.as_deref(),
+        });
+        let round = fetch_and_store(&*self.fetcher, &*self.store, jwks_uri, held, now).await;
+        if let Err(err) = &round.recorded {
+            tracing::warn!(jwks_uri, error = %err, "could not record the JWKS fetch in the keys table");
+        }
+        match round.fetched {
+            Fetched::Updated { set, document, etag } => {
+                state.keys = Some(Arc::new(set));
+                state.document = Some(document);
+                state.etag = etag;
                 state.fetched_at = Some(now);
                 state.last_failure = None;
-                self.record_success(state, jwks_uri, now).await;
-                return;
+                state.missing.clear();
             }
-            Ok(JwksFetchOutcome::NotModified { .. }) => {
-                "JWKS server answered 304 to an unconditional request".to_owned()
+            Fetched::Unchanged => {
+                state.fetched_at = Some(now);
+                state.last_failure = None;
             }
-            Err(err) => err.to_string(),
-        };
-        tracing::warn!(jwks_uri, reason = %failure, "JWKS fetch failed; keeping the last good set");
-        state.last_failure = Some(failure.clone());
-        self.counters.store_writes.fetch_add(1, Ordering::Relaxed);
-        if let Err(err) = self.store.record_fetch_failure(jwks_uri, now, &failure).await {
-            tracing::warn!(jwks_uri, error = %err, "could not record the JWKS fetch failure");
-        }
-    }
-
-    async fn record_success(&self, state: &UrlState, jwks_uri: &str, now: i64) {
-        let entry = StoredJwks {
-            jwks_uri: jwks_uri.to_owned(),
-            document: state.document.clone(),
-            fetched_at: Some(now),
-            etag: state.etag.clone(),
-            last_attempt_at: Some(now),
-            last_failure: None,
-            last_failure_at: None,
-        };
-        self.counters.store_writes.fetch_add(1, Ordering::Relaxed);
-        if let Err(err) = self.store.put_jwks(&entry).await {
-            tracing::warn!(jwks_uri, error = %err, "could not store the fetched JWKS");
+            Fetched::Failed { reason } => {
+                tracing::warn!(jwks_uri, reason = %reason, "JWKS fetch failed; keeping the last good set");
+                state.last_failure = Some(reason);
+            }
         }
     }
 }

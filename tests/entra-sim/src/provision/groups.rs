@@ -118,40 +118,23 @@ fn group_changes(g: &DirectoryGroup, resource: &Value) -> Vec<(&'static str, sha
 }
 
 impl Provisioner {
+    /// Reads the group's current resource (without members): by the id a previous cycle recorded, else by
+    /// `displayName eq`.
     async fn find_group(&self, g: &DirectoryGroup) -> std::result::Result<Option<Value>, CycleError> {
         let name = g.display_name.as_str();
         if let Some(known) = self.state.groups.get(&g.anchor()) {
-            let kind = "GET /Groups/{id}?excludedAttributes=members";
-            let resp = self
-                .get_json(&format!("/Groups/{}?excludedAttributes=members", known.id), kind, name)
-                .await?;
-            match resp.status {
-                200 => {
-                    return resp
-                        .json()
-                        .map(Some)
-                        .ok_or_else(|| err(name, kind, Some(200), "not JSON"));
-                }
-                404 => {}
-                _ => return Err(http_err(name, kind, &resp)),
+            let path = format!("/Groups/{}?excludedAttributes=members", known.id);
+            if let Some(found) = self
+                .get_known(&path, "GET /Groups/{id}?excludedAttributes=members", name)
+                .await?
+            {
+                return Ok(Some(found));
             }
         }
-        let kind = "GET /Groups?filter=displayName";
-        let resp = self.get_json(&shapes::group_lookup_query(name), kind, name).await?;
-        if resp.status != 200 {
-            return Err(http_err(name, kind, &resp));
-        }
-        let mut found = list_resources(&resp).map_err(|d| err(name, kind, Some(200), d))?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            n => Err(err(
-                name,
-                kind,
-                Some(200),
-                format!("{n} groups match; displayName must be unique"),
-            )),
-        }
+        let query = shapes::group_lookup_query(name);
+        let unique = "groups match; displayName must be unique";
+        self.lookup_unique(&query, "GET /Groups?filter=displayName", name, unique)
+            .await
     }
 
     pub(super) async fn sync_group(&self, dir: &Directory, g: &DirectoryGroup, ids: &UserIds) -> GroupResult {

@@ -220,6 +220,45 @@ impl Provisioner {
         }
     }
 
+    /// `GET` of a resource by the id a previous cycle recorded: `None` when it is gone (404).
+    async fn get_known(
+        &self,
+        path: &str,
+        kind: &'static str,
+        object: &str,
+    ) -> std::result::Result<Option<Value>, CycleError> {
+        let resp = self.get_json(path, kind, object).await?;
+        match resp.status {
+            200 => resp
+                .json()
+                .map(Some)
+                .ok_or_else(|| err(object, kind, Some(200), "not JSON")),
+            404 => Ok(None),
+            _ => Err(http_err(object, kind, &resp)),
+        }
+    }
+
+    /// Entra's equality lookup (`filter=attr eq "value"`): the one resource it finds, if any; more than one is an
+    /// error (`several` says which attribute must be unique).
+    async fn lookup_unique(
+        &self,
+        query: &str,
+        kind: &'static str,
+        object: &str,
+        several: &str,
+    ) -> std::result::Result<Option<Value>, CycleError> {
+        let resp = self.get_json(query, kind, object).await?;
+        if resp.status != 200 {
+            return Err(http_err(object, kind, &resp));
+        }
+        let mut found = list_resources(&resp).map_err(|d| err(object, kind, Some(200), d))?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop()),
+            n => Err(err(object, kind, Some(200), format!("{n} {several}"))),
+        }
+    }
+
     async fn delete(&self, path: &str, kind: &'static str, object: &str) -> std::result::Result<(), CycleError> {
         let resp = self
             .client

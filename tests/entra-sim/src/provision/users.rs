@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{CycleError, KnownUser, Provisioner, RemovalAction, err, http_err, list_resources, resource_id, shapes};
+use super::{CycleError, KnownUser, Provisioner, RemovalAction, err, list_resources, resource_id, shapes};
 use crate::directory::{Directory, DirectoryUser};
 
 /// Outcome of the user step for one user.
@@ -23,35 +23,19 @@ impl Provisioner {
     /// Reads the user's current resource: by the id a previous cycle recorded, else by `userName eq`.
     async fn find_user(&self, u: &DirectoryUser) -> std::result::Result<Option<Value>, CycleError> {
         let name = u.user_name.as_str();
-        if let Some(id) = self.state.user_id(&u.anchor()) {
-            let resp = self.get_json(&format!("/Users/{id}"), "GET /Users/{id}", name).await?;
-            match resp.status {
-                200 => {
-                    return resp
-                        .json()
-                        .map(Some)
-                        .ok_or_else(|| err(name, "GET /Users/{id}", Some(200), "not JSON"));
-                }
-                404 => {}
-                _ => return Err(http_err(name, "GET /Users/{id}", &resp)),
-            }
+        if let Some(id) = self.state.user_id(&u.anchor())
+            && let Some(found) = self.get_known(&format!("/Users/{id}"), "GET /Users/{id}", name).await?
+        {
+            return Ok(Some(found));
         }
-        let kind = "GET /Users?filter=userName";
-        let resp = self.get_json(&shapes::user_lookup_query(name), kind, name).await?;
-        if resp.status != 200 {
-            return Err(http_err(name, kind, &resp));
-        }
-        let mut found = list_resources(&resp).map_err(|d| err(name, kind, Some(200), d))?;
-        match found.len() {
-            0 => Ok(None),
-            1 => Ok(found.pop()),
-            n => Err(err(
-                name,
-                kind,
-                Some(200),
-                format!("{n} users match; userName must be unique"),
-            )),
-        }
+        let query = shapes::user_lookup_query(name);
+        self.lookup_unique(
+            &query,
+            "GET /Users?filter=userName",
+            name,
+            "users match; userName must be unique",
+        )
+        .await
     }
 
     pub(super) async fn upsert_user(&self, u: &DirectoryUser) -> std::result::Result<UserSeen, CycleError> {

@@ -1,210 +1,24 @@
 //! `entra-sim`: play Microsoft Entra ID against a local ISV stack. Run `entra-sim --help`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use serde_json::{Value, json};
 
 use entra_sim::provision::{Compat, Dialect, ProvisionOptions, Provisioner, ProvisioningState, RemovalAction};
 use entra_sim::register::{Registration, RegistrationValues, register};
 use entra_sim::sample;
-use entra_sim::token_client::{Credentials, DEFAULT_SCOPE, TokenClient};
+use entra_sim::token_client::{Credentials, TokenClient};
 use entra_sim::{Directory, Identity, JwksServer, JwksServerOptions, Outage, SimError, TokenVersion};
+
+mod cli;
+
+use cli::{AuthArgs, Cli, Command, CompatArg, DialectArg, OnOff, OutageMode, ProvisionArgs, RemovalArg, SampleFormat};
 
 const SERVER_FILE: &str = "server.json";
 const REGISTRATION_FILE: &str = "registration.json";
-
-#[derive(Parser)]
-#[command(
-    name = "entra-sim",
-    version,
-    about = "A local stand-in for Microsoft Entra ID (keys, JWKS, assertions, provisioning)"
-)]
-struct Cli {
-    /// Where the tenant's keys, the running server's URLs and the registration are kept.
-    #[arg(long, global = true, default_value = ".entra-sim", env = "ENTRA_SIM_STATE_DIR")]
-    state_dir: PathBuf,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DialectArg {
-    #[value(name = "default")]
-    Default,
-    #[value(name = "aadOptscim062020")]
-    AadOptscim062020,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum CompatArg {
-    /// Exactly what Entra sends.
-    Entra,
-    /// RFC-plain manager and group shapes, for servers that reject Entra's (e.g. python scim2-server).
-    StrictRfc,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum RemovalArg {
-    Delete,
-    Disable,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum OutageMode {
-    Unavailable,
-    Refuse,
-    Delay,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum OnOff {
-    On,
-    Off,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum SampleFormat {
-    Json,
-    Csv,
-}
-
-#[derive(clap::Args, Clone)]
-struct AuthArgs {
-    /// A bearer token to use as is (skips the token endpoint).
-    #[arg(long, env = "ENTRA_SIM_TOKEN", conflicts_with_all = ["token_url", "client_id"])]
-    token: Option<String>,
-    /// The ISV token endpoint (default: from the registration in the state dir).
-    #[arg(long)]
-    token_url: Option<String>,
-    /// The client ID the ISV portal issued (default: from the registration in the state dir).
-    #[arg(long)]
-    client_id: Option<String>,
-    /// Assertion format.
-    #[arg(long, value_enum, default_value = "v2")]
-    version: TokenVersion,
-    #[arg(long, default_value = DEFAULT_SCOPE)]
-    scope: String,
-}
-
-#[derive(clap::Args)]
-struct ProvisionArgs {
-    #[arg(long)]
-    file: PathBuf,
-    #[arg(long, value_enum, default_value = "default")]
-    dialect: DialectArg,
-    #[arg(long)]
-    scim_url: Option<String>,
-    #[command(flatten)]
-    auth: AuthArgs,
-    #[arg(long, default_value_t = 8)]
-    concurrency: usize,
-    /// Cap on SCIM requests per second (Entra sustains about 25).
-    #[arg(long)]
-    max_rps: Option<f64>,
-    #[arg(long, value_enum, default_value = "delete")]
-    removal: RemovalArg,
-    #[arg(long, value_enum, default_value = "entra")]
-    compat: CompatArg,
-    /// Provisioning state between cycles (default: <state-dir>/provisioning-state.json).
-    #[arg(long)]
-    state_file: Option<PathBuf>,
-    /// Forget earlier cycles (no deletions of objects removed from the file).
-    #[arg(long)]
-    fresh: bool,
-    #[arg(long)]
-    no_progress: bool,
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the tenant's JWKS and OpenID metadata on 127.0.0.1 until interrupted.
-    Serve {
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        #[arg(long, default_value_t = 0)]
-        control_port: u16,
-        /// Tenant id for a new state dir (default: random GUID).
-        #[arg(long)]
-        tenant_id: Option<String>,
-        /// Which issuer/JWKS URL to print for registration.
-        #[arg(long, value_enum, default_value = "v2")]
-        version: TokenVersion,
-    },
-    /// Print the four values an admin copies from Entra; with --admin-url, register them with our admin API.
-    Register {
-        #[arg(long, value_enum, default_value = "v2")]
-        version: TokenVersion,
-        /// JWKS base URL (default: the running `serve` recorded in the state dir).
-        #[arg(long)]
-        jwks_base_url: Option<String>,
-        /// e.g. http://127.0.0.1:9000/lambda-url/admin/clients
-        #[arg(long)]
-        admin_url: Option<String>,
-        #[arg(long)]
-        display_name: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Mint an assertion and print it; with --token-url, exchange it and print the access token.
-    Token {
-        #[command(flatten)]
-        auth: AuthArgs,
-        /// Extra or replaced claims, NAME=JSON (or NAME=text); NAME= removes the claim.
-        #[arg(long = "claim", value_name = "NAME=VALUE")]
-        claims: Vec<String>,
-        #[arg(long)]
-        lifetime_seconds: Option<i64>,
-        /// Only mint the assertion, even if a token URL is known.
-        #[arg(long)]
-        assertion_only: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Entra's Test Connection: token request, then a query for a random userName expecting an empty list.
-    TestConnection {
-        #[arg(long)]
-        scim_url: Option<String>,
-        #[command(flatten)]
-        auth: AuthArgs,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Run a provisioning cycle from a directory file (JSON or CSV).
-    Provision(ProvisionArgs),
-    /// Rotate the signing key of a running `serve` (new key published and used from now on).
-    RotateKeys {
-        /// Withdraw every older key at once.
-        #[arg(long)]
-        drop_old: bool,
-        #[arg(long)]
-        control_url: Option<String>,
-    },
-    /// Start or end a JWKS outage on a running `serve`.
-    Outage {
-        #[arg(value_enum)]
-        state: OnOff,
-        #[arg(long, value_enum, default_value = "unavailable")]
-        mode: OutageMode,
-        #[arg(long, default_value_t = 5000)]
-        delay_ms: u64,
-        #[arg(long)]
-        control_url: Option<String>,
-    },
-    /// Write the deterministic sample directory (and its changed second-cycle version).
-    Sample {
-        #[arg(long, default_value = "tests/entra-sim/fixtures")]
-        out: PathBuf,
-        #[arg(long, default_value_t = 300)]
-        users: usize,
-        #[arg(long, value_enum, default_value = "json")]
-        format: SampleFormat,
-    },
-}
 
 /// Failures the user can fix by changing arguments exit 2; everything else exits 1.
 enum Failure {

@@ -42,6 +42,12 @@ pub struct AdminApp {
     pub local_development: bool,
 }
 
+impl wif_edge::HttpFunction for AdminApp {
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send {
+        handle(self, request)
+    }
+}
+
 /// Lambda entry: never returns `Err` (that would be an invocation error, not an HTTP answer).
 pub async fn handle(app: &AdminApp, request: Request) -> Response<Body> {
     let meta = RequestMeta::of(&request);

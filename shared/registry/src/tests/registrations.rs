@@ -142,47 +142,27 @@ async fn update_is_optimistic_and_revalidated() {
     let err = f.service.update(&view.client_id, update, &actor()).await.unwrap_err();
     assert_eq!((err.status(), err.code()), (409, "version_conflict"));
 
-    let err = f
-        .service
-        .update(
-            &view.client_id,
-            ClientUpdate {
-                version: Some(2),
-                settings: ClientSettings {
-                    token_lifetime_seconds: Some(60),
-                    ..Default::default()
-                },
-            },
-            &actor(),
-        )
-        .await
-        .unwrap_err();
+    let refused = async |update: ClientUpdate| f.service.update(&view.client_id, update, &actor()).await.unwrap_err();
+    let err = refused(ClientUpdate {
+        version: Some(2),
+        settings: ClientSettings {
+            token_lifetime_seconds: Some(60),
+            ..Default::default()
+        },
+    })
+    .await;
     assert!(err.to_string().starts_with("token_lifetime_seconds:"), "{err}");
-    let err = f
-        .service
-        .update(
-            &view.client_id,
-            ClientUpdate {
-                version: None,
-                ..Default::default()
-            },
-            &actor(),
-        )
-        .await
-        .unwrap_err();
+    let err = refused(ClientUpdate {
+        version: None,
+        ..Default::default()
+    })
+    .await;
     assert!(err.to_string().starts_with("version:"));
-    let err = f
-        .service
-        .update(
-            &view.client_id,
-            ClientUpdate {
-                version: Some(2),
-                ..Default::default()
-            },
-            &actor(),
-        )
-        .await
-        .unwrap_err();
+    let err = refused(ClientUpdate {
+        version: Some(2),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(err.status(), 400);
 }
 

@@ -65,6 +65,13 @@ enum Route<'a> {
     Resource(ResourceKind, &'a str),
 }
 
+/// The discovery documents that exist as a list and one by one.
+#[derive(Clone, Copy)]
+enum Listing {
+    ResourceTypes,
+    Schemas,
+}
+
 fn route(path: &str) -> Option<Route<'_>> {
     let trimmed = path.trim_end_matches('/');
     let segments: Vec<&str> = trimmed.trim_start_matches('/').split('/').collect();
@@ -233,8 +240,8 @@ impl ScimApi {
                 Method::GET => Ok(json(StatusCode::OK, &self.service_provider_config(&ctx.base_url))),
                 _ => Ok(method_not_allowed(&method, "GET")),
             },
-            Route::ResourceTypes(id) => self.resource_types(&method, id, &ctx.base_url),
-            Route::Schemas(id) => self.schemas(&method, id, &ctx.base_url),
+            Route::ResourceTypes(id) => self.discovery(&method, Listing::ResourceTypes, id, &ctx.base_url),
+            Route::Schemas(id) => self.discovery(&method, Listing::Schemas, id, &ctx.base_url),
             Route::Collection(kind) => self.collection(&method, kind, request, &params, ctx).await,
             Route::Search(scope) => match method {
                 Method::POST => {
@@ -248,36 +255,27 @@ impl ScimApi {
         }
     }
 
-    /// `/ResourceTypes[/{id}]`.
-    fn resource_types(&self, method: &Method, id: Option<&str>, base_url: &str) -> Answer {
-        let schemas = [ResourceSchema::user(), ResourceSchema::group()];
-        let discovery = self.discovery_config(base_url);
-        match (method, id) {
-            (&Method::GET, None) => Ok(json(
-                StatusCode::OK,
-                &discovery::list_response(discovery::resource_types(&discovery, &schemas)),
-            )),
-            (&Method::GET, Some(id)) => discovery::resource_type_by_id(&discovery, &schemas, id)
-                .map(|doc| json(StatusCode::OK, &doc))
-                .ok_or_else(|| ScimError::not_found(format!("no resource type \"{id}\""))),
-            _ => Ok(method_not_allowed(method, "GET")),
+    /// `/ResourceTypes[/{id}]` and `/Schemas[/{id}]`: GET only, the whole list or one document by id.
+    fn discovery(&self, method: &Method, listing: Listing, id: Option<&str>, base_url: &str) -> Answer {
+        if *method != Method::GET {
+            return Ok(method_not_allowed(method, "GET"));
         }
-    }
-
-    /// `/Schemas[/{id}]`.
-    fn schemas(&self, method: &Method, id: Option<&str>, base_url: &str) -> Answer {
         let schemas = [ResourceSchema::user(), ResourceSchema::group()];
-        let discovery = self.discovery_config(base_url);
-        match (method, id) {
-            (&Method::GET, None) => Ok(json(
-                StatusCode::OK,
-                &discovery::list_response(discovery::schemas(&discovery, &schemas)),
-            )),
-            (&Method::GET, Some(id)) => discovery::schema_by_id(&discovery, &schemas, id)
-                .map(|doc| json(StatusCode::OK, &doc))
-                .ok_or_else(|| ScimError::not_found(format!("no schema \"{id}\""))),
-            _ => Ok(method_not_allowed(method, "GET")),
-        }
+        let config = self.discovery_config(base_url);
+        let Some(id) = id else {
+            let documents = match listing {
+                Listing::ResourceTypes => discovery::resource_types(&config, &schemas),
+                Listing::Schemas => discovery::schemas(&config, &schemas),
+            };
+            return Ok(json(StatusCode::OK, &discovery::list_response(documents)));
+        };
+        let (document, what) = match listing {
+            Listing::ResourceTypes => (discovery::resource_type_by_id(&config, &schemas, id), "resource type"),
+            Listing::Schemas => (discovery::schema_by_id(&config, &schemas, id), "schema"),
+        };
+        document
+            .map(|doc| json(StatusCode::OK, &doc))
+            .ok_or_else(|| ScimError::not_found(format!("no {what} \"{id}\"")))
     }
 
     /// `GET|POST /Users`, `/Groups`.

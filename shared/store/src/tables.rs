@@ -18,9 +18,9 @@ pub enum TableKind {
 }
 
 /// Why a function's declarations disagree with its configuration, if they do: `permissions` must name exactly the
-/// tables it configures, in order, and `env_vars` must include each of their environment variables. Each
-/// function's `permissions.rs` tests itself with this; the IaC tests then compare the declarations with the
-/// template. Test support: only the functions' own tests call it.
+/// tables it configures, in order, and `env_vars` must include each of their environment variables. The IaC tests
+/// (infra/checks) check every function's `permissions.rs` with this, then compare the declarations with the
+/// template. Test support: only tests call it.
 #[cfg(any(test, feature = "test-support"))]
 pub fn declaration_mismatch(
     permissions: &[(TableKind, &[&str])],

@@ -194,11 +194,13 @@ async fn route(app: &AdminApp, request: &Request, meta: &RequestMeta) -> ApiResp
             principal: principal.clone(),
             request_id: Some(meta.request_id.clone()),
             source_ip: meta.source_ip.clone(),
+            person: None,
         },
         (None, true) => Actor {
             principal: "local-developer".into(),
             request_id: Some(meta.request_id.clone()),
             source_ip: meta.source_ip.clone(),
+            person: None,
         },
         // Defence in depth: the function URL's AWS_IAM auth should make this unreachable in AWS.
         (None, false) => {

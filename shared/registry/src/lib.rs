@@ -14,4 +14,4 @@ pub mod view;
 pub use audit_query::{AuditQueries, AuditRequest};
 pub use checks::{ConnectionReport, ConnectionTester};
 pub use error::RegistryError;
-pub use service::{Actor, ClientCreate, PublicUrls, RegistryService};
+pub use service::{Actor, ClientCreate, PersonActor, PublicUrls, RegistryService};

@@ -73,6 +73,8 @@ pub struct PendingSignIn {
     pub code_verifier: String,
     /// A local path (already checked) to go to after signing in.
     pub return_to: String,
+    /// The redirect URI sent to Entra, sent again when the code is redeemed.
+    pub redirect_uri: String,
     pub expires_at: i64,
 }
 

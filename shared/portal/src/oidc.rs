@@ -13,8 +13,6 @@ pub struct OidcSettings {
     pub jwks_uri: String,
     /// The portal's application (client) id.
     pub client_id: String,
-    /// Registered in Entra exactly: `<portal URL>/signin/callback`.
-    pub redirect_uri: String,
     /// `openid profile` (plus `email` if configured): ID token claims only; the portal calls no other API.
     pub scope: String,
 }
@@ -22,6 +20,8 @@ pub struct OidcSettings {
 /// The values that make one sign-in unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest<'a> {
+    /// Registered in Entra exactly: `<portal URL>/signin/callback`; the code redemption repeats it.
+    pub redirect_uri: &'a str,
     pub state: &'a str,
     pub nonce: &'a str,
     pub code_challenge: &'a str,
@@ -34,7 +34,7 @@ impl OidcSettings {
         let query = form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", &self.client_id)
             .append_pair("response_type", "code")
-            .append_pair("redirect_uri", &self.redirect_uri)
+            .append_pair("redirect_uri", request.redirect_uri)
             .append_pair("response_mode", "query")
             .append_pair("scope", &self.scope)
             .append_pair("state", request.state)
@@ -48,12 +48,18 @@ impl OidcSettings {
     }
 
     /// The form of the code redemption (`private_key_jwt` client authentication).
-    pub fn token_form<'a>(&'a self, code: &'a str, verifier: &'a str, assertion: &'a str) -> Vec<(&'a str, &'a str)> {
+    pub fn token_form<'a>(
+        &'a self,
+        code: &'a str,
+        verifier: &'a str,
+        redirect_uri: &'a str,
+        assertion: &'a str,
+    ) -> Vec<(&'a str, &'a str)> {
         vec![
             ("client_id", self.client_id.as_str()),
             ("grant_type", "authorization_code"),
             ("code", code),
-            ("redirect_uri", self.redirect_uri.as_str()),
+            ("redirect_uri", redirect_uri),
             ("code_verifier", verifier),
             ("scope", self.scope.as_str()),
             ("client_assertion_type", wif_auth::assertion::ASSERTION_TYPE_JWT_BEARER),
@@ -123,7 +129,6 @@ mod tests {
             token_url: "https://login.example/organizations/oauth2/v2.0/token".into(),
             jwks_uri: "https://login.example/organizations/discovery/v2.0/keys".into(),
             client_id: "cid".into(),
-            redirect_uri: "https://portal.example/signin/callback".into(),
             scope: "openid profile".into(),
         }
     }
@@ -131,6 +136,7 @@ mod tests {
     #[test]
     fn authorize_url_carries_pkce_state_nonce_and_the_exact_redirect_uri() {
         let url = settings().authorize_redirect(&AuthorizeRequest {
+            redirect_uri: "https://portal.example/signin/callback",
             state: "s&1",
             nonce: "n",
             code_challenge: "c",

@@ -75,7 +75,7 @@ impl SignIn {
         &self.oidc
     }
 
-    pub async fn start(&self, return_to: String) -> Result<Started, PortalError> {
+    pub async fn start(&self, return_to: String, redirect_uri: String) -> Result<Started, PortalError> {
         let cookie_value = random_token();
         let pending = PendingSignIn {
             key_hash: sha256_hex(&cookie_value),
@@ -83,10 +83,12 @@ impl SignIn {
             nonce: random_token(),
             code_verifier: random_token(),
             return_to,
+            redirect_uri,
             expires_at: self.ports.clock.now_unix() + PENDING_SECONDS,
         };
         self.ports.pending.put_pending(&pending).await?;
         let redirect = self.oidc.authorize_redirect(&AuthorizeRequest {
+            redirect_uri: &pending.redirect_uri,
             state: &pending.state,
             nonce: &pending.nonce,
             code_challenge: &pkce_challenge(&pending.code_verifier),
@@ -171,7 +173,7 @@ impl SignIn {
                 "no code".to_owned(),
             )
         })?;
-        let id_token = self.redeem(code, &pending.code_verifier).await?;
+        let id_token = self.redeem(code, &pending).await?;
         let claims = self
             .verifier
             .id_token(&id_token, &pending.nonce, self.ports.clock.now_unix())
@@ -200,7 +202,7 @@ impl SignIn {
     }
 
     /// Redeems the code; the answer's ID token, or why not.
-    async fn redeem(&self, code: &str, verifier: &str) -> Result<String, (PortalError, String)> {
+    async fn redeem(&self, code: &str, pending: &PendingSignIn) -> Result<String, (PortalError, String)> {
         let now = self.ports.clock.now_unix();
         let assertion = self
             .ports
@@ -213,7 +215,9 @@ impl SignIn {
                     err.to_string(),
                 )
             })?;
-        let form = self.oidc.token_form(code, verifier, &assertion);
+        let form = self
+            .oidc
+            .token_form(code, &pending.code_verifier, &pending.redirect_uri, &assertion);
         let answer = self
             .ports
             .endpoint

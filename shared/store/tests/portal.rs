@@ -35,6 +35,7 @@ async fn pending_sign_ins_are_taken_once_and_sessions_round_trip() {
         nonce: "n".into(),
         code_verifier: "v".into(),
         return_to: "/registrations".into(),
+        redirect_uri: "https://portal.example/signin/callback".into(),
         expires_at: 2_000_000_000,
     };
     repo.put_pending(&pending).await.unwrap();

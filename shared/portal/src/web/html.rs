@@ -205,7 +205,10 @@ async fn signin_page(portal: &Portal, request: &PortalRequest) -> Result<Respons
 
 async fn signin_start(portal: &Portal, request: &PortalRequest) -> Result<Response<String>, PortalError> {
     let return_to = return_to::sanitize(request.query_param("returnTo").as_deref());
-    let started = portal.signin.start(return_to).await?;
+    let started = portal
+        .signin
+        .start(return_to, portal.site.redirect_uri(request)?)
+        .await?;
     let cookie = cookies::set(
         cookies::SIGNIN,
         &started.cookie_value,

@@ -69,8 +69,9 @@ impl PortalRequest {
 /// Where the portal is (`https://portal.example.com`, or `http://127.0.0.1:9000/lambda-url/portal` locally).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortalSite {
-    /// Scheme, host and base path, without a trailing slash.
-    pub public_url: String,
+    /// Scheme, host and base path, without a trailing slash. `None`: `https://<the request's Host>` (a function URL
+    /// only answers requests for its own host, so the Host header cannot be chosen by a caller).
+    pub public_url: Option<String>,
     /// The base path alone (`""` or `/lambda-url/portal`): every link and redirect starts with it.
     pub base_path: String,
     /// The product name shown in the header.
@@ -78,9 +79,11 @@ pub struct PortalSite {
 }
 
 impl PortalSite {
-    pub fn new(public_url: &str, product_name: &str) -> Self {
-        let public_url = public_url.trim_end_matches('/').to_owned();
-        let base_path = url::Url::parse(&public_url)
+    pub fn new(public_url: Option<&str>, product_name: &str) -> Self {
+        let public_url = public_url.map(|url| url.trim_end_matches('/').to_owned());
+        let base_path = public_url
+            .as_deref()
+            .and_then(|url| url::Url::parse(url).ok())
             .map(|url| url.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();
         Self {
@@ -88,6 +91,23 @@ impl PortalSite {
             base_path,
             product_name: product_name.to_owned(),
         }
+    }
+
+    /// The exact redirect URI registered in Entra: `<public URL>/signin/callback`.
+    pub fn redirect_uri(&self, request: &PortalRequest) -> Result<String, PortalError> {
+        let origin = match &self.public_url {
+            Some(url) => url.clone(),
+            None => {
+                let host = request
+                    .header("host")
+                    .filter(|host| {
+                        !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c))
+                    })
+                    .ok_or_else(|| PortalError::Invalid("the request has no usable Host header".into()))?;
+                format!("https://{host}")
+            }
+        };
+        Ok(format!("{origin}/signin/callback"))
     }
 }
 

@@ -91,7 +91,6 @@ fn harness() -> Harness {
         token_url: "https://login.example/organizations/oauth2/v2.0/token".into(),
         jwks_uri: JWKS.into(),
         client_id: CLIENT.into(),
-        redirect_uri: format!("http://127.0.0.1:9000{BASE}/signin/callback"),
         scope: "openid profile".into(),
     };
     let ports = SignInPorts {
@@ -103,7 +102,7 @@ fn harness() -> Harness {
         clock: clock.clone(),
     };
     let portal = Portal {
-        site: PortalSite::new(&format!("http://127.0.0.1:9000{BASE}/"), "Contoso Provisioning"),
+        site: PortalSite::new(Some(&format!("http://127.0.0.1:9000{BASE}/")), "Contoso Provisioning"),
         signin: SignIn::new(oidc, ports, verifier.clone()),
         sessions: Sessions::new(store.clone(), store.clone(), clock.clone(), SessionSettings::default()),
         links: TenantLinks::new(

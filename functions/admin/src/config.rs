@@ -2,13 +2,19 @@
 
 use wif_auth::registration::RegistrationPolicy;
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, flag, list, required};
+use wif_common::config::{EnvSource, bounded_or, flag, list, optional, required};
 use wif_registry::PublicUrls;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
 
 /// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state).
-pub const TABLES: &[TableKind] = &[TableKind::Clients, TableKind::Tokens, TableKind::Keys, TableKind::Audit];
+pub const TABLES: &[TableKind] = &[
+    TableKind::Clients,
+    TableKind::Tokens,
+    TableKind::Keys,
+    TableKind::Audit,
+    TableKind::Portal,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
@@ -20,6 +26,8 @@ pub struct AdminConfig {
     /// endpoint would, with the same limits.
     pub jwks_fetch_timeout_ms: u64,
     pub jwks_max_bytes: usize,
+    /// `WIF_PUBLIC_PORTAL_URL`: the customer portal, for invitation links (optional).
+    pub portal_url: Option<String>,
 }
 
 impl AdminConfig {
@@ -48,6 +56,9 @@ impl AdminConfig {
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
             jwks_fetch_timeout_ms: bounded_or(env, "WIF_JWKS_FETCH_TIMEOUT_MS", 3000, 100, 30_000)?,
             jwks_max_bytes: bounded_or(env, "WIF_JWKS_MAX_BYTES", 262_144, 1024, 4 * 1024 * 1024)?,
+            portal_url: optional(env, "WIF_PUBLIC_PORTAL_URL")
+                .map(|_| public_url(env, "WIF_PUBLIC_PORTAL_URL"))
+                .transpose()?,
         })
     }
 }
@@ -76,6 +87,7 @@ mod tests {
         ("WIF_TOKENS_TABLE", "t"),
         ("WIF_KEYS_TABLE", "k"),
         ("WIF_AUDIT_TABLE", "a"),
+        ("WIF_PORTAL_TABLE", "p"),
         ("WIF_PUBLIC_TOKEN_URL", "https://auth.example.com/oauth2/token"),
         ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
     ];

@@ -10,11 +10,13 @@
 //! - `GET /clients/{id}/test`: the connection checks
 //! - `POST|GET /clients/{id}/secrets`, `DELETE /clients/{id}/secrets/{secret_id}?version=&revoke_tokens=true`
 //! - `GET /audit?tenant_id=|client_id=&from=&to=&cursor=&limit=&order=asc|desc`
+//! - `/tenant-links`, `/invitations`: the customer portal's tenant links and onboarding invitations ([`links`])
 //!
 //! Responses are JSON with `Cache-Control: no-store` (a created secret's value travels in one of them); errors are
 //! `{"error","error_description"}` with the status of [`wif_registry::RegistryError`].
 
 pub mod config;
+mod links;
 pub mod permissions;
 mod wiring;
 
@@ -36,6 +38,8 @@ pub struct AdminApp {
     pub registry: RegistryService,
     pub tester: ConnectionTester,
     pub audit: AuditQueries,
+    /// The customer portal's tenant links and invitations.
+    pub links: wif_portal::links::TenantLinks,
     /// Without IAM auth in front (local stack), requests carry no principal and are accepted as `local-developer`.
     pub local_development: bool,
 }
@@ -50,7 +54,7 @@ pub struct ApiResponse {
 }
 
 impl ApiResponse {
-    fn ok(body: serde_json::Value) -> Self {
+    pub(crate) fn ok(body: serde_json::Value) -> Self {
         Self {
             status: StatusCode::OK,
             body,
@@ -68,7 +72,7 @@ impl ApiResponse {
         }
     }
 
-    fn method_not_allowed(allow: &'static str) -> Self {
+    pub(crate) fn method_not_allowed(allow: &'static str) -> Self {
         let mut response = Self::error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -166,7 +170,7 @@ fn parse_optional_json<T: DeserializeOwned + Default>(request: &Request) -> Resu
     parse_json(request)
 }
 
-fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, ApiResponse> {
+pub(crate) fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, ApiResponse> {
     let body = body_bytes(request);
     if body.len() > MAX_BODY_BYTES {
         return Err(ApiResponse::error(
@@ -305,6 +309,7 @@ async fn route(app: &AdminApp, request: &Request, meta: &RequestMeta) -> ApiResp
                 Err(response) => return response,
             }
         }
+        ["tenant-links", ..] | ["invitations", ..] => return links::route(app, request, &actor, &segments).await,
         ["audit"] => {
             if *method != Method::GET {
                 return ApiResponse::method_not_allowed("GET");
@@ -403,7 +408,18 @@ mod tests {
                     scim_url: "http://127.0.0.1:9000/lambda-url/scim/scim/v2".into(),
                 },
             ),
-            tester: ConnectionTester::new(Arc::new(InMemoryKeyStore::default()), fetcher.clone(), clock, policy),
+            tester: ConnectionTester::new(
+                Arc::new(InMemoryKeyStore::default()),
+                fetcher.clone(),
+                clock.clone(),
+                policy,
+            ),
+            links: wif_portal::links::TenantLinks::new(
+                Arc::new(wif_portal::testing::InMemoryPortalStore::default()),
+                audit.clone(),
+                clock,
+                Some("https://portal.example".into()),
+            ),
             audit: AuditQueries::new(audit.clone()),
             local_development,
         };
@@ -690,6 +706,43 @@ mod tests {
                 .events()
                 .iter()
                 .all(|e| e.actor.as_deref() == Some("local-developer"))
+        );
+    }
+
+    #[tokio::test]
+    async fn tenant_links_and_invitations_over_http() {
+        let app = app(true);
+        let tid = "6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+        let body = format!(r#"{{"entra_tenant_id":"{tid}","tenant_id":"acme","non_admin_access":"read"}}"#);
+        let (status, link) = call(&app, "POST", "/tenant-links", &body).await;
+        assert_eq!((status, link["tenant_id"].as_str()), (201, Some("acme")), "{link}");
+        let (status, again) = call(&app, "POST", "/tenant-links", &body).await;
+        assert_eq!((status, again["error"].as_str()), (409, Some("conflict")));
+        let (status, bad) = call(
+            &app,
+            "POST",
+            "/tenant-links",
+            r#"{"entra_tenant_id":"x","tenant_id":"a"}"#,
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+        let (status, listed) = call(&app, "GET", "/tenant-links", "").await;
+        assert_eq!(
+            (status, listed["tenant_links"].as_array().map(Vec::len)),
+            (200, Some(1))
+        );
+        let (status, invitation) = call(&app, "POST", "/invitations", r#"{"tenant_id":"globex"}"#).await;
+        assert_eq!(status, 201, "{invitation}");
+        let url = invitation["invitation_url"].as_str().unwrap();
+        assert!(url.starts_with("https://portal.example/invite?code="));
+        let (status, _) = call(&app, "DELETE", &format!("/tenant-links/{tid}"), "").await;
+        assert_eq!(status, 200);
+        let (status, _) = call(&app, "GET", &format!("/tenant-links/{tid}"), "").await;
+        assert_eq!(status, 404);
+        let actions: Vec<String> = app.audit.events().into_iter().map(|e| e.action).collect();
+        assert!(
+            actions.contains(&"admin.tenant_link.create".to_owned())
+                && actions.contains(&"admin.invitation.create".to_owned())
         );
     }
 

@@ -81,6 +81,7 @@ fn url_setting(name: &'static str, value: String, local_development: bool) -> Re
 }
 
 fn entra_app(env: &(impl EnvSource + ?Sized)) -> Result<Option<EntraApp>, ConfigError> {
+    let mut api_audiences = list(env, "WIF_PORTAL_API_AUDIENCES");
     let client_id = optional(env, "WIF_PORTAL_ENTRA_CLIENT_ID");
     let thumbprint = optional(env, "WIF_PORTAL_CERTIFICATE_THUMBPRINT");
     let key = optional(env, "WIF_PORTAL_SIGNING_KEY");
@@ -110,7 +111,6 @@ fn entra_app(env: &(impl EnvSource + ?Sized)) -> Result<Option<EntraApp>, Config
             "must be the base64url SHA-256 of the certificate (43 characters, as wif-admin portal-certificate prints)",
         ));
     }
-    let mut api_audiences = list(env, "WIF_PORTAL_API_AUDIENCES");
     if api_audiences.is_empty() {
         api_audiences.push(format!("api://{client_id}"));
     }

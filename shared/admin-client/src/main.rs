@@ -5,6 +5,7 @@
 //! signing, 5 `clients test` found a failing check.
 
 mod output;
+mod portal;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,25 @@ enum Command {
     Secrets(SecretsCommand),
     /// Query the audit trail of a tenant or a client.
     Audit(AuditArgs),
+    /// The customer portal: which Entra tenant is which customer account.
+    #[command(subcommand)]
+    TenantLinks(portal::LinksCommand),
+    /// The customer portal: one-time onboarding invitations.
+    #[command(subcommand)]
+    Invitations(portal::InvitationsCommand),
+    /// The certificate of the portal's Entra credential, signed by its KMS key (needs no admin API).
+    PortalCertificate {
+        /// The KMS key (ARN or id; output PortalSigningKeyArn of the stack).
+        #[arg(long)]
+        kms_key_id: String,
+        #[arg(long, default_value = "WIF SCIM customer portal")]
+        common_name: String,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Where to write the certificate (DER, the .cer Entra accepts).
+        #[arg(long)]
+        out: String,
+    },
 }
 
 #[derive(Args)]
@@ -242,6 +262,15 @@ fn typed<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T,
 const NO_BODY: Option<&()> = None;
 
 async fn run(cli: Cli) -> Result<Outcome, ClientError> {
+    if let Command::PortalCertificate {
+        kms_key_id,
+        common_name,
+        days,
+        out,
+    } = &cli.command
+    {
+        return portal::portal_certificate(kms_key_id, common_name, *days, out).await;
+    }
     let region = cli
         .region
         .clone()
@@ -259,6 +288,9 @@ async fn run(cli: Cli) -> Result<Outcome, ClientError> {
         Command::Clients(command) => clients(&client, command).await,
         Command::Secrets(command) => secrets(&client, command).await,
         Command::Audit(args) => audit(&client, args).await,
+        Command::TenantLinks(command) => portal::links(&client, command).await,
+        Command::Invitations(command) => portal::invitations(&client, command).await,
+        Command::PortalCertificate { .. } => Err(ClientError::Usage("handled above".into())),
     }
 }
 

@@ -14,7 +14,7 @@ use wif_registry::ports::{AuditLog, AuditQuery};
 use crate::error::PortalError;
 
 pub const WINDOW_HOURS: i64 = 7 * 24;
-const PAGE: u32 = 500;
+const PAGE: u32 = 1000;
 const RECENT_PROBLEMS: usize = 20;
 /// Chart drawing area in SVG user units.
 pub const CHART_WIDTH: u32 = 840;

@@ -56,14 +56,25 @@ impl ChromeDriver {
             .connect(&self.url)
             .await
             .map_err(|err| format!("new browser session: {err}"))?;
-        // The copy buttons write to the clipboard; the test reads it back.
-        for name in ["clipboard-read", "clipboard-write"] {
-            client
-                .issue_cmd(SetPermission(name))
-                .await
-                .map_err(|err| format!("permission {name}: {err}"))?;
-        }
         Ok(client)
+    }
+}
+
+/// Lets the page's origin use the clipboard (permissions are per origin: call it on a page of the portal). The
+/// copy buttons write to the clipboard; the tests read it back.
+pub async fn grant_clipboard(client: &Client) -> Result<(), String> {
+    for name in ["clipboard-read", "clipboard-write"] {
+        client
+            .issue_cmd(SetPermission(name))
+            .await
+            .map_err(|err| format!("permission {name}: {err}"))?;
+    }
+    Ok(())
+}
+
+impl ChromeDriver {
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 

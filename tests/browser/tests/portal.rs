@@ -10,9 +10,7 @@
 
 mod scenarios;
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Mutex;
 
@@ -38,8 +36,6 @@ impl Ctx {
             .ok_or_else(|| "the first scenario did not create a registration".into())
     }
 }
-
-type Scenario = for<'a> fn(&'a Ctx) -> Pin<Box<dyn Future<Output = Result<(), String>> + 'a>>;
 
 fn main() -> ExitCode {
     let Some(stack) = Stack::find() else {

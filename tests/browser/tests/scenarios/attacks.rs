@@ -141,7 +141,7 @@ pub async fn missing_csrf(ctx: &Ctx) -> Result<(), String> {
         let page = Page(&client);
         page.goto(&format!("{}/registrations/new", ctx.stack.portal_url))
             .await?;
-        page.script("document.querySelector('input[name=csrf]').remove()")
+        page.script("document.querySelectorAll('input[name=csrf]').forEach(input => input.remove())")
             .await?;
         page.fill("#subject", &uuid::Uuid::new_v4().to_string()).await?;
         page.fill("#audience", "api://csrf-test").await?;

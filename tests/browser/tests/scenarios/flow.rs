@@ -10,7 +10,7 @@ use entra_sim::{Credentials, Directory, Identity, ProvisionOptions, Provisioner,
 use fantoccini::Client;
 use serde_json::json;
 
-use super::{ensure, sign_in, wait_until};
+use super::{ensure, wait_until};
 use crate::Ctx;
 
 async fn screenshot(ctx: &Ctx, page: &Page<'_>, name: &str) -> Result<(), String> {
@@ -171,6 +171,7 @@ async fn journey(ctx: &Ctx, client: &Client) -> Result<(), String> {
 
 /// Clicks each copy button and reads the clipboard back.
 async fn copy_buttons(page: &Page<'_>, id: &str, stack: &Stack) -> Result<(), String> {
+    browser_tests::driver::grant_clipboard(page.0).await?;
     for (field, expected) in [
         ("client-id", id.to_owned()),
         ("token-url", stack.token_url.clone()),

@@ -35,7 +35,7 @@ async fn measure(ctx: &Ctx, client: &fantoccini::Client, id: &str) -> Result<(),
     println!("\n  page               HTML bytes  + CSS/JS bytes   handler p50   response p50 (browser)");
     for (name, path) in pages {
         let (mut handler, mut response) = (Vec::new(), Vec::new());
-        let mut weight = (0.0, 0.0);
+        let mut weight = (0.0f64, 0.0f64);
         for _ in 0..LOADS {
             page.goto(&format!("{}{path}", ctx.stack.portal_url)).await?;
             let timing = page

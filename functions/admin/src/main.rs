@@ -2,14 +2,13 @@
 //! handler.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use admin::config::AdminConfig;
 use admin::{AdminApp, handle};
 use lambda_http::{Error, Request, run, service_fn};
 use wif_common::SystemClock;
 use wif_common::config::ProcessEnv;
-use wif_jwks_http::{FetchSettings, HttpJwksFetcher};
+use wif_jwks_http::HttpJwksFetcher;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -17,14 +16,8 @@ async fn main() -> Result<(), Error> {
     let config =
         AdminConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
     let client = wif_store::dynamodb_client_from_env(None).await;
-    let fetcher = HttpJwksFetcher::new(
-        config.policy.url_policy(),
-        FetchSettings::from_timeout(
-            Duration::from_millis(config.jwks_fetch_timeout_ms),
-            config.jwks_max_bytes,
-        ),
-    )
-    .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
+    let fetcher = HttpJwksFetcher::new(config.policy.url_policy(), config.jwks_fetch)
+        .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
     let app = Arc::new(AdminApp::from_config(
         &config,
         &client,

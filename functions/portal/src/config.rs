@@ -5,7 +5,8 @@
 use wif_auth::registration::RegistrationPolicy;
 use wif_auth::url_policy::JwksUrlPolicy;
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, flag, list, optional};
+use wif_common::config::{EnvSource, bounded_or, list, local_development, optional, public_url, required_public_url};
+use wif_jwks_http::FetchSettings;
 use wif_portal::registrations::TrustTemplates;
 use wif_portal::sessions::SessionSettings;
 use wif_registry::PublicUrls;
@@ -40,8 +41,8 @@ pub struct PortalConfig {
     pub policy: RegistrationPolicy,
     pub urls: PublicUrls,
     pub audit_retention_days: u32,
-    pub jwks_fetch_timeout_ms: u64,
-    pub jwks_max_bytes: usize,
+    /// The connection test and Entra's keys are fetched like the token endpoint fetches, with the same limits.
+    pub jwks_fetch: FetchSettings,
     pub jwks_memory_ttl_seconds: i64,
     pub jwks_refetch_cooldown_seconds: i64,
     pub entra: Option<EntraApp>,
@@ -63,21 +64,6 @@ fn invalid(name: &'static str, value: &str, reason: &str) -> ConfigError {
         value: value.to_owned(),
         reason: reason.to_owned(),
     }
-}
-
-/// An https URL, or (local development only) http on loopback, parsed rather than prefix-matched.
-fn url_setting(name: &'static str, value: String, local_development: bool) -> Result<String, ConfigError> {
-    let parsed = url::Url::parse(&value).map_err(|_| invalid(name, &value, "must be a URL"))?;
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    let allowed = parsed.scheme() == "https" || (local_development && parsed.scheme() == "http" && loopback);
-    if !allowed || parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(invalid(
-            name,
-            &value,
-            "must be an https URL (http only on loopback in local development)",
-        ));
-    }
-    Ok(value.trim_end_matches('/').to_owned())
 }
 
 fn entra_app(env: &(impl EnvSource + ?Sized)) -> Result<Option<EntraApp>, ConfigError> {
@@ -143,12 +129,8 @@ fn template(env: &(impl EnvSource + ?Sized), name: &'static str, default: &str) 
 
 impl PortalConfig {
     pub fn from_env(env: &(impl EnvSource + ?Sized)) -> Result<Self, ConfigError> {
-        let local_development = flag(env, "WIF_LOCAL_DEVELOPMENT", false)?;
-        let url = |name: &'static str| -> Result<Option<String>, ConfigError> {
-            optional(env, name)
-                .map(|value| url_setting(name, value, local_development))
-                .transpose()
-        };
+        let local_development = local_development(env)?;
+        let url = |name: &'static str| public_url(env, name, local_development);
         let defaults = TrustTemplates::default();
         Ok(Self {
             tables: wif_store::TableNames::from_env_for(env, TABLES)?,
@@ -159,16 +141,11 @@ impl PortalConfig {
                 token_lifetime_max: bounded_or(env, "WIF_TOKEN_LIFETIME_MAX_SECONDS", 21_600, 300, 86_400)?,
             },
             urls: PublicUrls {
-                token_url: url("WIF_PUBLIC_TOKEN_URL")?.ok_or(ConfigError::Missing {
-                    name: "WIF_PUBLIC_TOKEN_URL",
-                })?,
-                scim_url: url("WIF_PUBLIC_SCIM_URL")?.ok_or(ConfigError::Missing {
-                    name: "WIF_PUBLIC_SCIM_URL",
-                })?,
+                token_url: required_public_url(env, "WIF_PUBLIC_TOKEN_URL", local_development)?,
+                scim_url: required_public_url(env, "WIF_PUBLIC_SCIM_URL", local_development)?,
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
-            jwks_fetch_timeout_ms: bounded_or(env, "WIF_JWKS_FETCH_TIMEOUT_MS", 3000, 100, 30_000)?,
-            jwks_max_bytes: bounded_or(env, "WIF_JWKS_MAX_BYTES", 262_144, 1024, 4 * 1024 * 1024)?,
+            jwks_fetch: FetchSettings::from_env(env)?,
             jwks_memory_ttl_seconds: bounded_or(env, "WIF_JWKS_MEMORY_TTL_SECONDS", 300, 1, 86_400)?,
             jwks_refetch_cooldown_seconds: bounded_or(env, "WIF_JWKS_REFETCH_COOLDOWN_SECONDS", 60, 1, 3600)?,
             entra: entra_app(env)?,

@@ -2,7 +2,6 @@
 //! then the handler.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use lambda_http::{Error, Request, run, service_fn};
 use portal::config::PortalConfig;
@@ -10,7 +9,7 @@ use portal::entra_http::HttpTokenEndpoint;
 use portal::{Clients, PortalApp, handle};
 use wif_common::SystemClock;
 use wif_common::config::ProcessEnv;
-use wif_jwks_http::{FetchSettings, HttpJwksFetcher};
+use wif_jwks_http::HttpJwksFetcher;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,13 +17,9 @@ async fn main() -> Result<(), Error> {
     let config =
         PortalConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let timeout = Duration::from_millis(config.jwks_fetch_timeout_ms);
-    let fetcher = HttpJwksFetcher::new(
-        config.url_policy(),
-        FetchSettings::from_timeout(timeout, config.jwks_max_bytes),
-    )
-    .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
-    let token_endpoint = HttpTokenEndpoint::new(config.url_policy(), timeout)
+    let fetcher = HttpJwksFetcher::new(config.url_policy(), config.jwks_fetch)
+        .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
+    let token_endpoint = HttpTokenEndpoint::new(config.url_policy(), config.jwks_fetch.timeout)
         .inspect_err(|err| tracing::error!(error = %err, "token endpoint client"))?;
     let clients = Clients {
         dynamo: wif_store::dynamo::client_with(&shared, None),

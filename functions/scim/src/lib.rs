@@ -64,21 +64,9 @@ fn bearer_failure(err: &BearerError) -> Response<Body> {
     response
 }
 
-/// `https://<host>/scim/v2` from the request, for deployments that do not configure the public URL. The host is
-/// only used if it looks like a host name (it comes from the client).
+/// `https://<host>/scim/v2` from the request, for deployments that do not configure the public URL.
 fn derived_base_url(meta: &RequestMeta) -> String {
-    let host = meta
-        .domain_name
-        .as_deref()
-        .filter(|host| {
-            !host.is_empty()
-                && host.len() <= 253
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("https://{host}{SCIM_PREFIX}")
+    format!("https://{}{SCIM_PREFIX}", meta.public_host())
 }
 
 /// Handles one request. Never fails: every error is an HTTP answer.

@@ -33,6 +33,7 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_TOKENS_TABLE",
     "WIF_AUDIT_TABLE",
     "WIF_AUDIT_RETENTION_DAYS",
+    "WIF_LOCAL_DEVELOPMENT",
     "WIF_PUBLIC_SCIM_URL",
 ];
 

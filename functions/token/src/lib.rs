@@ -77,15 +77,7 @@ async fn route(
 
 /// `https://<host>/oauth2/token` from the request, for deployments that do not configure the public URL.
 fn derived_token_url(meta: &RequestMeta) -> String {
-    let host = meta
-        .domain_name
-        .as_deref()
-        .filter(|host| {
-            host.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("https://{host}{TOKEN_PATH}")
+    format!("https://{}{TOKEN_PATH}", meta.public_host())
 }
 
 #[cfg(test)]

@@ -55,6 +55,22 @@ impl RequestMeta {
         meta
     }
 
+    /// The host to build this deployment's own URLs from when none is configured (the token metadata's issuer, SCIM
+    /// `meta.location`): the request's host if it looks like a host name (it comes from the client, and ends up in
+    /// responses), else `localhost`.
+    pub fn public_host(&self) -> &str {
+        self.domain_name
+            .as_deref()
+            .filter(|host| {
+                !host.is_empty()
+                    && host.len() <= 253
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            })
+            .unwrap_or("localhost")
+    }
+
     /// The span every log line of this request is attached to.
     pub fn span(&self, function: &'static str, method: &str, path: &str) -> tracing::Span {
         tracing::info_span!("request", function, request_id = %self.request_id, method, path)
@@ -96,6 +112,21 @@ mod tests {
         assert_eq!(meta.domain_name.as_deref(), Some("127.0.0.1:9000"));
         assert_eq!(meta.iam_principal, None);
         assert_eq!(body_bytes(&request), b"{}");
+    }
+
+    #[test]
+    fn public_host_ignores_strange_hosts() {
+        let meta = |host: &str| RequestMeta {
+            domain_name: Some(host.to_owned()),
+            ..RequestMeta::default()
+        };
+        for strange in ["evil.com/<script>", "", "a b", &"a".repeat(254)] {
+            assert_eq!(meta(strange).public_host(), "localhost", "{strange:?}");
+        }
+        assert_eq!(RequestMeta::default().public_host(), "localhost");
+        for host in ["abc.lambda-url.eu-west-1.on.aws", "127.0.0.1:9000", "[::1]:9000"] {
+            assert_eq!(meta(host).public_host(), host);
+        }
     }
 
     #[test]

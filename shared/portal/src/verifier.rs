@@ -70,7 +70,9 @@ impl EntraVerifier {
             .await
             .map_err(|err| match err {
                 KeyLookupError::UnknownKid { .. } => VerifyError::Invalid(err.to_string()),
-                KeyLookupError::Unavailable { .. } => VerifyError::KeysUnavailable(err.to_string()),
+                KeyLookupError::Unavailable { .. } | KeyLookupError::NotYetChecked { .. } => {
+                    VerifyError::KeysUnavailable(err.to_string())
+                }
             })?;
         Ok(parsed.verify(&key, policy, expected, now)?)
     }

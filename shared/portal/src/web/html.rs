@@ -14,6 +14,7 @@ use crate::registrations::{NewRegistration, person_actor};
 use crate::return_to;
 use crate::sessions::Sessions;
 use crate::web::{Portal, PortalRequest, check_body, cookies, error_headers, respond, status_of};
+use wif_registry::Actor;
 
 const HTML: &str = "text/html; charset=utf-8";
 
@@ -172,6 +173,23 @@ fn form(request: &PortalRequest, session: &Session) -> Result<HashMap<String, St
     Ok(fields)
 }
 
+/// A form post that changes something: the live session, its CSRF token, the right to write, and the person as
+/// the audited actor.
+async fn writer(
+    portal: &Portal,
+    request: &PortalRequest,
+) -> Result<(Signed, HashMap<String, String>, Actor), PortalError> {
+    let signed = signed_in(portal, request).await?;
+    let fields = form(request, &signed.session)?;
+    signed.principal.for_write()?;
+    let actor = person_actor(
+        &signed.principal,
+        request.info.request_id.clone(),
+        request.info.source_ip.clone(),
+    );
+    Ok((signed, fields, actor))
+}
+
 async fn overview(portal: &Portal, request: &PortalRequest) -> Result<Response<String>, PortalError> {
     let signed = signed_in(portal, request).await?;
     let mut context = context(portal, Some(&signed), "overview");
@@ -295,20 +313,13 @@ fn new_registration_form(
 }
 
 async fn create_registration(portal: &Portal, request: &PortalRequest) -> Result<Response<String>, PortalError> {
-    let signed = signed_in(portal, request).await?;
-    let mut fields = form(request, &signed.session)?;
-    signed.principal.for_write()?;
+    let (signed, mut fields, actor) = writer(portal, request).await?;
     let new = NewRegistration {
         display_name: fields.remove("display_name"),
         subject: fields.remove("subject"),
         audience: fields.remove("audience"),
         token_version: fields.remove("token_version"),
     };
-    let actor = person_actor(
-        &signed.principal,
-        request.info.request_id.clone(),
-        request.info.source_ip.clone(),
-    );
     match portal
         .registrations
         .create(&signed.principal, new.clone(), &actor)
@@ -354,14 +365,8 @@ async fn registration_action(
     id: &str,
     action: &str,
 ) -> Result<Response<String>, PortalError> {
-    let signed = signed_in(portal, request).await?;
-    form(request, &signed.session)?;
+    let (signed, _, actor) = writer(portal, request).await?;
     let link = signed.principal.for_write()?;
-    let actor = person_actor(
-        &signed.principal,
-        request.info.request_id.clone(),
-        request.info.source_ip.clone(),
-    );
     let done = match action {
         "enable" | "disable" => {
             portal
@@ -379,14 +384,8 @@ async fn registration_action(
 }
 
 async fn create_secret(portal: &Portal, request: &PortalRequest, id: &str) -> Result<Response<String>, PortalError> {
-    let signed = signed_in(portal, request).await?;
-    let mut fields = form(request, &signed.session)?;
+    let (signed, mut fields, actor) = writer(portal, request).await?;
     let link = signed.principal.for_write()?;
-    let actor = person_actor(
-        &signed.principal,
-        request.info.request_id.clone(),
-        request.info.source_ip.clone(),
-    );
     let created = portal
         .registrations
         .create_secret(link, id, fields.remove("description"), &actor)
@@ -404,14 +403,8 @@ async fn revoke_secret(
     id: &str,
     secret_id: &str,
 ) -> Result<Response<String>, PortalError> {
-    let signed = signed_in(portal, request).await?;
-    form(request, &signed.session)?;
+    let (signed, _, actor) = writer(portal, request).await?;
     let link = signed.principal.for_write()?;
-    let actor = person_actor(
-        &signed.principal,
-        request.info.request_id.clone(),
-        request.info.source_ip.clone(),
-    );
     portal.registrations.revoke_secret(link, id, secret_id, &actor).await?;
     Ok(redirect(
         portal,

@@ -7,14 +7,12 @@ use jwks_refresh::config::RefreshConfig;
 use jwks_refresh::{RefreshApp, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use wif_common::SystemClock;
-use wif_common::config::ProcessEnv;
 use wif_jwks_http::HttpJwksFetcher;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
-    let config =
-        RefreshConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
+    let config = wif_common::config::load(RefreshConfig::from_env)?;
     let client = wif_store::dynamodb_client_from_env(None).await;
     let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch)
         .inspect_err(|err| tracing::error!(error = %err, "JWKS client"))?;

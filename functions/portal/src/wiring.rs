@@ -18,7 +18,7 @@ use wif_portal::sessions::Sessions;
 use wif_portal::signin::{SignIn, SignInPorts};
 use wif_portal::verifier::EntraVerifier;
 use wif_portal::web::{Portal, PortalSite, pages::Pages};
-use wif_registry::{ConnectionTester, RegistryService};
+use wif_registry::{ConnectionTester, RegistryPorts, RegistryService};
 use wif_store::audit::AuditRepository;
 use wif_store::clients::ClientRepository;
 use wif_store::keys::KeyRepository;
@@ -67,23 +67,25 @@ impl PortalApp {
         ));
         let keys = Arc::new(KeyRepository::new(dynamo.clone(), tables.get(TableKind::Keys)?));
         let registry = Arc::new(RegistryService::new(
-            Arc::new(ClientRepository::new(dynamo.clone(), tables.get(TableKind::Clients)?)),
-            Arc::new(TokenRepository::new(
-                dynamo.clone(),
-                tables.get(TableKind::Tokens)?,
-                clock.clone(),
-            )),
-            audit.clone(),
-            clock.clone(),
+            RegistryPorts {
+                store: Arc::new(ClientRepository::new(dynamo.clone(), tables.get(TableKind::Clients)?)),
+                tokens: Arc::new(TokenRepository::new(
+                    dynamo.clone(),
+                    tables.get(TableKind::Tokens)?,
+                    clock.clone(),
+                )),
+                audit: audit.clone(),
+                clock: clock.clone(),
+            },
             config.policy.clone(),
             config.urls.clone(),
         ));
-        let tester = Arc::new(ConnectionTester::new(
-            keys.clone(),
-            clients.fetcher.clone(),
-            clock.clone(),
-            config.policy.clone(),
-        ));
+        let tester = Arc::new(ConnectionTester {
+            keys: keys.clone(),
+            fetcher: clients.fetcher.clone(),
+            clock: clock.clone(),
+            policy: config.policy.clone(),
+        });
         let settings = JwksCacheSettings {
             memory_ttl_seconds: config.jwks_memory_ttl_seconds,
             refetch_cooldown_seconds: config.jwks_refetch_cooldown_seconds,

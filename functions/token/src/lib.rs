@@ -27,6 +27,12 @@ pub struct TokenApp {
     pub public_token_url: Option<String>,
 }
 
+impl wif_edge::HttpFunction for TokenApp {
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send {
+        handle(self, request)
+    }
+}
+
 /// Handles one request. Never fails: every error is an HTTP answer.
 pub async fn handle(app: &TokenApp, request: Request) -> Response<Body> {
     let meta = RequestMeta::of(&request);

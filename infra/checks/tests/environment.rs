@@ -151,3 +151,19 @@ fn nothing_points_a_deployed_function_at_a_local_endpoint() {
         );
     }
 }
+
+/// Each function's permissions.rs names exactly the tables its configuration reads, in order, and their environment
+/// variables.
+#[test]
+fn declarations_name_exactly_the_configured_tables() {
+    for (logical_id, configured) in [
+        ("TokenFunction", token::config::TABLES),
+        ("ScimFunction", &scim::config::TABLES[..]),
+        ("JwksRefreshFunction", jwks_refresh::config::TABLES),
+        ("AdminFunction", admin::config::TABLES),
+    ] {
+        let spec = common::spec(logical_id);
+        let mismatch = wif_store::tables::declaration_mismatch(spec.dynamodb, configured, spec.env_vars);
+        assert_eq!(mismatch, None, "functions/{}/src/permissions.rs", spec.name);
+    }
+}

@@ -10,7 +10,7 @@ use serde_json::json;
 use wif_admin_client::{AdminClient, ClientError};
 use wif_jose::{JwsAlgorithm, JwsSigner};
 
-use crate::Outcome;
+use crate::commands::Outcome;
 use crate::output::View;
 
 #[derive(Subcommand)]

@@ -30,6 +30,12 @@ impl EnvSource for ProcessEnv {
     }
 }
 
+/// Reads a function's configuration from the process environment, once at start-up: a bad value is logged (naming
+/// the variable) and refuses the start.
+pub fn load<T>(read: impl FnOnce(&ProcessEnv) -> Result<T, ConfigError>) -> Result<T, ConfigError> {
+    read(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))
+}
+
 impl EnvSource for std::collections::HashMap<String, String> {
     fn get(&self, name: &str) -> Option<String> {
         std::collections::HashMap::get(self, name).cloned()

@@ -1,6 +1,12 @@
-//! What every HTTP function reads from a Lambda function-URL event besides the HTTP request itself, in one place:
-//! the Lambda request id (for the per-request tracing span and the audit trail), the caller's source IP and user
-//! agent, the IAM principal that signed the request (function URLs with `AuthType: AWS_IAM`), and the raw body.
+//! The one place where the HTTP functions meet the Lambda runtime. Inside, every function works with the `http`
+//! crate's types: requests in, `http::Response<String>` out. Here are what a function reads from a function-URL
+//! event besides the HTTP request itself ([`RequestMeta`]: the Lambda request id for the per-request tracing span and
+//! the audit trail, the caller's source IP and user agent, the IAM principal that signed the request with
+//! `AuthType: AWS_IAM`; [`body_bytes`]: the raw body), the one conversion of an answer into a Lambda response
+//! ([`into_lambda_response`]), and the runtime loop that serves an [`HttpFunction`] ([`serve`]).
+
+use std::convert::Infallible;
+use std::sync::Arc;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
@@ -91,6 +97,23 @@ pub fn body_bytes(request: &Request) -> &[u8] {
 pub fn into_lambda_response(response: lambda_http::http::Response<String>) -> lambda_http::Response<Body> {
     let (parts, body) = response.into_parts();
     lambda_http::Response::from_parts(parts, if body.is_empty() { Body::Empty } else { Body::Text(body) })
+}
+
+/// An HTTP function: what it builds once per Lambda environment, answering each request.
+pub trait HttpFunction: Send + Sync + 'static {
+    /// Answers one request. Every outcome is an answer: an error here would be a Lambda invocation error, which
+    /// the caller sees as a bare 502 instead of an HTTP error of the function's protocol.
+    fn handle(&self, request: Request) -> impl Future<Output = lambda_http::Response<Body>> + Send;
+}
+
+/// Runs `function` under the Lambda runtime until the environment shuts down.
+pub async fn serve(function: impl HttpFunction) -> Result<(), lambda_http::Error> {
+    let function = Arc::new(function);
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let function = function.clone();
+        async move { Ok::<_, Infallible>(function.handle(request).await) }
+    }))
+    .await
 }
 
 #[cfg(test)]

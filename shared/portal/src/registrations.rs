@@ -7,10 +7,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use wif_auth::registration::RegistrationRequest;
-use wif_registry::secrets::{CreatedSecret, RevokedSecret, SecretRequest};
-use wif_registry::view::RegistrationView;
-use wif_registry::{Actor, ConnectionReport, ConnectionTester, PersonActor, RegistryService};
+use wif_admin_api::{Client, ClientSettings, ConnectionReport, CreatedSecret, NewClient, NewSecret, RevokedSecret};
+use wif_registry::{Actor, ConnectionTester, PersonActor, RegistryService};
 
 use crate::access::Principal;
 use crate::error::PortalError;
@@ -114,13 +112,13 @@ impl PortalRegistrations {
         &self.trust
     }
 
-    pub async fn list(&self, link: &TenantLink) -> Result<Vec<RegistrationView>, PortalError> {
+    pub async fn list(&self, link: &TenantLink) -> Result<Vec<Client>, PortalError> {
         let page = self.registry.list(Some(&link.tenant_id), None, Some(100)).await?;
         Ok(page.clients)
     }
 
     /// The registration, if it is this account's.
-    pub async fn get(&self, link: &TenantLink, id: &str) -> Result<RegistrationView, PortalError> {
+    pub async fn get(&self, link: &TenantLink, id: &str) -> Result<Client, PortalError> {
         if !plausible_id(id) {
             return Err(not_found());
         }
@@ -136,20 +134,22 @@ impl PortalRegistrations {
         principal: &Principal,
         new: NewRegistration,
         actor: &Actor,
-    ) -> Result<RegistrationView, PortalError> {
+    ) -> Result<Client, PortalError> {
         let link = principal.for_write()?;
         let tid = &principal.person.tid;
         let version = blank_to_none(new.token_version).unwrap_or_else(|| "v2".into());
         let (issuer, jwks_uri) = self.trust.trust(tid, &version)?;
-        let request = RegistrationRequest {
-            issuer: Some(issuer),
-            jwks_uri: Some(jwks_uri),
-            subject: blank_to_none(new.subject),
-            audience: blank_to_none(new.audience),
+        let request = NewClient {
             tenant_id: Some(link.tenant_id.clone()),
-            display_name: blank_to_none(new.display_name),
-            expected_tid: Some(tid.clone()),
-            ..RegistrationRequest::default()
+            settings: ClientSettings {
+                issuer: Some(issuer),
+                jwks_uri: Some(jwks_uri),
+                subject: blank_to_none(new.subject),
+                audience: blank_to_none(new.audience),
+                display_name: blank_to_none(new.display_name),
+                expected_tid: Some(tid.clone()),
+                ..ClientSettings::default()
+            },
         };
         Ok(self.registry.create(request, actor).await?)
     }
@@ -160,7 +160,7 @@ impl PortalRegistrations {
         id: &str,
         enabled: bool,
         actor: &Actor,
-    ) -> Result<RegistrationView, PortalError> {
+    ) -> Result<Client, PortalError> {
         self.get(link, id).await?;
         Ok(self.registry.set_enabled(id, enabled, None, actor).await?)
     }
@@ -184,9 +184,9 @@ impl PortalRegistrations {
         actor: &Actor,
     ) -> Result<CreatedSecret, PortalError> {
         self.get(link, id).await?;
-        let request = SecretRequest {
+        let request = NewSecret {
             description: blank_to_none(description),
-            ..SecretRequest::default()
+            ..NewSecret::default()
         };
         Ok(self.registry.create_secret(id, request, actor).await?)
     }

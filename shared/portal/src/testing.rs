@@ -180,7 +180,7 @@ pub mod harness {
     use wif_auth::user_token::{ENTRA_V2_ISSUER_TEMPLATE, UserTokenPolicy};
     use wif_common::FixedClock;
     use wif_registry::memory::{InMemoryAudit, InMemoryRegistrations};
-    use wif_registry::{ConnectionTester, PublicUrls, RegistryService};
+    use wif_registry::{ConnectionTester, PublicUrls, RegistryPorts, RegistryService};
 
     use super::{InMemoryPortalStore, StubSigner, StubTokenEndpoint};
     use crate::activity::ActivityReader;
@@ -225,10 +225,12 @@ pub mod harness {
             ..RegistrationPolicy::default()
         };
         let registry = Arc::new(RegistryService::new(
-            Arc::new(InMemoryRegistrations::default()),
-            Arc::new(InMemoryTokenStore::default()),
-            audit.clone(),
-            clock.clone(),
+            RegistryPorts {
+                store: Arc::new(InMemoryRegistrations::default()),
+                tokens: Arc::new(InMemoryTokenStore::default()),
+                audit: audit.clone(),
+                clock: clock.clone(),
+            },
             policy.clone(),
             PublicUrls {
                 token_url: "https://wif.example/oauth2/token".into(),
@@ -236,12 +238,12 @@ pub mod harness {
             },
         ));
         let keys = Arc::new(InMemoryKeyStore::default());
-        let tester = Arc::new(ConnectionTester::new(
-            keys.clone(),
-            fetcher.clone(),
-            clock.clone(),
+        let tester = Arc::new(ConnectionTester {
+            keys: keys.clone(),
+            fetcher: fetcher.clone(),
+            clock: clock.clone(),
             policy,
-        ));
+        });
         let cache = Arc::new(JwksCache::new(
             keys,
             fetcher,

@@ -34,5 +34,10 @@ impl From<StoreError> for wif_auth::ports::StoreUnavailable {
 /// `AWS_ENDPOINT_URL_DYNAMODB` (the local stack).
 pub async fn dynamodb_client_from_env() -> aws_sdk_dynamodb::Client {
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_dynamodb::Client::new(&shared)
+    client_with(&shared)
+}
+
+/// A client over an SDK config a function already loaded (and shares with its other AWS clients).
+pub fn client_with(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
 }

@@ -21,6 +21,7 @@
 //! - [`entra_compat`]: every Entra quirk as a named step, applied by the functions above before the RFC rules.
 //! - [`error`]: [`error::ScimError`] with its RFC 7644 §3.12 JSON.
 
+pub mod attr_path;
 pub mod entra_compat;
 pub mod error;
 pub mod filter;

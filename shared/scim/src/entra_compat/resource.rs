@@ -1,4 +1,5 @@
-//! Entra's POST/PUT body quirks, rewritten before the RFC rules of [`crate::resource`] run.
+//! Entra's POST/PUT body quirks, rewritten before the RFC rules of [`crate::resource`] run, and the two preparations
+//! the directory service calls ([`prepare_create`], [`prepare_replace`]).
 //!
 //! Quirks the RFC rules already absorb, so no step is needed here: the client `meta` and `id` (readOnly, dropped),
 //! `"roles": []` and nulls (unassigned, dropped), and a known extension object whose URN is missing from `schemas`
@@ -7,8 +8,20 @@
 use serde_json::{Map, Value};
 
 use super::{ENTRA_GROUP_SCHEMA, normalize_value};
+use crate::error::ScimError;
 use crate::json::key_ci;
+use crate::resource::{self, PreparedResource};
 use crate::schema::ResourceSchema;
+
+/// A POST body as Entra sends it: [`normalize`], then [`resource::prepare_create`].
+pub fn prepare_create(schema: &ResourceSchema, body: Value) -> Result<PreparedResource, ScimError> {
+    resource::prepare_create(schema, body, |object, notes| normalize(object, schema, notes))
+}
+
+/// A PUT body as Entra sends it: [`normalize`], then [`resource::prepare_replace`] against the stored document.
+pub fn prepare_replace(schema: &ResourceSchema, existing: &Value, body: Value) -> Result<PreparedResource, ScimError> {
+    resource::prepare_replace(schema, existing, body, |object, notes| normalize(object, schema, notes))
+}
 
 /// Runs every body step, in order. `notes` collects what was rewritten, for debug logs.
 pub fn normalize(object: &mut Map<String, Value>, schema: &ResourceSchema, notes: &mut Vec<String>) {

@@ -1,7 +1,7 @@
 //! Resource rules for POST (create) and PUT (replace), RFC 7643 §2 / RFC 7644 §3.3 and §3.5.1.
 //!
-//! The pipeline for a body: the Entra normalisation steps ([`crate::entra_compat::resource`]), then the RFC-pure
-//! canonicalisation here:
+//! The pipeline for a body: the caller's dialect rewrites it into RFC form (the directory service passes the Entra
+//! steps, `crate::entra_compat::resource`), then the RFC-pure canonicalisation here:
 //! - `id`, `meta` and every other readOnly attribute are dropped (the server owns them);
 //! - null, `""`, `[]` and empty objects are unassigned (RFC 7643 §2.5) and dropped;
 //! - every known attribute is type-checked (`invalidValue` names the attribute) and stored under its canonical name;
@@ -19,7 +19,6 @@ pub mod meta;
 
 use serde_json::{Map, Value};
 
-use crate::entra_compat;
 use crate::error::ScimError;
 use crate::json::{equal_typed, get_ci, is_unassigned};
 use crate::schema::{AttributeDef, AttributeType, Mutability, ResourceKind, ResourceSchema, SchemaDef, fold_case};
@@ -121,13 +120,18 @@ pub fn index_keys(doc: &Value, schema: &ResourceSchema) -> IndexKeys {
     }
 }
 
-/// Validates and canonicalises a POST body.
-pub fn prepare_create(schema: &ResourceSchema, body: Value) -> Result<PreparedResource, ScimError> {
+/// Validates and canonicalises a POST body. `normalize` is the client dialect's rewrite of the body into RFC form
+/// (it runs first and notes what it changed in [`PreparedResource::ignored`]); RFC clients need none.
+pub fn prepare_create(
+    schema: &ResourceSchema,
+    body: Value,
+    normalize: impl FnOnce(&mut Map<String, Value>, &mut Vec<String>),
+) -> Result<PreparedResource, ScimError> {
     let Value::Object(mut object) = body else {
         return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
     };
     let mut ignored = Vec::new();
-    entra_compat::resource::normalize(&mut object, schema, &mut ignored);
+    normalize(&mut object, &mut ignored);
     let canonical = canonicalize(object, schema, Strictness::Request, &mut ignored)?;
     Ok(PreparedResource {
         document: Value::Object(canonical.document),
@@ -140,8 +144,13 @@ pub fn prepare_create(schema: &ResourceSchema, body: Value) -> Result<PreparedRe
 
 /// Validates and canonicalises a PUT body against the stored document: as [`prepare_create`], plus immutable
 /// attributes that have a value must keep it (RFC 7644 §3.5.1).
-pub fn prepare_replace(schema: &ResourceSchema, existing: &Value, body: Value) -> Result<PreparedResource, ScimError> {
-    let prepared = prepare_create(schema, body)?;
+pub fn prepare_replace(
+    schema: &ResourceSchema,
+    existing: &Value,
+    body: Value,
+    normalize: impl FnOnce(&mut Map<String, Value>, &mut Vec<String>),
+) -> Result<PreparedResource, ScimError> {
+    let prepared = prepare_create(schema, body, normalize)?;
     if let (Some(old), Some(new)) = (existing.as_object(), prepared.document.as_object()) {
         check_immutable(schema, old, new)?;
     }
@@ -331,7 +340,7 @@ pub(crate) fn canonicalize(
 }
 
 /// `schemas` is recomputed from the data, so its content only has to be a list of strings (Entra sends misspelled
-/// and foreign URNs; [`crate::entra_compat::resource`] notes them).
+/// and foreign URNs; its dialect notes them before this runs).
 fn check_schemas_member(value: &Value) -> Result<(), ScimError> {
     match value {
         Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),

@@ -329,7 +329,7 @@ impl DirectoryService {
         for kind in &kinds {
             let parsed = match query.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
                 None => Some(None),
-                Some(text) => match filter::parse_and_validate(text, schema_of(*kind)) {
+                Some(text) => match crate::entra_compat::filter::parse_and_validate(text, schema_of(*kind)) {
                     Ok(f) => Some(Some(f)),
                     Err(err) if scope.is_some() => return Err(err),
                     Err(_) => None,
@@ -340,7 +340,7 @@ impl DirectoryService {
         if scope.is_none() && filters.iter().all(Option::is_none) {
             // Report the error as the user schema sees it.
             if let Some(text) = query.filter.as_deref() {
-                filter::parse_and_validate(text, ResourceSchema::user())?;
+                crate::entra_compat::filter::parse_and_validate(text, ResourceSchema::user())?;
             }
         }
         let sort_by = match query.sort_by.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -820,7 +820,7 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str, kind: ResourceKind) -> Filter {
-        filter::parse_and_validate(text, schema_of(kind)).unwrap()
+        crate::entra_compat::filter::parse_and_validate(text, schema_of(kind)).unwrap()
     }
 
     #[test]

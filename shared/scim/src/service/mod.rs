@@ -514,7 +514,7 @@ impl DirectoryService {
         projection: &Projection,
     ) -> Result<ResourceResponse, ScimError> {
         let schema = ResourceSchema::user();
-        let prepared = resource::prepare_create(schema, body)?;
+        let prepared = crate::entra_compat::resource::prepare_create(schema, body)?;
         let keys = prepared.index_keys(schema);
         let user_name = keys
             .user_name
@@ -553,7 +553,7 @@ impl DirectoryService {
         projection: &Projection,
     ) -> Result<ResourceResponse, ScimError> {
         let schema = ResourceSchema::group();
-        let prepared = resource::prepare_create(schema, body)?;
+        let prepared = crate::entra_compat::resource::prepare_create(schema, body)?;
         let keys = prepared.index_keys(schema);
         let display_name = keys
             .display_name
@@ -688,7 +688,7 @@ impl DirectoryService {
                 .ok_or_else(|| not_found(kind, id))?;
             let pinned = pinned_version(if_match, current.version, kind, id)?;
             let existing = Value::Object(current.attributes.clone());
-            let prepared = resource::prepare_replace(schema, &existing, body.clone())?;
+            let prepared = crate::entra_compat::resource::prepare_replace(schema, &existing, body.clone())?;
             let keys = prepared.index_keys(schema);
             let next = self.next_user_record(
                 &current,
@@ -798,7 +798,7 @@ impl DirectoryService {
                 .ok_or_else(|| not_found(kind, id))?;
             let pinned = pinned_version(if_match, current.version, kind, id)?;
             let existing = Value::Object(current.attributes.clone());
-            let prepared = resource::prepare_replace(schema, &existing, body.clone())?;
+            let prepared = crate::entra_compat::resource::prepare_replace(schema, &existing, body.clone())?;
             let keys = prepared.index_keys(schema);
             let wanted = member_ids(&prepared.members)?;
             let next = self.next_group_record(&current, body_object(&prepared.document), &keys)?;
@@ -928,7 +928,7 @@ impl DirectoryService {
                 .ok_or_else(|| not_found(kind, id))?;
             let pinned = pinned_version(if_match, current.version, kind, id)?;
             let mut doc = Value::Object(current.attributes.clone());
-            let outcome = crate::patch::apply(&mut doc, &request, schema)?;
+            let outcome = crate::entra_compat::patch::apply(&mut doc, &request, schema)?;
             if !outcome.changed {
                 // Nothing changed: no write, the version stays (idempotent re-sends cost one read).
                 let groups = self.groups_if_wanted(tenant, id, projection).await?;
@@ -986,7 +986,7 @@ impl DirectoryService {
                     break;
                 }
                 let mut doc = Value::Object(current.attributes.clone());
-                let outcome = crate::patch::apply(&mut doc, &request, schema)?;
+                let outcome = crate::entra_compat::patch::apply(&mut doc, &request, schema)?;
                 if !outcome.changed {
                     group = Some(current);
                     break;

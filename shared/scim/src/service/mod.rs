@@ -5,10 +5,10 @@
 //! trail.
 //!
 //! - this module: the request and answer types, and the five entry points, which pick the resource kind;
-//! - [`users`] / [`groups`]: what each operation reads and writes for that kind;
-//! - [`write`]: what every write shares: the audited-write wrapper and the retry on a lost version race;
-//! - [`representation`]: the JSON of a stored resource (`id`, `meta`, derived references) and its projection;
-//! - [`list`]: list and search with query planning; [`password`]: hashing of the write-only `password`.
+//! - `users` / `groups`: what each operation reads and writes for that kind;
+//! - `write`: what every write shares: the audited-write wrapper and the retry on a lost version race;
+//! - `representation`: the JSON of a stored resource (`id`, `meta`, derived references) and its projection;
+//! - `list`: list and search with query planning; [`password`]: hashing of the write-only `password`.
 //!
 //! Concurrency: every write is conditional on the version read. A write that loses a race is retried from a fresh
 //! read (up to [`WRITE_ATTEMPTS`] times) when the client sent no If-Match, so concurrent PATCHes compose instead of

@@ -6,7 +6,7 @@
 //! - [`matches()`]: evaluates a filter against a resource document.
 //!
 //! A client dialect composes these with its own rewrites (the directory service's `filter` parameter goes through
-//! the Entra dialect's `parse_and_validate`); nothing here knows any particular client.
+//! the Entra dialect's `parse_and_validate`); nothing here calls a dialect.
 
 pub mod ast;
 mod display;

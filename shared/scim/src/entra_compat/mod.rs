@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 
 use crate::filter::parse_bool;
 use crate::json::get_ci;
-use crate::schema::{AttributeDef, AttributeType};
+use crate::schema::{AttributeDef, AttributeType, SchemaDef};
 
 pub use filter::{normalize_filter, normalize_value_filter};
 
@@ -46,6 +46,15 @@ pub fn normalize_value(def: &AttributeDef, value: &mut Value) {
     stringified_json(def, value);
     single_complex_shapes(def, value);
     string_booleans(def, value);
+}
+
+/// [`normalize_value`] on each attribute of an extension object that the extension defines.
+fn extension_values(ext: &SchemaDef, object: &mut Map<String, Value>) {
+    for (name, value) in object.iter_mut() {
+        if let Some(def) = ext.attribute(name) {
+            normalize_value(def, value);
+        }
+    }
 }
 
 /// Entra sends booleans as `"True"` / `"False"` / `"false"` (PATCH `active` without the `aadOptscim062020` flag, and

@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::normalize_value;
+use super::{extension_values, normalize_value};
 use crate::error::ScimError;
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter, matches_element};
 use crate::json::get_ci;
@@ -167,29 +167,13 @@ pub fn value_shapes(mut operation: PatchOperation, schema: &ResourceSchema) -> P
     match &operation.path {
         None => {
             if let Value::Object(attributes) = value {
-                for (key, v) in attributes.iter_mut() {
-                    if let Some(ext) = schema.extension(key) {
-                        if let Value::Object(inner) = v {
-                            for (name, iv) in inner.iter_mut() {
-                                if let Some(def) = ext.schema.attribute(name) {
-                                    normalize_value(def, iv);
-                                }
-                            }
-                        }
-                    } else if let Some(def) = schema.top_level(key) {
-                        normalize_value(def, v);
-                    }
-                }
+                super::resource::attribute_values(attributes, schema);
             }
         }
         Some(path) => {
             if let Some(ext) = schema.extension_root(&path.attr) {
                 if let Value::Object(inner) = value {
-                    for (name, iv) in inner.iter_mut() {
-                        if let Some(def) = ext.schema.attribute(name) {
-                            normalize_value(def, iv);
-                        }
-                    }
+                    extension_values(&ext.schema, inner);
                 }
             } else if let Some(resolved) = schema.resolve(&path.attr) {
                 let def = match path.sub_attr.as_deref() {

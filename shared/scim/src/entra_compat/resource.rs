@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{ENTRA_GROUP_SCHEMA, normalize_value};
+use super::{ENTRA_GROUP_SCHEMA, extension_values, normalize_value};
 use crate::error::ScimError;
 use crate::json::key_ci;
 use crate::resource::{self, PreparedResource};
@@ -136,11 +136,7 @@ pub fn attribute_values(object: &mut Map<String, Value>, schema: &ResourceSchema
     for (key, value) in object.iter_mut() {
         if let Some(ext) = schema.extension(key) {
             if let Value::Object(inner) = value {
-                for (name, v) in inner.iter_mut() {
-                    if let Some(def) = ext.schema.attribute(name) {
-                        normalize_value(def, v);
-                    }
-                }
+                extension_values(&ext.schema, inner);
             }
         } else if let Some(def) = schema.top_level(key) {
             normalize_value(def, value);

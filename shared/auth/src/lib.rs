@@ -13,6 +13,7 @@ pub mod bearer;
 pub mod credentials;
 pub mod jwks;
 pub mod jwks_cache;
+pub mod jwks_fetch;
 pub mod metadata;
 pub mod oauth_error;
 pub mod ports;

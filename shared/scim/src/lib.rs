@@ -1,6 +1,6 @@
-//! SCIM 2.0 (RFC 7643 / RFC 7644) without AWS or HTTP: the RFC protocol engines, Microsoft Entra's dialect of the
-//! protocol, and the directory service that runs them over a storage trait. Modules depend only on the layers above
-//! them in this list (`tests/module_cycles.rs` fails on any module cycle).
+//! SCIM 2.0 (RFC 7643 / RFC 7644) without AWS or an HTTP stack: the RFC protocol engines, Microsoft Entra's dialect
+//! of the protocol, and the directory service that runs them over a storage trait. Modules depend only on the layers
+//! above them in this list (`tests/module_cycles.rs` fails on any module cycle).
 //!
 //! # Vocabulary
 //!
@@ -37,7 +37,7 @@
 //! - [`store`]: the storage port [`store::DirectoryStore`] and its records (implemented over DynamoDB by wif-store).
 //! - [`service`]: [`service::DirectoryService`], what each SCIM operation reads and writes, per resource kind, with
 //!   the audit trail; list and search with query planning.
-//! - [`api`]: the SCIM HTTP surface without an HTTP stack (routes, headers, bodies, status codes).
+//! - [`api`]: the SCIM HTTP surface over `http::Request` / `http::Response` (routes, headers, bodies, status codes).
 //!
 //! # Test support (feature `test-support`)
 //!

@@ -30,7 +30,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
-use wif_scim::store::{DirectoryError, DirectoryStore, GroupRecord, Page, StoreResult, UserRecord};
+use wif_scim::store::{
+    DirectoryError, DirectoryStore, GroupRecord, Page, ResourceId, StoreResult, TenantId, UserRecord,
+};
 
 use crate::dynamo::backend;
 use crate::paging::{encode_cursor, try_decode_cursor};
@@ -88,13 +90,13 @@ impl DynamoDirectory {
     }
 }
 
-fn dedup(ids: &[String]) -> Vec<String> {
+fn dedup(ids: &[ResourceId]) -> Vec<ResourceId> {
     ids.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect()
 }
 
 #[async_trait::async_trait]
 impl DirectoryStore for DynamoDirectory {
-    async fn create_user(&self, tenant: &str, user: &UserRecord) -> StoreResult<()> {
+    async fn create_user(&self, tenant: &TenantId, user: &UserRecord) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let items = vec![
             self.put(user_item(&keys, user)?, "attribute_not_exists(pk)", &[])?,
@@ -109,11 +111,11 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn get_user(&self, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
+    async fn get_user(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<UserRecord>> {
         self.load_user(&TenantKeys::new(tenant), id).await
     }
 
-    async fn replace_user(&self, tenant: &str, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
+    async fn replace_user(&self, tenant: &TenantId, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let version = [(":v", n(previous.version))];
         let put = self.put(user_item(&keys, next)?, "#v = :v", &version)?;
@@ -163,7 +165,7 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn delete_user(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_user(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let mut attempt = 0;
         loop {
@@ -199,7 +201,7 @@ impl DirectoryStore for DynamoDirectory {
         self.batch_delete(member_keys).await
     }
 
-    async fn user_by_user_name(&self, tenant: &str, user_name: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_user_name(&self, tenant: &TenantId, user_name: &str) -> StoreResult<Option<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         let Some(marker) = self.get_item(key(keys.marker_pk(user_name), MARKER_SK)).await? else {
             return Ok(None);
@@ -207,38 +209,38 @@ impl DirectoryStore for DynamoDirectory {
         let Some(user_id) = get_s(&marker, "user_id") else {
             return Ok(None);
         };
-        let user = self.load_user(&keys, user_id).await?;
+        let user = self.load_user(&keys, &ResourceId::new(user_id)).await?;
         // A rename between the two reads: the marker no longer names this user.
         Ok(user.filter(|u| keys.marker_pk(&u.user_name) == keys.marker_pk(user_name)))
     }
 
-    async fn users_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI2, keys.user_external_id(external_id), decode_user)
             .await
     }
 
-    async fn users_by_work_email(&self, tenant: &str, email: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_work_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Vec<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI3, keys.user_work_email(email), decode_user).await
     }
 
-    async fn scan_users(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
+    async fn scan_users(&self, tenant: &TenantId, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi1_page_decoded(keys.users_partition(), cursor, limit, decode_user)
             .await
     }
 
-    async fn groups_of_user(&self, tenant: &str, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn groups_of_user(&self, tenant: &TenantId, user_id: &ResourceId) -> StoreResult<Vec<ResourceId>> {
         let keys = TenantKeys::new(tenant);
         let items = self.gsi_equals(GSI1, keys.groups_of_user(user_id)).await?;
         Ok(items
             .iter()
-            .filter_map(|item| get_s(item, "group_id").map(str::to_owned))
+            .filter_map(|item| get_s(item, "group_id").map(ResourceId::new))
             .collect())
     }
 
-    async fn create_group(&self, tenant: &str, group: &GroupRecord, members: &[String]) -> StoreResult<()> {
+    async fn create_group(&self, tenant: &TenantId, group: &GroupRecord, members: &[ResourceId]) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let members = dedup(members);
         let (first, rest) = members.split_at(members.len().min(MEMBERS_PER_ADD_TRANSACTION));
@@ -246,14 +248,14 @@ impl DirectoryStore for DynamoDirectory {
             // Larger initial memberships are written in several transactions; check every member up front so a
             // missing one refuses the whole create rather than leaving half a group.
             let wanted: Vec<Item> = members.iter().map(|id| key(keys.user_pk(id), USER_SK)).collect();
-            let found: BTreeSet<String> = self
+            let found: BTreeSet<ResourceId> = self
                 .batch_get(wanted)
                 .await?
                 .iter()
-                .filter_map(|item| get_s(item, "id").map(str::to_owned))
+                .filter_map(|item| get_s(item, "id").map(ResourceId::new))
                 .collect();
             if let Some(missing) = members.iter().find(|id| !found.contains(*id)) {
-                return Err(DirectoryError::MissingMember(missing.clone()));
+                return Err(DirectoryError::MissingMember(missing.to_string()));
             }
         }
         let mut items = vec![self.put(group_item(&keys, group)?, "attribute_not_exists(pk)", &[])?];
@@ -269,7 +271,7 @@ impl DirectoryStore for DynamoDirectory {
             Ok(()) => {}
             Err(TxFailure::Condition(0)) => return Err(DirectoryError::VersionConflict),
             Err(TxFailure::Condition(index)) => {
-                return Err(DirectoryError::MissingMember(first[(index - 1) / 2].clone()));
+                return Err(DirectoryError::MissingMember(first[(index - 1) / 2].to_string()));
             }
             Err(TxFailure::Failed(err)) => return Err(err),
         }
@@ -280,16 +282,16 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn get_group(&self, tenant: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
+    async fn get_group(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<GroupRecord>> {
         self.load_group(&TenantKeys::new(tenant), id).await
     }
 
     async fn get_group_with_members(
         &self,
-        tenant: &str,
-        id: &str,
+        tenant: &TenantId,
+        id: &ResourceId,
         member_limit: usize,
-    ) -> StoreResult<Option<(GroupRecord, Page<String>)>> {
+    ) -> StoreResult<Option<(GroupRecord, Page<ResourceId>)>> {
         let keys = TenantKeys::new(tenant);
         let limit = member_limit.max(1);
         // The group item sorts first in its collection; one more member than asked tells whether a page follows.
@@ -317,9 +319,9 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn group_with_membership(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_id: &ResourceId,
     ) -> StoreResult<Option<(GroupRecord, bool)>> {
         let keys = TenantKeys::new(tenant);
         let items = self
@@ -340,7 +342,7 @@ impl DirectoryStore for DynamoDirectory {
         Ok(group.map(|g| (g, member)))
     }
 
-    async fn get_groups(&self, tenant: &str, ids: &[String]) -> StoreResult<Vec<GroupRecord>> {
+    async fn get_groups(&self, tenant: &TenantId, ids: &[ResourceId]) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         let wanted = dedup(ids).iter().map(|id| key(keys.group_pk(id), GROUP_SK)).collect();
         let mut groups = self
@@ -353,7 +355,7 @@ impl DirectoryStore for DynamoDirectory {
         Ok(groups)
     }
 
-    async fn replace_group(&self, tenant: &str, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
+    async fn replace_group(&self, tenant: &TenantId, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let result = self
             .client
@@ -378,7 +380,7 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn delete_group(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_group(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let mut attempt = 0;
         loop {
@@ -415,19 +417,24 @@ impl DirectoryStore for DynamoDirectory {
         self.batch_delete(member_keys).await
     }
 
-    async fn groups_by_display_name(&self, tenant: &str, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_display_name(&self, tenant: &TenantId, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI3, keys.group_display_name(display_name), decode_group)
             .await
     }
 
-    async fn groups_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI2, keys.group_external_id(external_id), decode_group)
             .await
     }
 
-    async fn scan_groups(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<GroupRecord>> {
+    async fn scan_groups(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi1_page_decoded(keys.groups_partition(), cursor, limit, decode_group)
             .await
@@ -435,11 +442,11 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn list_members(
         &self,
-        tenant: &str,
-        group_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<String>> {
+    ) -> StoreResult<Page<ResourceId>> {
         let Some(cursor) = cursor else {
             return self
                 .get_group_with_members(tenant, group_id, limit)
@@ -476,14 +483,14 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn add_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let user_ids = dedup(user_ids);
-        let chunks: Vec<&[String]> = if user_ids.is_empty() {
+        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
             vec![&[]]
         } else {
             user_ids.chunks(MEMBERS_PER_ADD_TRANSACTION).collect()
@@ -505,7 +512,7 @@ impl DirectoryStore for DynamoDirectory {
                 Ok(()) => {}
                 Err(TxFailure::Condition(0)) => return Err(self.group_conflict(&keys, group_id).await),
                 Err(TxFailure::Condition(index)) => {
-                    return Err(DirectoryError::MissingMember(chunk[(index - 1) / 2].clone()));
+                    return Err(DirectoryError::MissingMember(chunk[(index - 1) / 2].to_string()));
                 }
                 Err(TxFailure::Failed(err)) => return Err(err),
             }
@@ -515,14 +522,14 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn remove_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let user_ids = dedup(user_ids);
-        let chunks: Vec<&[String]> = if user_ids.is_empty() {
+        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
             vec![&[]]
         } else {
             user_ids.chunks(MEMBERS_PER_REMOVE_TRANSACTION).collect()
@@ -541,7 +548,12 @@ impl DirectoryStore for DynamoDirectory {
         Ok(())
     }
 
-    async fn remove_all_members(&self, tenant: &str, group_id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn remove_all_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        expected_version: Option<u64>,
+    ) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let group = self
             .load_group(&keys, group_id)

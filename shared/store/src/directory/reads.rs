@@ -1,7 +1,7 @@
 //! The Directory table's reads: single items, item collections, GSI lookups, paged queries and batches.
 
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
-use wif_scim::store::{DirectoryError, GroupRecord, Page, StoreResult, UserRecord};
+use wif_scim::store::{DirectoryError, GroupRecord, Page, ResourceId, StoreResult, UserRecord};
 
 use super::codec::{Item, decode_group, decode_member, decode_user, get_s, key, key_of, s};
 use super::keys::{GROUP_SK, GSI1, MEMBER_SK_PREFIX, TenantKeys, USER_SK};
@@ -21,14 +21,14 @@ impl DynamoDirectory {
         Ok(output.item)
     }
 
-    pub(super) async fn load_user(&self, keys: &TenantKeys, id: &str) -> StoreResult<Option<UserRecord>> {
+    pub(super) async fn load_user(&self, keys: &TenantKeys, id: &ResourceId) -> StoreResult<Option<UserRecord>> {
         self.get_item(key(keys.user_pk(id), USER_SK))
             .await?
             .map(|item| decode_user(&item))
             .transpose()
     }
 
-    pub(super) async fn load_group(&self, keys: &TenantKeys, id: &str) -> StoreResult<Option<GroupRecord>> {
+    pub(super) async fn load_group(&self, keys: &TenantKeys, id: &ResourceId) -> StoreResult<Option<GroupRecord>> {
         self.get_item(key(keys.group_pk(id), GROUP_SK))
             .await?
             .map(|item| decode_group(&item))
@@ -36,7 +36,7 @@ impl DynamoDirectory {
     }
 
     /// After a failed version condition: was the resource gone, or changed?
-    pub(super) async fn group_conflict(&self, keys: &TenantKeys, id: &str) -> DirectoryError {
+    pub(super) async fn group_conflict(&self, keys: &TenantKeys, id: &ResourceId) -> DirectoryError {
         match self.load_group(keys, id).await {
             Ok(Some(_)) => DirectoryError::VersionConflict,
             Ok(None) => DirectoryError::NotFound,
@@ -44,7 +44,7 @@ impl DynamoDirectory {
         }
     }
 
-    pub(super) async fn user_conflict(&self, keys: &TenantKeys, id: &str) -> DirectoryError {
+    pub(super) async fn user_conflict(&self, keys: &TenantKeys, id: &ResourceId) -> DirectoryError {
         match self.load_user(keys, id).await {
             Ok(Some(_)) => DirectoryError::VersionConflict,
             Ok(None) => DirectoryError::NotFound,
@@ -286,7 +286,7 @@ impl DynamoDirectory {
     }
 
     /// Keys of every member item of a group.
-    pub(super) async fn member_keys(&self, keys: &TenantKeys, group_id: &str) -> StoreResult<Vec<Item>> {
+    pub(super) async fn member_keys(&self, keys: &TenantKeys, group_id: &ResourceId) -> StoreResult<Vec<Item>> {
         let items = self
             .query_all(
                 None,
@@ -299,7 +299,7 @@ impl DynamoDirectory {
     }
 
     /// Member ids from a Query of the group's collection, cut at `limit` with a cursor on the last one kept.
-    pub(super) fn member_page(&self, mut members: Vec<Item>, limit: usize) -> StoreResult<Page<String>> {
+    pub(super) fn member_page(&self, mut members: Vec<Item>, limit: usize) -> StoreResult<Page<ResourceId>> {
         let next_cursor = if members.len() > limit {
             members.truncate(limit);
             members

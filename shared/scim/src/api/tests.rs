@@ -1194,3 +1194,208 @@ async fn storage_failure_is_503() {
     let request = raw_request("POST", "/Users", None, br#"{"userName":"a"}"#.to_vec());
     assert_scim_error(&api.handle(&request, caller("t1", true), BASE, None).await, 503, None);
 }
+
+// ---- POST /Bulk (RFC 7644 §3.7) ----
+
+fn bulk_body(fail_on_errors: Option<u64>, operations: Value) -> Value {
+    let mut body = json!({"schemas": [crate::bulk::BULK_REQUEST_SCHEMA], "Operations": operations});
+    if let Some(n) = fail_on_errors {
+        body["failOnErrors"] = json!(n);
+    }
+    body
+}
+
+fn bulk_user(bulk_id: &str, manager: Option<&str>) -> Value {
+    let mut data = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": bulk_id});
+    if let Some(manager) = manager {
+        data["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"manager": {"value": manager}});
+    }
+    json!({"method": "POST", "path": "/Users", "bulkId": bulk_id, "data": data})
+}
+
+fn statuses(answer: &Value) -> Vec<String> {
+    answer["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_resolves_forward_references_and_audits_each_operation() {
+    let h = harness();
+    let body = bulk_body(
+        None,
+        json!([
+            {"method": "POST", "path": "/Groups", "bulkId": "team", "data": {
+                "displayName": "team", "members": [{"value": "bulkId:alice"}, {"value": "bulkId:bob"}]}},
+            bulk_user("alice", Some("bulkId:bob")),
+            bulk_user("bob", None),
+            {"method": "PATCH", "path": "/Users/bulkId:alice", "data": {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": "Alice"}]}},
+        ]),
+    );
+    let response = h.call("POST", "/Bulk", Some(body)).await;
+    assert_eq!(response.status(), 200);
+    let answer = response.json_body().unwrap();
+    assert_eq!(answer["schemas"][0], crate::bulk::BULK_RESPONSE_SCHEMA);
+    assert_eq!(statuses(&answer), ["201", "201", "201", "200"]);
+    let ops = answer["Operations"].as_array().unwrap();
+    assert_eq!(ops[0]["bulkId"], "team");
+    let location = |i: usize| ops[i]["location"].as_str().unwrap().to_owned();
+    let id = |i: usize| location(i).rsplit('/').next().unwrap().to_owned();
+    assert!(location(1).starts_with(&format!("{BASE}/Users/")));
+    let group = h
+        .call("GET", &format!("/Groups/{}", id(0)), None)
+        .await
+        .json_body()
+        .unwrap();
+    let mut members: Vec<&str> = group["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    members.sort_unstable();
+    let mut expected = [id(1), id(2)];
+    expected.sort();
+    assert_eq!(members, expected);
+    let alice = h
+        .call("GET", &format!("/Users/{}", id(1)), None)
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(
+        alice["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
+        id(2)
+    );
+    assert_eq!(alice["displayName"], "Alice");
+    let actions: Vec<String> = h.audit.0.lock().unwrap().iter().map(|e| e.action.clone()).collect();
+    assert_eq!(
+        actions,
+        [
+            "scim.user.create",
+            "scim.user.create",
+            "scim.group.create",
+            "scim.user.patch"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bulk_operations_fail_alone_or_stop_at_fail_on_errors() {
+    let h = harness();
+    h.create_user("taken").await;
+    let operations = json!([
+        bulk_user("taken", None),
+        {"method": "GET", "path": "/Users"},
+        bulk_user("fresh", None),
+        {"method": "PATCH", "path": "/Users/bulkId:nobody", "data": {"Operations": []}},
+    ]);
+    let all = h
+        .call("POST", "/Bulk", Some(bulk_body(None, operations.clone())))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&all), ["409", "400", "201", "400"]);
+    assert_eq!(all["Operations"][0]["response"]["scimType"], "uniqueness");
+    assert_eq!(
+        all["Operations"][1]["response"]["schemas"][0],
+        crate::error::ERROR_SCHEMA
+    );
+
+    let h = harness();
+    h.create_user("taken").await;
+    let stopped = h
+        .call("POST", "/Bulk", Some(bulk_body(Some(1), operations)))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&stopped), ["409"]);
+    let fresh = h
+        .call("GET", "/Users?filter=userName+eq+%22fresh%22", None)
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(fresh["totalResults"], 0, "nothing after the failOnErrors limit runs");
+}
+
+#[tokio::test]
+async fn bulk_checks_scope_tenant_and_version_per_operation() {
+    let h = harness();
+    let theirs = id_of(&h.create_user("theirs").await);
+    let read_only = h
+        .call_as(
+            caller("t1", false),
+            "POST",
+            "/Bulk",
+            Some(bulk_body(None, json!([bulk_user("a", None)]))),
+            &[],
+        )
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&read_only), ["403"]);
+    let other_tenant = h
+        .call_as(
+            caller("t2", true),
+            "POST",
+            "/Bulk",
+            Some(bulk_body(
+                None,
+                json!([{"method": "DELETE", "path": format!("/Users/{theirs}")}]),
+            )),
+            &[],
+        )
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&other_tenant), ["404"]);
+    let stale = json!([{"method": "DELETE", "path": format!("/Users/{theirs}"), "version": "W/\"99\""}]);
+    let answer = h
+        .call("POST", "/Bulk", Some(bulk_body(None, stale)))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&answer), ["412"]);
+    let delete = json!([{"method": "DELETE", "path": format!("/Users/{theirs}")}]);
+    let answer = h
+        .call("POST", "/Bulk", Some(bulk_body(None, delete)))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&answer), ["204"]);
+}
+
+#[tokio::test]
+async fn bulk_limits_are_advertised_and_enforced_with_413() {
+    let h = harness_with(ServiceConfig {
+        password_iterations: 1_000,
+        bulk: crate::bulk::BulkLimits {
+            max_operations: 2,
+            max_payload_bytes: 600,
+        },
+        ..ServiceConfig::default()
+    });
+    let config = h.call("GET", "/ServiceProviderConfig", None).await.json_body().unwrap();
+    assert_eq!(
+        config["bulk"],
+        json!({"supported": true, "maxOperations": 2, "maxPayloadSize": 600})
+    );
+    let three = bulk_body(
+        None,
+        json!([bulk_user("a", None), bulk_user("b", None), bulk_user("c", None)]),
+    );
+    let response = h.call("POST", "/Bulk", Some(three)).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.json_body().unwrap()["scimType"], "tooMany");
+    let padded = json!([{"method": "POST", "path": "/Users", "bulkId": "p", "data": {"userName": "x".repeat(700)}}]);
+    let response = h.call("POST", "/Bulk", Some(bulk_body(None, padded))).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.json_body().unwrap()["scimType"], "tooMany");
+    assert_eq!(h.call("GET", "/Bulk", None).await.status(), 405);
+    let users = h.call("GET", "/Users", None).await.json_body().unwrap();
+    assert_eq!(users["totalResults"], 0, "a refused Bulk request writes nothing");
+}

@@ -115,7 +115,11 @@ pub fn parse(body: &Value, limits: &BulkLimits) -> Result<BulkRequest, ScimError
         None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
             Some(n) if n >= 1 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
-            _ => return Err(ScimError::invalid_value("'failOnErrors' must be an integer of at least 1")),
+            _ => {
+                return Err(ScimError::invalid_value(
+                    "'failOnErrors' must be an integer of at least 1",
+                ));
+            }
         },
     };
     let operations = object
@@ -159,7 +163,9 @@ fn operation(entry: &Value) -> Result<Operation, ScimError> {
         return Err(ScimError::invalid_syntax("'bulkId' must be a non-empty string"));
     }
     if method == BulkMethod::Post && bulk_id.is_none() {
-        return Err(ScimError::invalid_syntax("a POST operation needs a 'bulkId' (RFC 7644 §3.7)"));
+        return Err(ScimError::invalid_syntax(
+            "a POST operation needs a 'bulkId' (RFC 7644 §3.7)",
+        ));
     }
     let path = entry
         .get("path")
@@ -178,7 +184,9 @@ fn operation(entry: &Value) -> Result<Operation, ScimError> {
     }
     let data = entry.get("data").cloned().unwrap_or(Value::Null);
     if method != BulkMethod::Delete && !data.is_object() {
-        return Err(ScimError::invalid_syntax(format!("{method_text} needs a 'data' object")));
+        return Err(ScimError::invalid_syntax(format!(
+            "{method_text} needs a 'data' object"
+        )));
     }
     let version = entry.get("version").and_then(Value::as_str).map(str::to_owned);
     Ok(Operation {
@@ -196,7 +204,11 @@ fn parse_path(path: &str) -> Result<(ResourceKind, Option<ResourceRef>), ScimErr
     let kind = match segments[0] {
         s if s.eq_ignore_ascii_case("Users") => ResourceKind::User,
         s if s.eq_ignore_ascii_case("Groups") => ResourceKind::Group,
-        _ => return Err(ScimError::invalid_path(format!("\"{path}\" is not a /Users or /Groups path"))),
+        _ => {
+            return Err(ScimError::invalid_path(format!(
+                "\"{path}\" is not a /Users or /Groups path"
+            )));
+        }
     };
     match segments.as_slice() {
         [_] => Ok((kind, None)),
@@ -207,7 +219,9 @@ fn parse_path(path: &str) -> Result<(ResourceKind, Option<ResourceRef>), ScimErr
             };
             Ok((kind, Some(target)))
         }
-        _ => Err(ScimError::invalid_path(format!("\"{path}\" is not a /Users or /Groups path"))),
+        _ => Err(ScimError::invalid_path(format!(
+            "\"{path}\" is not a /Users or /Groups path"
+        ))),
     }
 }
 

@@ -62,8 +62,11 @@ fn creators(operations: &[RequestedOperation]) -> (HashMap<&str, usize>, HashMap
     (creators, duplicates)
 }
 
-/// What each operation waits for: the indexes of the operations creating what it names, or why it cannot run.
-fn dependencies(operations: &[RequestedOperation]) -> Vec<Result<(&Operation, Vec<usize>), ScimError>> {
+/// An operation and the indexes of the operations creating what it names, or why it cannot run.
+type Waiting<'a> = Result<(&'a Operation, Vec<usize>), ScimError>;
+
+/// What each operation waits for.
+fn dependencies(operations: &[RequestedOperation]) -> Vec<Waiting<'_>> {
     let (creators, mut duplicates) = creators(operations);
     let needs = |op: &Operation| {
         let mut waits = Vec::new();
@@ -94,8 +97,7 @@ fn dependencies(operations: &[RequestedOperation]) -> Vec<Result<(&Operation, Ve
 /// names. Operations that fail without running keep their place; operations caught in a reference cycle come last,
 /// each failing with 409.
 pub fn schedule(operations: &[RequestedOperation]) -> Vec<Step<'_>> {
-    let mut pending: Vec<Option<Result<(&Operation, Vec<usize>), ScimError>>> =
-        dependencies(operations).into_iter().map(Some).collect();
+    let mut pending: Vec<Option<Waiting<'_>>> = dependencies(operations).into_iter().map(Some).collect();
     let mut placed = vec![false; operations.len()];
     let mut steps = Vec::with_capacity(operations.len());
     loop {

@@ -67,12 +67,23 @@ fn parses_operations_and_fail_on_errors() {
 #[test]
 fn whole_request_errors() {
     let not_bulk = parse(&json!({"Operations": []}), &LIMITS).unwrap_err();
-    assert_eq!((not_bulk.status, not_bulk.scim_type), (400, Some(ScimType::InvalidSyntax)));
+    assert_eq!(
+        (not_bulk.status, not_bulk.scim_type),
+        (400, Some(ScimType::InvalidSyntax))
+    );
     let no_ops = parse(&json!({"schemas": [BULK_REQUEST_SCHEMA]}), &LIMITS).unwrap_err();
     assert_eq!(no_ops.status, 400);
     let zero = json!({"schemas": [BULK_REQUEST_SCHEMA], "failOnErrors": 0, "Operations": []});
-    assert_eq!(parse(&zero, &LIMITS).unwrap_err().scim_type, Some(ScimType::InvalidValue));
-    let four = request(json!([post_user("a", None), post_user("b", None), post_user("c", None), post_user("d", None)]));
+    assert_eq!(
+        parse(&zero, &LIMITS).unwrap_err().scim_type,
+        Some(ScimType::InvalidValue)
+    );
+    let four = request(json!([
+        post_user("a", None),
+        post_user("b", None),
+        post_user("c", None),
+        post_user("d", None)
+    ]));
     let too_many = parse(&four, &LIMITS).unwrap_err();
     assert_eq!((too_many.status, too_many.scim_type), (413, Some(ScimType::TooMany)));
     let big = check_payload(1001, &LIMITS).unwrap_err();

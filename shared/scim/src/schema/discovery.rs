@@ -29,6 +29,9 @@ pub struct DiscoveryConfig {
     pub cursor_timeout_seconds: Option<u32>,
     /// Whether PATCH/PUT may set `password` (RFC 7643 §5 `changePassword`).
     pub change_password: bool,
+    /// `POST /Bulk` limits (`bulk.maxOperations`, `bulk.maxPayloadSize` in bytes); 0 operations: no Bulk.
+    pub bulk_max_operations: u32,
+    pub bulk_max_payload_bytes: u32,
 }
 
 impl DiscoveryConfig {
@@ -42,6 +45,8 @@ impl DiscoveryConfig {
             cursor_pagination: true,
             cursor_timeout_seconds: None,
             change_password: true,
+            bulk_max_operations: 0,
+            bulk_max_payload_bytes: 0,
         }
     }
 
@@ -65,7 +70,11 @@ pub fn service_provider_config(config: &DiscoveryConfig) -> Value {
     let mut doc = json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": config.bulk_max_operations > 0,
+            "maxOperations": config.bulk_max_operations,
+            "maxPayloadSize": config.bulk_max_payload_bytes,
+        },
         "filter": {"supported": true, "maxResults": config.max_filter_results},
         "changePassword": {"supported": config.change_password},
         "sort": {"supported": true},

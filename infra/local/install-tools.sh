@@ -2,7 +2,8 @@
 # Installs what the local stack and the test suite need, by package name, only when missing:
 #   moto[server] (DynamoDB-compatible server), cargo-lambda (function emulator), and with --test also
 #   scim2-cli (SCIM conformance), scim2-server (reference server for the Entra stand-in's own tests), cfn-lint,
-#   aws-sam-translator and checkov (offline IaC checks).
+#   aws-sam-translator and checkov (offline IaC checks), and newman (npm; runs Microsoft's SCIM Postman collection)
+#   into the state directory, so no global npm install is needed.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -27,6 +28,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
   # pyenv and similar installs put console scripts in a directory that needs a rehash to appear on PATH.
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+if $want_test_tools && ! command -v newman >/dev/null 2>&1 && [ ! -x "$STATE_DIR/npm/node_modules/.bin/newman" ]; then
+  command -v npm >/dev/null 2>&1 || die "npm (Node.js 16 or later) is required to install newman"
+  log "installing: newman (npm, into $STATE_DIR/npm)"
+  npm install --silent --no-audit --no-fund --prefix "$STATE_DIR/npm" newman@6 >/dev/null
 fi
 command -v moto_server >/dev/null 2>&1 || die "moto_server is not on PATH after installing moto[server]"
 command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda is not on PATH after installing it"

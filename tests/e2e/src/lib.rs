@@ -259,3 +259,32 @@ mod tests {
         assert!(!is_emulator_relay_fault(500, r#"{"error":"temporarily_unavailable"}"#));
     }
 }
+
+/// Whether a libtest-style command line selects the test `name` (for `harness = false` binaries, which print their
+/// numbers): positional arguments are name filters; options are skipped (with the value of those that take one).
+pub fn libtest_selects(name: &str, args: &[String]) -> bool {
+    const TAKES_VALUE: &[&str] = &[
+        "--test-threads",
+        "--skip",
+        "--format",
+        "--color",
+        "--logfile",
+        "-Z",
+        "--report-time",
+        "--shuffle-seed",
+    ];
+    let mut filters = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        if TAKES_VALUE.contains(&arg.as_str()) {
+            i += 2;
+            continue;
+        }
+        if !arg.starts_with('-') {
+            filters.push(arg.as_str());
+        }
+        i += 1;
+    }
+    filters.is_empty() || filters.iter().any(|f| name.contains(f))
+}

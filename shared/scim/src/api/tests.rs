@@ -1399,3 +1399,24 @@ async fn bulk_limits_are_advertised_and_enforced_with_413() {
     let users = h.call("GET", "/Users", None).await.json_body().unwrap();
     assert_eq!(users["totalResults"], 0, "a refused Bulk request writes nothing");
 }
+
+#[tokio::test]
+async fn bulk_operations_past_the_time_budget_answer_503_unrun() {
+    let h = harness_with(ServiceConfig {
+        password_iterations: 1_000,
+        bulk_time_budget: std::time::Duration::ZERO,
+        ..ServiceConfig::default()
+    });
+    let answer = h
+        .call(
+            "POST",
+            "/Bulk",
+            Some(bulk_body(None, json!([bulk_user("a", None), bulk_user("b", None)]))),
+        )
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&answer), ["503", "503"]);
+    let users = h.call("GET", "/Users", None).await.json_body().unwrap();
+    assert_eq!(users["totalResults"], 0);
+}

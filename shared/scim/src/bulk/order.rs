@@ -6,7 +6,8 @@
 //! operation's data (group `members`, the enterprise `manager`). Operations whose references form a cycle fail with
 //! 409: a create cannot name an id that exists only after it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ops::Range;
 
 use serde_json::Value;
 
@@ -122,6 +123,42 @@ pub fn schedule(operations: &[RequestedOperation]) -> Vec<Step<'_>> {
         }
     }
     steps
+}
+
+/// Splits the running order into waves the service may run concurrently: a run of consecutive POSTs (at most
+/// `width`) none of which names a resource created in the same run, or any other operation alone. Only creates
+/// overlap (they name no existing resource), so a change or delete never races an operation before or after it.
+/// Steps that fail without running join any run of POSTs.
+pub fn waves(operations: &[RequestedOperation], steps: &[Step<'_>], width: usize) -> Vec<Range<usize>> {
+    let mut waves = Vec::new();
+    let mut start = 0;
+    let mut open = false;
+    let mut created_here: HashSet<&str> = HashSet::new();
+    for (position, (index, step)) in steps.iter().enumerate() {
+        let post_references = match step {
+            Err(_) => Some(BTreeSet::new()),
+            Ok(op) if op.method == BulkMethod::Post => Some(references(op)),
+            Ok(_) => None,
+        };
+        let joins = open
+            && position - start < width
+            && post_references
+                .as_ref()
+                .is_some_and(|refs| refs.iter().all(|r| !created_here.contains(r.as_str())));
+        if position > start && !joins {
+            waves.push(start..position);
+            start = position;
+            created_here.clear();
+        }
+        open = post_references.is_some();
+        if let Some(bulk_id) = operations[*index].bulk_id.as_deref() {
+            created_here.insert(bulk_id);
+        }
+    }
+    if start < steps.len() {
+        waves.push(start..steps.len());
+    }
+    waves
 }
 
 /// `op` with every `bulkId` reference replaced by the id its creating operation answered. A reference to an

@@ -2,7 +2,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::order::{references, resolve, schedule};
+use super::order::{references, resolve, schedule, waves};
 use super::response::{Done, OperationResult, bulk_response};
 use super::*;
 
@@ -203,4 +203,38 @@ fn response_lists_operations_in_request_order() {
     assert!(ops[0].get("response").is_none());
     assert_eq!(ops[1]["status"], "409");
     assert_eq!(ops[1]["response"]["scimType"], "uniqueness");
+}
+
+#[test]
+fn only_independent_creates_share_a_wave() {
+    let request = parsed(json!([
+        post_user("a", None),
+        post_user("b", None),
+        post_user("c", Some("bulkId:a")),
+        {"method": "GET", "path": "/Users"},
+        post_user("d", None),
+        {"method": "PATCH", "path": "/Users/bulkId:a", "data": {"Operations": []}},
+        {"method": "DELETE", "path": "/Users/bulkId:b"},
+        post_user("e", None),
+        post_user("f", None),
+        post_user("g", None),
+    ]));
+    let steps = schedule(&request.operations);
+    let indexes: Vec<usize> = steps.iter().map(|(i, _)| *i).collect();
+    assert_eq!(indexes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    let as_indexes = |width| -> Vec<Vec<usize>> {
+        waves(&request.operations, &steps, width)
+            .into_iter()
+            .map(|wave| indexes[wave].to_vec())
+            .collect()
+    };
+    assert_eq!(
+        as_indexes(8),
+        [vec![0, 1], vec![2, 3, 4], vec![5], vec![6], vec![7, 8, 9]]
+    );
+    assert_eq!(
+        as_indexes(2),
+        [vec![0, 1], vec![2, 3], vec![4], vec![5], vec![6], vec![7, 8], vec![9]]
+    );
+    assert_eq!(as_indexes(1).len(), 10);
 }

@@ -22,36 +22,60 @@ fn done(status: u16, resource: &ResourceResponse) -> Done {
     }
 }
 
+/// The answer of an operation left unstarted when the request's time budget is spent.
+fn budget_spent(budget: std::time::Duration) -> ScimError {
+    ScimError::unavailable(format!(
+        "not run: this Bulk request spent its time budget of {} s before reaching this operation; send it again",
+        budget.as_secs()
+    ))
+}
+
 impl DirectoryService {
-    /// Runs a Bulk request; the answer is the BulkResponse body (status 200).
+    /// Runs a Bulk request; the answer is the BulkResponse body (status 200). Waves of independent creates run
+    /// concurrently ([`order::waves`]); with `failOnErrors` every operation runs alone, so the count is exact.
     pub async fn bulk(&self, ctx: &RequestContext, request: &BulkRequest) -> Value {
+        let started = std::time::Instant::now();
+        let steps = order::schedule(&request.operations);
+        let width = match request.fail_on_errors {
+            Some(_) => 1,
+            None => self.config.bulk_concurrency.max(1),
+        };
         let mut created: HashMap<String, String> = HashMap::new();
         let mut results = Vec::with_capacity(request.operations.len());
         let mut errors = 0;
-        for (index, step) in order::schedule(&request.operations) {
+        for wave in order::waves(&request.operations, &steps, width) {
             if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
                 break;
             }
-            let entry = &request.operations[index];
-            let outcome = match step.and_then(|op| order::resolve(op, &created)) {
-                Ok(op) => self.run_operation(ctx, &op).await,
-                Err(err) => Err(err),
-            };
-            match &outcome {
-                Ok((_, Some(id))) => {
-                    if let Some(bulk_id) = &entry.bulk_id {
+            let out_of_time = started.elapsed() >= self.config.bulk_time_budget;
+            let created_so_far = &created;
+            let runs = steps[wave].iter().map(|(index, step)| async move {
+                let outcome = match step {
+                    Err(err) => Err(err.clone()),
+                    Ok(_) if out_of_time => Err(budget_spent(self.config.bulk_time_budget)),
+                    Ok(op) => match order::resolve(op, created_so_far) {
+                        Ok(op) => self.run_operation(ctx, &op).await,
+                        Err(err) => Err(err),
+                    },
+                };
+                (*index, outcome)
+            });
+            for (index, outcome) in futures::future::join_all(runs).await {
+                let entry = &request.operations[index];
+                match (&outcome, &entry.bulk_id) {
+                    (Ok((_, Some(id))), Some(bulk_id)) => {
                         created.insert(bulk_id.clone(), id.clone());
                     }
+                    (Err(_), _) => errors += 1,
+                    _ => {}
                 }
-                Ok((_, None)) => {}
-                Err(_) => errors += 1,
+                results.push(OperationResult {
+                    index,
+                    method: entry.method.clone(),
+                    bulk_id: entry.bulk_id.clone(),
+                    outcome: outcome.map(|(done, _)| done),
+                });
             }
-            results.push(OperationResult {
-                index,
-                method: entry.method.clone(),
-                bulk_id: entry.bulk_id.clone(),
-                outcome: outcome.map(|(done, _)| done),
-            });
         }
         bulk_response(results)
     }

@@ -92,6 +92,11 @@ pub struct ServiceConfig {
     /// What one `POST /Bulk` may hold. Operations run one after another, so `max_operations` times the slowest
     /// single write must stay inside the function's timeout (README, "SCIM Bulk").
     pub bulk: BulkLimits,
+    /// How many independent creates of one Bulk request run at once.
+    pub bulk_concurrency: usize,
+    /// Operations of a Bulk request not started within this time answer 503 without running, so the request ends
+    /// inside the function's timeout whatever it holds.
+    pub bulk_time_budget: std::time::Duration,
 }
 
 impl Default for ServiceConfig {
@@ -107,6 +112,8 @@ impl Default for ServiceConfig {
                 max_operations: DEFAULT_BULK_MAX_OPERATIONS,
                 max_payload_bytes: DEFAULT_BULK_MAX_PAYLOAD_BYTES,
             },
+            bulk_concurrency: 10,
+            bulk_time_budget: std::time::Duration::from_secs(10),
         }
     }
 }

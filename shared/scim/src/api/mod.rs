@@ -87,7 +87,10 @@ fn route(path: &str) -> Option<Route<'_>> {
         }
     };
     match segments.as_slice() {
-        [s] if s.eq_ignore_ascii_case("ServiceProviderConfig") => Some(Route::ServiceProviderConfig),
+        // `serviceConfiguration`: the name Microsoft's SCIM reference code and Postman collection use.
+        [s] if s.eq_ignore_ascii_case("ServiceProviderConfig") || s.eq_ignore_ascii_case("serviceConfiguration") => {
+            Some(Route::ServiceProviderConfig)
+        }
         [s] if s.eq_ignore_ascii_case("ResourceTypes") => Some(Route::ResourceTypes(None)),
         [s, id] if s.eq_ignore_ascii_case("ResourceTypes") => Some(Route::ResourceTypes(Some(id))),
         [s] if s.eq_ignore_ascii_case("Schemas") => Some(Route::Schemas(None)),

@@ -1420,3 +1420,39 @@ async fn bulk_operations_past_the_time_budget_answer_503_unrun() {
     let users = h.call("GET", "/Users", None).await.json_body().unwrap();
     assert_eq!(users["totalResults"], 0);
 }
+
+// ---- What Microsoft's SCIM Postman collection sends that is harmless to accept ----
+
+#[tokio::test]
+async fn postman_collection_leniencies() {
+    let h = harness();
+    let alias = h.call("GET", "/serviceConfiguration", None).await;
+    assert_eq!(alias.status(), 200);
+    assert_eq!(alias.json_body().unwrap()["patch"]["supported"], true);
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "pm",
+        "emails": [{"type": "work", "value": "emailName357@example.com"}], "displayName": "PM"});
+    assert_eq!(h.call("POST", "/Users", Some(body)).await.status(), 201);
+    for attributes in [
+        "emails%5Btype+eq+%22work%22%5D",
+        "emails%5Bvalue+eq+%22emailName357%22%5D",
+    ] {
+        let response = h.call("GET", &format!("/Users?attributes={attributes}"), None).await;
+        assert_eq!(response.status(), 200, "{attributes}");
+        let user = &response.json_body().unwrap()["Resources"][0];
+        assert_eq!(user["emails"][0]["value"], "emailName357@example.com");
+        assert!(user.get("displayName").is_none(), "only emails (and id) are returned");
+    }
+    let after = h
+        .call(
+            "GET",
+            "/Users?filter=meta.Created+gt+2015-10-10T14:38:21.8617979-07:00",
+            None,
+        )
+        .await;
+    assert_eq!(after.status(), 200, "{}", after.body());
+    assert_eq!(after.json_body().unwrap()["totalResults"], 1);
+    let before = h
+        .call("GET", "/Users?filter=meta.created+lt+2015-10-10T14:38:21Z", None)
+        .await;
+    assert_eq!(before.json_body().unwrap()["totalResults"], 0);
+}

@@ -59,7 +59,12 @@ async fn run() {
             .filter(|op| op["status"] == "503")
             .filter_map(|op| op["bulkId"].as_str())
             .collect();
-        assert_eq!(created + deferred.len(), results.len(), "only 201 or 503: {}", reply.body);
+        assert_eq!(
+            created + deferred.len(),
+            results.len(),
+            "only 201 or 503: {}",
+            reply.body
+        );
         rounds.push(format!(
             "{created} created + {} deferred in {:.2} s",
             deferred.len(),

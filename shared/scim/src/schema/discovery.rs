@@ -152,28 +152,43 @@ pub fn schema_document(config: &DiscoveryConfig, schema: &SchemaDef) -> Value {
 pub fn schemas(config: &DiscoveryConfig, resource_schemas: &[&ResourceSchema]) -> Vec<Value> {
     let mut seen: Vec<&str> = Vec::new();
     let mut out = Vec::new();
-    let all = resource_schemas.iter().map(|s| &s.core).chain(
-        resource_schemas
-            .iter()
-            .flat_map(|s| s.extensions.iter().map(|e| &e.schema)),
-    );
-    for schema in all {
+    let cores = resource_schemas.iter().map(|s| (&s.core, Some(*s)));
+    let extensions = resource_schemas
+        .iter()
+        .flat_map(|s| s.extensions.iter().map(|e| (&e.schema, None)));
+    for (schema, resource) in cores.chain(extensions) {
         if seen.iter().any(|id| id.eq_ignore_ascii_case(&schema.id)) {
             continue;
         }
         seen.push(&schema.id);
-        out.push(schema_document(config, schema));
+        out.push(listed_document(config, schema, resource));
     }
     out
 }
 
+/// A schema document as `/Schemas` lists it. A core schema also lists the resource's `externalId`: RFC 7643 §3.1
+/// makes it a common attribute of no schema, but clients that check which attributes a server knows by reading
+/// `/Schemas` (Microsoft's validation harness) look for it there.
+fn listed_document(config: &DiscoveryConfig, schema: &SchemaDef, resource: Option<&ResourceSchema>) -> Value {
+    let mut document = schema_document(config, schema);
+    let external_id = resource.and_then(|r| r.common.iter().find(|a| a.name == "externalId"));
+    if let (Some(attr), Some(attributes)) = (external_id, document["attributes"].as_array_mut()) {
+        attributes.push(attr.to_json());
+    }
+    document
+}
+
 /// `/Schemas/{id}`; URNs compare case-insensitively.
 pub fn schema_by_id(config: &DiscoveryConfig, resource_schemas: &[&ResourceSchema], id: &str) -> Option<Value> {
-    resource_schemas
-        .iter()
-        .flat_map(|s| std::iter::once(&s.core).chain(s.extensions.iter().map(|e| &e.schema)))
-        .find(|s| s.is(id))
-        .map(|s| schema_document(config, s))
+    for resource in resource_schemas {
+        if resource.core.is(id) {
+            return Some(listed_document(config, &resource.core, Some(resource)));
+        }
+        if let Some(extension) = resource.extensions.iter().find(|e| e.schema.is(id)) {
+            return Some(listed_document(config, &extension.schema, None));
+        }
+    }
+    None
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) holding every item, as discovery endpoints answer (they are not paginated).
@@ -291,7 +306,8 @@ mod tests {
                 "groups",
                 "entitlements",
                 "roles",
-                "x509Certificates"
+                "x509Certificates",
+                "externalId"
             ]
         );
         let enterprise = schema_by_id(&cfg, &all, ENTERPRISE_USER_SCHEMA).expect("enterprise");
@@ -307,7 +323,9 @@ mod tests {
             ]
         );
         let group = schema_by_id(&cfg, &all, GROUP_SCHEMA).expect("group");
-        assert_eq!(names(&group), ["displayName", "members"]);
+        assert_eq!(names(&group), ["displayName", "members", "externalId"]);
+        let listed_group = docs.iter().find(|d| d["id"] == GROUP_SCHEMA).expect("listed group");
+        assert_eq!(names(listed_group), ["displayName", "members", "externalId"]);
         assert_eq!(group["attributes"][1]["subAttributes"][1]["name"], "$ref");
         assert_eq!(
             group["attributes"][1]["subAttributes"][1]["referenceTypes"],

@@ -239,27 +239,6 @@ pub async fn send_retrying_relay_faults(request: reqwest::RequestBuilder) -> Ans
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_emulators_own_problem_document_is_a_relay_fault() {
-        // As cargo lambda watch 1.9 sends it, and as a re-serialised copy with sorted members.
-        let as_sent = r#"{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error"}"#;
-        let sorted = r#"{"status":500,"title":"Internal Server Error","type":"https://httpstatuses.com/500"}"#;
-        assert!(is_emulator_relay_fault(500, as_sent));
-        assert!(is_emulator_relay_fault(500, &format!("{sorted}\n")));
-        assert!(!is_emulator_relay_fault(502, as_sent));
-        let with_detail =
-            r#"{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error","detail":"x"}"#;
-        assert!(!is_emulator_relay_fault(500, with_detail));
-        let scim_error = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"x"}"#;
-        assert!(!is_emulator_relay_fault(500, scim_error));
-        assert!(!is_emulator_relay_fault(500, r#"{"error":"temporarily_unavailable"}"#));
-    }
-}
-
 /// Whether a libtest-style command line selects the test `name` (for `harness = false` binaries, which print their
 /// numbers): positional arguments are name filters; options are skipped (with the value of those that take one).
 pub fn libtest_selects(name: &str, args: &[String]) -> bool {
@@ -287,4 +266,50 @@ pub fn libtest_selects(name: &str, args: &[String]) -> bool {
         i += 1;
     }
     filters.is_empty() || filters.iter().any(|f| name.contains(f))
+}
+
+/// The `main` of a `harness = false` test binary (one that prints its numbers): answers `--list`, honours name
+/// filters and `--ignored`, runs `test` on a multi-threaded runtime, and exits non-zero when it returns false.
+pub fn run_plain_test<F: std::future::Future<Output = bool>>(
+    name: &str,
+    test: impl FnOnce() -> F,
+) -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--list") {
+        println!("{name}: test");
+        return std::process::ExitCode::SUCCESS;
+    }
+    if !libtest_selects(name, &args) || args.iter().any(|a| a == "--ignored") {
+        return std::process::ExitCode::SUCCESS;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    if runtime.block_on(test()) {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_emulators_own_problem_document_is_a_relay_fault() {
+        // As cargo lambda watch 1.9 sends it, and as a re-serialised copy with sorted members.
+        let as_sent = r#"{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error"}"#;
+        let sorted = r#"{"status":500,"title":"Internal Server Error","type":"https://httpstatuses.com/500"}"#;
+        assert!(is_emulator_relay_fault(500, as_sent));
+        assert!(is_emulator_relay_fault(500, &format!("{sorted}\n")));
+        assert!(!is_emulator_relay_fault(502, as_sent));
+        let with_detail =
+            r#"{"type":"https://httpstatuses.com/500","status":500,"title":"Internal Server Error","detail":"x"}"#;
+        assert!(!is_emulator_relay_fault(500, with_detail));
+        let scim_error = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"x"}"#;
+        assert!(!is_emulator_relay_fault(500, scim_error));
+        assert!(!is_emulator_relay_fault(500, r#"{"error":"temporarily_unavailable"}"#));
+    }
 }

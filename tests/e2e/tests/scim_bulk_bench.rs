@@ -12,20 +12,10 @@ const NAME: &str = "bulk_of_1000_user_creates";
 const CREATES: usize = 1000;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{NAME}: test");
-        return ExitCode::SUCCESS;
-    }
-    if !e2e_tests::libtest_selects(NAME, &args) || args.iter().any(|a| a == "--ignored") {
-        return ExitCode::SUCCESS;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run());
-    ExitCode::SUCCESS
+    e2e_tests::run_plain_test(NAME, || async {
+        run().await;
+        true
+    })
 }
 
 async fn run() {

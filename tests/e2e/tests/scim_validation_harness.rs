@@ -726,23 +726,7 @@ const CASES: [&str; 25] = [
 ];
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{NAME}: test");
-        return ExitCode::SUCCESS;
-    }
-    if !e2e_tests::libtest_selects(NAME, &args) || args.iter().any(|a| a == "--ignored") {
-        return ExitCode::SUCCESS;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    if runtime.block_on(run()) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    e2e_tests::run_plain_test(NAME, run)
 }
 
 async fn run() -> bool {

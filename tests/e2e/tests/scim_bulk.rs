@@ -2,7 +2,7 @@
 //! and a manager; failOnErrors; a malformed operation failing alone; the advertised limits enforced with 413
 //! `tooMany`; a read-only token refused per operation.
 
-mod scim_support;
+use e2e_tests::scim as scim_support;
 
 use scim_support::{ENTERPRISE, GROUP_SCHEMA, Stack, USER_SCHEMA, stack, unique};
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! how many creates fit in the service's 10 s time budget (the rest answer 503 unrun and are sent again, as a client
 //! would), and asserts that every create succeeded and nothing else happened. A plain binary (`harness = false`) so the number reaches `cargo test`'s output.
 
-mod scim_support;
+use e2e_tests::scim as scim_support;
 
 use std::process::ExitCode;
 

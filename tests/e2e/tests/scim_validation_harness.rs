@@ -14,7 +14,7 @@
 //! A plain binary (`harness = false`) so the per-test lines and `harness: N/25 passed` reach `cargo test`'s output.
 
 mod harness_support;
-mod scim_support;
+use e2e_tests::scim as scim_support;
 
 use std::process::ExitCode;
 

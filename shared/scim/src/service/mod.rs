@@ -19,6 +19,7 @@
 //! lets concurrent member writers never conflict. A member write with If-Match is still conditional on the group's
 //! version (412 on mismatch).
 
+mod bulk;
 mod groups;
 mod list;
 pub mod password;
@@ -33,6 +34,7 @@ use serde_json::Value;
 use wif_common::Clock;
 use wif_common::audit::AuditSink;
 
+use crate::bulk::BulkLimits;
 use crate::error::ScimError;
 use crate::resource;
 use crate::schema::ResourceKind;
@@ -49,6 +51,10 @@ pub const WRITE_ATTEMPTS: usize = 5;
 /// are capped below that so an oversized input is a 400, never a storage failure.
 pub const MAX_KEY_BYTES: usize = 512;
 pub const MAX_RESOURCE_BYTES: usize = 256 * 1024;
+
+/// Bulk limits: 1,000 operations (measured: README, "SCIM Bulk") in at most 1 MiB.
+pub const DEFAULT_BULK_MAX_OPERATIONS: usize = 1_000;
+pub const DEFAULT_BULK_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
 
 /// Who is calling, from the verified access token (never from the request).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +90,14 @@ pub struct ServiceConfig {
     pub max_members_returned: usize,
     /// PBKDF2 iterations for new password hashes.
     pub password_iterations: u32,
+    /// What one `POST /Bulk` may hold. Operations run one after another, so `max_operations` times the slowest
+    /// single write must stay inside the function's timeout (README, "SCIM Bulk").
+    pub bulk: BulkLimits,
+    /// How many independent creates of one Bulk request run at once.
+    pub bulk_concurrency: usize,
+    /// Operations of a Bulk request not started within this time answer 503 without running, so the request ends
+    /// inside the function's timeout whatever it holds.
+    pub bulk_time_budget: std::time::Duration,
 }
 
 impl Default for ServiceConfig {
@@ -95,6 +109,12 @@ impl Default for ServiceConfig {
             scan_page: 1_000,
             max_members_returned: 10_000,
             password_iterations: password::DEFAULT_ITERATIONS,
+            bulk: BulkLimits {
+                max_operations: DEFAULT_BULK_MAX_OPERATIONS,
+                max_payload_bytes: DEFAULT_BULK_MAX_PAYLOAD_BYTES,
+            },
+            bulk_concurrency: 10,
+            bulk_time_budget: std::time::Duration::from_secs(10),
         }
     }
 }

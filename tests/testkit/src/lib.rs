@@ -7,6 +7,8 @@
 //! through a small shell guard that kills it when the test process exits, so no moto outlives the run.
 //! Set `WIF_TEST_DYNAMODB_ENDPOINT` to use an already running server instead.
 
+pub mod lambda_runtime;
+
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;

@@ -22,6 +22,7 @@ pub mod scope;
 pub mod service;
 mod strict_json;
 pub mod token_request;
+pub mod untrusted;
 pub mod url_policy;
 
 #[cfg(any(test, feature = "test-support"))]

@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod oauth_error;
 pub mod ports;
 pub mod registration;
+pub mod request_limit;
 pub mod scope;
 pub mod service;
 mod strict_json;

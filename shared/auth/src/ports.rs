@@ -77,9 +77,14 @@ pub trait KeyStore: Send + Sync {
 /// Fixed-window counters shared by every Lambda environment.
 #[async_trait::async_trait]
 pub trait RateCounter: Send + Sync {
-    /// Adds one hit to the counter `key` for the window starting at `window_start` and returns the new count.
+    /// Adds `hits` to the counter `key` for the window starting at `window_start` and returns the new count.
     /// The counter expires (TTL) at `expires_at`.
-    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable>;
+    async fn add(&self, key: &str, hits: u64, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable>;
+
+    /// Adds one hit.
+    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable> {
+        self.add(key, 1, window_start, expires_at).await
+    }
 }
 
 /// The answer of one JWKS fetch.

@@ -263,6 +263,14 @@ pub struct InMemoryRateCounter {
 }
 
 impl InMemoryRateCounter {
+    /// The shared count of `key` in the window starting at `window_start`.
+    pub fn count(&self, key: &str, window_start: i64) -> u64 {
+        lock(&self.counts)
+            .get(&(key.to_owned(), window_start))
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }
@@ -270,11 +278,11 @@ impl InMemoryRateCounter {
 
 #[async_trait::async_trait]
 impl RateCounter for InMemoryRateCounter {
-    async fn hit(&self, key: &str, window_start: i64, _expires_at: i64) -> Result<u64, StoreUnavailable> {
+    async fn add(&self, key: &str, hits: u64, window_start: i64, _expires_at: i64) -> Result<u64, StoreUnavailable> {
         outage(&self.failing)?;
         let mut counts = lock(&self.counts);
         let count = counts.entry((key.to_owned(), window_start)).or_insert(0);
-        *count += 1;
+        *count += hits;
         Ok(*count)
     }
 }

@@ -175,7 +175,11 @@ async fn oversized_member_ids_are_a_400_not_a_storage_failure() {
             .patch(&ctx, ResourceKind::Group, &group_id, &body, None, &all)
             .await
             .unwrap_err();
-        assert_eq!((err.status, err.scim_type.map(|t| t.as_str())), (400, Some("invalidValue")), "{err:?}");
+        assert_eq!(
+            (err.status, err.scim_type.map(|t| t.as_str())),
+            (400, Some("invalidValue")),
+            "{err:?}"
+        );
     }
     let created = service
         .create(

@@ -111,7 +111,9 @@ impl DirectoryStore for LosesRaces {
         user_ids: &[String],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
-        self.inner.add_members(tenant, group_id, user_ids, expected_version).await
+        self.inner
+            .add_members(tenant, group_id, user_ids, expected_version)
+            .await
     }
     async fn remove_members(
         &self,
@@ -120,7 +122,9 @@ impl DirectoryStore for LosesRaces {
         user_ids: &[String],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
-        self.inner.remove_members(tenant, group_id, user_ids, expected_version).await
+        self.inner
+            .remove_members(tenant, group_id, user_ids, expected_version)
+            .await
     }
     async fn remove_all_members(&self, tenant: &str, group_id: &str, expected_version: Option<u64>) -> StoreResult<()> {
         self.inner.remove_all_members(tenant, group_id, expected_version).await
@@ -171,15 +175,29 @@ async fn a_password_is_hashed_once_however_often_the_write_is_retried() {
         *store.losses.lock().unwrap() = 3;
         store.attempted.lock().unwrap().clear();
         let answer = if attempt == 0 {
-            service.replace(&ctx, ResourceKind::User, &id, put.clone(), None, &all).await.map(|_| ())
+            service
+                .replace(&ctx, ResourceKind::User, &id, put.clone(), None, &all)
+                .await
+                .map(|_| ())
         } else {
-            service.patch(&ctx, ResourceKind::User, &id, &patch, None, &all).await.map(|_| ())
+            service
+                .patch(&ctx, ResourceKind::User, &id, &patch, None, &all)
+                .await
+                .map(|_| ())
         };
         answer.unwrap();
-        let hashes: Vec<Option<String>> =
-            store.attempted.lock().unwrap().iter().map(|user| user.password_hash.clone()).collect();
+        let hashes: Vec<Option<String>> = store
+            .attempted
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|user| user.password_hash.clone())
+            .collect();
         assert_eq!(hashes.len(), 4, "three lost races and the write");
         assert!(hashes[0].is_some());
-        assert!(hashes.iter().all(|hash| hash == &hashes[0]), "hashed again on a retry: {hashes:?}");
+        assert!(
+            hashes.iter().all(|hash| hash == &hashes[0]),
+            "hashed again on a retry: {hashes:?}"
+        );
     }
 }

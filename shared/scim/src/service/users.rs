@@ -4,11 +4,11 @@
 
 use serde_json::{Map, Value};
 
+use super::password::HashedOnce;
 use super::representation::Stored;
 use super::store_error;
 use super::write::{Attempt, apply_patch, body_object, check_limits, pinned_version, prepare_post, prepare_put};
 use super::write::{required, retry_on_conflict, settle};
-use super::password::HashedOnce;
 use super::{Answer, DirectoryService, Projection, RequestContext, ResourceResponse, Target, found};
 use crate::error::ScimError;
 use crate::patch::PatchRequest;

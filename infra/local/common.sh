@@ -20,8 +20,14 @@ LAMBDA_BASE="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
 TOKEN_URL="$LAMBDA_BASE/token/oauth2/token"
 SCIM_URL="$LAMBDA_BASE/scim/scim/v2"
 ADMIN_URL="$LAMBDA_BASE/admin/clients"
+PORTAL_URL="$LAMBDA_BASE/portal"
+# The portal's app registration at the Entra stand-in (a fixed id: the stand-in forgets apps when it restarts).
+PORTAL_CLIENT_ID="${WIF_LOCAL_PORTAL_CLIENT_ID:-0a5e2c1f-7d3b-4f4e-9c8d-1b2a3c4d5e6f}"
+# The second demo tenant of the stand-in's sign-in page (entra-sim oidc::users::SECOND_TENANT_ID).
+SECOND_TENANT_GUID="c7d1e5a2-3b4f-4c6d-8e9f-a0b1c2d3e4f5"
 DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
 ENTRA_URL="http://127.0.0.1:$ENTRA_PORT"
+ENTRA_CONTROL_URL="http://127.0.0.1:$ENTRA_CONTROL_PORT"
 
 log() { printf '[local-stack] %s\n' "$*" >&2; }
 die() { printf '[local-stack] error: %s\n' "$*" >&2; exit 1; }

@@ -21,5 +21,5 @@ mod tests;
 pub use audit_query::AuditQueries;
 pub use checks::ConnectionTester;
 pub use error::RegistryError;
-pub use service::{Actor, PublicUrls, RegistryPorts, RegistryService};
+pub use service::{Actor, PersonActor, PublicUrls, RegistryPorts, RegistryService};
 pub use settings::parse_new_client;

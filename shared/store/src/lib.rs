@@ -10,6 +10,7 @@ pub mod directory;
 pub mod dynamo;
 pub mod keys;
 pub mod paging;
+pub mod portal;
 pub mod rate_limits;
 pub mod tables;
 pub mod tokens;

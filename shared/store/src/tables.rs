@@ -23,6 +23,7 @@ pub enum TableKind {
     Directory,
     Audit,
     RateLimits,
+    Portal,
 }
 
 /// Why a function's declarations disagree with its configuration, if they do: `permissions` must name exactly the
@@ -47,13 +48,14 @@ pub fn declaration_mismatch(
 }
 
 impl TableKind {
-    pub const ALL: [TableKind; 6] = [
+    pub const ALL: [TableKind; 7] = [
         TableKind::Clients,
         TableKind::Tokens,
         TableKind::Keys,
         TableKind::Directory,
         TableKind::Audit,
         TableKind::RateLimits,
+        TableKind::Portal,
     ];
 
     /// The resource's logical id in infra/template.yaml.
@@ -65,6 +67,7 @@ impl TableKind {
             TableKind::Directory => "DirectoryTable",
             TableKind::Audit => "AuditTable",
             TableKind::RateLimits => "RateLimitsTable",
+            TableKind::Portal => "PortalTable",
         }
     }
 
@@ -77,6 +80,7 @@ impl TableKind {
             TableKind::Directory => "WIF_DIRECTORY_TABLE",
             TableKind::Audit => "WIF_AUDIT_TABLE",
             TableKind::RateLimits => "WIF_RATE_LIMITS_TABLE",
+            TableKind::Portal => "WIF_PORTAL_TABLE",
         }
     }
 }
@@ -90,6 +94,7 @@ pub struct TableNames {
     pub directory: String,
     pub audit: String,
     pub rate_limits: String,
+    pub portal: String,
 }
 
 impl TableNames {
@@ -103,6 +108,7 @@ impl TableNames {
             directory: name(TableKind::Directory),
             audit: name(TableKind::Audit),
             rate_limits: name(TableKind::RateLimits),
+            portal: name(TableKind::Portal),
         }
     }
 
@@ -114,6 +120,7 @@ impl TableNames {
             TableKind::Directory => &self.directory,
             TableKind::Audit => &self.audit,
             TableKind::RateLimits => &self.rate_limits,
+            TableKind::Portal => &self.portal,
         }
     }
 

@@ -2,7 +2,8 @@
 # Starts the whole local stack on 127.0.0.1 and shows it working:
 #   1. installs what is missing (moto[server], cargo-lambda) with pip,
 #   2. builds the workspace (debug) so every function answers its first request quickly,
-#   3. starts moto's DynamoDB-compatible server and creates the tables from infra/template.yaml,
+#   3. starts moto's DynamoDB-compatible server, creates the tables from infra/template.yaml, and starts the
+#      fault-injecting proxy the functions reach it through (pass-through unless a test programs faults),
 #   4. starts the Entra stand-in (signing keys + JWKS on loopback),
 #   5. starts every function under `cargo lambda watch`,
 #   6. registers a demo customer through the admin API, runs Entra's Test Connection, and (unless --no-demo)
@@ -37,7 +38,7 @@ Local stack is running (all on 127.0.0.1):
   customer portal  $PORTAL_URL/
                    sign in at the Entra stand-in as adele (Application Administrator, demo tenant),
                    nestor (Global Reader, read-only), bianca (admin of a second tenant) or lynne (no access)
-  DynamoDB (moto)  $DYNAMODB_URL
+  DynamoDB (moto)  $DYNAMODB_URL  (functions use $DYNAMODB_PROXY_URL; faults: $DYNAMODB_FAULTS_URL/rules)
   Entra stand-in   $ENTRA_URL  (JWKS: $ENTRA_URL/$DEMO_TENANT_GUID/discovery/v2.0/keys)
   demo client      $(cat "$STATE_DIR/demo-client-id" 2>/dev/null || echo "(not registered)")
   logs             $STATE_DIR/logs/
@@ -45,8 +46,9 @@ Stop it with: infra/local/stop.sh
 URLS
 }
 
-if pid_alive "$STATE_DIR/pids/moto" && pid_alive "$STATE_DIR/pids/lambda" && pid_alive "$STATE_DIR/pids/entra" \
-   && port_open "$LAMBDA_PORT" && port_open "$DYNAMODB_PORT" && port_open "$ENTRA_PORT"; then
+if pid_alive "$STATE_DIR/pids/moto" && pid_alive "$STATE_DIR/pids/dynamodb-proxy" && pid_alive "$STATE_DIR/pids/lambda" \
+   && pid_alive "$STATE_DIR/pids/entra" && port_open "$LAMBDA_PORT" && port_open "$DYNAMODB_PORT" \
+   && port_open "$DYNAMODB_PROXY_PORT" && port_open "$ENTRA_PORT"; then
   log "already running"
   print_urls
   exit 0
@@ -57,7 +59,7 @@ mkdir -p "$STATE_DIR/logs" "$STATE_DIR/pids" "$STATE_DIR/entra"
 
 "$(dirname "$0")/install-tools.sh"
 
-for port in "$DYNAMODB_PORT" "$LAMBDA_PORT" "$ENTRA_PORT"; do
+for port in "$DYNAMODB_PORT" "$DYNAMODB_PROXY_PORT" "$DYNAMODB_FAULTS_PORT" "$LAMBDA_PORT" "$ENTRA_PORT"; do
   port_open "$port" && die "port 127.0.0.1:$port is taken by another program; set WIF_LOCAL_*_PORT to move the stack"
 done
 
@@ -84,12 +86,18 @@ PORTAL_KEY="$("$BIN/local-stack" create-signing-key)"
 PORTAL_THUMBPRINT="$(sed -n 's/.*"x5t_s256" *: *"\([^"]*\)".*/\1/p' "$STATE_DIR/portal-certificate.json")"
 [ -n "$PORTAL_THUMBPRINT" ] || die "no portal certificate: $(cat "$STATE_DIR/portal-certificate.json")"
 
+log "starting the DynamoDB fault proxy on $DYNAMODB_PROXY_URL (control API $DYNAMODB_FAULTS_URL)"
+setsid "$BIN/dynamodb-fault-proxy" --listen "127.0.0.1:$DYNAMODB_PROXY_PORT" --control "127.0.0.1:$DYNAMODB_FAULTS_PORT" \
+  --upstream "$DYNAMODB_URL" >"$STATE_DIR/logs/dynamodb-fault-proxy.log" 2>&1 &
+echo $! >"$STATE_DIR/pids/dynamodb-proxy"
+wait_for_port "$DYNAMODB_PROXY_PORT" 30 || die "the fault proxy did not start; see $STATE_DIR/logs/dynamodb-fault-proxy.log"
+
 cat >"$ENV_FILE" <<ENV
 AWS_ACCESS_KEY_ID=local
 AWS_SECRET_ACCESS_KEY=local
 AWS_REGION=us-east-1
 AWS_EC2_METADATA_DISABLED=true
-AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_URL
+AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_PROXY_URL
 AWS_ENDPOINT_URL_KMS=$DYNAMODB_URL
 $TABLE_ENV
 WIF_LOCAL_DEVELOPMENT=true

@@ -2,8 +2,9 @@
 //! it creates travels only in its answer, never into its output.
 
 use wif_store::TableKind;
-use wif_store::tables::{TableNames, create_tables};
+use wif_store::TableNames;
 use wif_testkit::lambda_runtime::{TracedFunction, function_url_event};
+use wif_testkit::tables::create_tables;
 
 /// The function-URL event of an `AuthType: AWS_IAM` URL: the signer's identity is in the request context.
 fn signed(method: &str, path: &str, body: &str) -> serde_json::Value {

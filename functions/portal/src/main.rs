@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     let token_endpoint = HttpTokenEndpoint::new(config.url_policy(), config.jwks_fetch.timeout)
         .inspect_err(|err| tracing::error!(error = %err, "token endpoint client"))?;
     let clients = Clients {
-        dynamo: wif_store::dynamo::client_with(&shared, None),
+        dynamo: wif_store::dynamo::client_with(&shared),
         kms: aws_sdk_kms::Client::new(&shared),
         clock: Arc::new(SystemClock),
         fetcher: Arc::new(fetcher),

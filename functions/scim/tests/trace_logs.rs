@@ -7,9 +7,10 @@ use wif_auth::credentials::AccessToken;
 use wif_auth::ports::TokenRecord;
 use wif_auth::scope::Scope;
 use wif_store::TableKind;
-use wif_store::tables::{TableNames, create_tables};
+use wif_store::TableNames;
 use wif_store::tokens::TokenRepository;
 use wif_testkit::lambda_runtime::{TracedFunction, function_url_event};
+use wif_testkit::tables::create_tables;
 
 #[tokio::test]
 async fn neither_token_nor_password_reaches_the_log_at_trace() {

@@ -3,8 +3,9 @@
 //! event; `wif_common::telemetry` holds it, hyper and the AWS SDK below TRACE.)
 
 use wif_store::TableKind;
-use wif_store::tables::{TableNames, create_tables};
+use wif_store::TableNames;
 use wif_testkit::lambda_runtime::{TracedFunction, function_url_event};
+use wif_testkit::tables::create_tables;
 
 const JWT_BEARER: &str = "urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
 

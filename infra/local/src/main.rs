@@ -16,9 +16,9 @@ async fn create_tables(prefix: &str) -> ExitCode {
         eprintln!("local-stack: AWS_ENDPOINT_URL_DYNAMODB must point at the local DynamoDB server");
         return ExitCode::from(2);
     }
-    let client = wif_store::dynamodb_client_from_env(None).await;
+    let client = wif_store::dynamodb_client_from_env().await;
     let names = TableNames::with_prefix(prefix);
-    if let Err(err) = wif_store::tables::create_tables(&client, &names).await {
+    if let Err(err) = wif_testkit::tables::create_tables(&client, &names).await {
         eprintln!("local-stack: creating tables failed: {err}");
         return ExitCode::FAILURE;
     }

@@ -8,6 +8,7 @@ pub mod audit_query;
 pub mod checks;
 pub mod error;
 pub mod lifecycle;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod ports;
 pub mod secrets;

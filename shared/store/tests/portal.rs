@@ -5,7 +5,7 @@ use wif_portal::model::{Invitation, NonAdminAccess, PendingSignIn, Person, Sessi
 use wif_portal::ports::{LinkWriteError, SessionStore, TenantLinkStore};
 use wif_store::TableNames;
 use wif_store::portal::PortalRepository;
-use wif_store::tables::create_tables;
+use wif_testkit::tables::create_tables;
 
 async fn repository() -> PortalRepository {
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;

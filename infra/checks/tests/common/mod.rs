@@ -103,7 +103,7 @@ impl Dynamo {
         let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
         let unrecorded = aws_sdk_dynamodb::Client::new(&config);
         let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
-        wif_store::tables::create_tables(&unrecorded, &names)
+        wif_testkit::tables::create_tables(&unrecorded, &names)
             .await
             .expect("create the template's tables in moto");
         let recorder = IamRecorder::new();

@@ -30,21 +30,14 @@ fn json(status: StatusCode, body: &Value) -> Response<String> {
     json_response(status, SCIM_CONTENT_TYPE, body)
 }
 
-/// The RFC 7644 §3.12 error answer of `err`, with its status.
-/// Seconds a client is asked to wait after a 503 (storage briefly unavailable, a write that kept losing races).
-pub const RETRY_AFTER_UNAVAILABLE_SECONDS: u64 = 5;
-
+/// The RFC 7644 §3.12 error answer of `err`, with its status (and `Retry-After` on 503 and 429).
 pub fn error_response(err: &ScimError) -> Response<String> {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let response = json(status, &err.to_json());
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        return with_header(
-            response,
-            header::RETRY_AFTER,
-            &RETRY_AFTER_UNAVAILABLE_SECONDS.to_string(),
-        );
+    match err.retry_after() {
+        Some(seconds) => with_header(response, header::RETRY_AFTER, &seconds.to_string()),
+        None => response,
     }
-    response
 }
 
 fn empty(status: StatusCode) -> Response<String> {

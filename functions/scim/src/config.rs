@@ -29,6 +29,8 @@ pub struct ScimConfig {
     /// The public SCIM base URL (`https://host/scim/v2`) for `meta.location`; derived from each request's host
     /// when unset. Plain http only to loopback in local development (`WIF_LOCAL_DEVELOPMENT`, the local stack).
     pub public_scim_url: Option<String>,
+    /// `WIF_ORIGIN_SECRET_ARN`: with a custom domain, the Secrets Manager secret CloudFront proves itself with.
+    pub origin_secret_arn: Option<String>,
     /// SCIM requests per client (access token's client) per minute; 0 disables.
     pub rate_limit_per_minute: u64,
 }
@@ -44,6 +46,7 @@ impl ScimConfig {
             tables,
             audit_retention_days,
             public_scim_url,
+            origin_secret_arn: wif_common::config::optional(env, "WIF_ORIGIN_SECRET_ARN"),
             rate_limit_per_minute,
         })
     }

@@ -33,6 +33,8 @@ pub const RATE_COUNT_BATCH: u64 = 10;
 
 /// What the handler needs, built once per Lambda environment.
 pub struct ScimApp {
+    /// Behind the custom domain only requests through CloudFront are answered ([`wif_edge::Front`]).
+    pub front: wif_edge::Front,
     pub api: ScimApi,
     /// Requests per client per minute, shared by every environment through the RateLimits table.
     pub limit: RequestLimit,
@@ -83,6 +85,7 @@ fn api_request(request: Request, rest: &str) -> http::Request<Body> {
     // `rest` and the query come from a URI that parsed, so this parses too.
     parts.uri = target.parse().unwrap_or_default();
     parts.headers.remove(header::AUTHORIZATION);
+    parts.headers.remove(wif_edge::ORIGIN_VERIFY_HEADER);
     http::Request::from_parts(parts, body)
 }
 
@@ -94,12 +97,19 @@ fn derived_base_url(meta: &RequestMeta) -> String {
 
 /// Handles one request. Never fails: every error is an HTTP answer.
 pub async fn handle(app: &ScimApp, request: Request) -> Response<Body> {
-    let meta = RequestMeta::of(&request);
+    let mut meta = RequestMeta::of(&request);
+    let admitted = app.front.admit(&request, &mut meta);
     let path = request.uri().path().to_owned();
     let span = meta.span("scim", request.method().as_str(), &path);
     async move {
         let started = std::time::Instant::now();
-        let response = route(app, request, &meta, &path).await;
+        let response = match admitted {
+            Ok(()) => route(app, request, &meta, &path).await,
+            Err(refused) => {
+                tracing::warn!("refused a request that did not come through the custom domain");
+                error_response(&ScimError::new(403, None, refused.to_string()))
+            }
+        };
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -215,6 +225,7 @@ mod tests {
             },
         );
         let app = ScimApp {
+            front: wif_edge::Front::FunctionUrl,
             api: ScimApi::new(service),
             limit: RequestLimit::new(
                 Arc::new(InMemoryRateCounter::default()),

@@ -29,6 +29,9 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     (TableKind::RateLimits, &["dynamodb:UpdateItem"]),
 ];
 
+/// Secrets Manager actions on the CloudFront origin secret (only with a custom domain): read once at start.
+pub const SECRETS_PERMISSIONS: &[&str] = &["secretsmanager:GetSecretValue"];
+
 /// Every environment variable [`crate::config::ScimConfig::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
     "WIF_DIRECTORY_TABLE",
@@ -39,4 +42,5 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_SCIM_RATE_LIMIT_PER_MINUTE",
     "WIF_LOCAL_DEVELOPMENT",
     "WIF_PUBLIC_SCIM_URL",
+    "WIF_ORIGIN_SECRET_ARN",
 ];

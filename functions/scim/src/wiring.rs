@@ -34,6 +34,7 @@ impl ScimApp {
             tables.get(TableKind::RateLimits)?,
         ));
         Ok(ScimApp {
+            front: wif_edge::Front::FunctionUrl,
             api: ScimApi::new(service),
             limit: RequestLimit::new(counter, "scim:client", config.rate_limit_per_minute, RATE_COUNT_BATCH),
             tokens: Arc::new(TokenRepository::new(

@@ -22,6 +22,9 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     (TableKind::RateLimits, &["dynamodb:UpdateItem"]),
 ];
 
+/// Secrets Manager actions on the CloudFront origin secret (only with a custom domain): read once at start.
+pub const SECRETS_PERMISSIONS: &[&str] = &["secretsmanager:GetSecretValue"];
+
 /// Every environment variable [`crate::config::TokenConfig::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
     "WIF_CLIENTS_TABLE",
@@ -42,4 +45,5 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_RATE_LIMIT_SOURCE_PER_MINUTE",
     "WIF_AUDIT_RETENTION_DAYS",
     "WIF_PUBLIC_TOKEN_URL",
+    "WIF_ORIGIN_SECRET_ARN",
 ];

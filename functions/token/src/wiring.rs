@@ -48,6 +48,7 @@ impl TokenApp {
         Ok(TokenApp {
             service: TokenService::new(ports, config.token, config.cache),
             public_token_url: config.public_token_url.clone(),
+            front: wif_edge::Front::FunctionUrl,
         })
     }
 }

@@ -358,6 +358,7 @@ async fn main() {
     let fetcher = Arc::new(StaticJwksFetcher::default());
     fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
     let token_app = |ports: TokenPorts| token::TokenApp {
+        front: wif_edge::Front::FunctionUrl,
         service: TokenService::new(ports, TokenSettings::default(), JwksCacheSettings::default()),
         public_token_url: Some("https://scim.example.com/oauth2/token".into()),
     };
@@ -449,6 +450,7 @@ async fn main() {
                     audit: Arc<dyn AuditSink>,
                     tokens: Arc<dyn TokenStore>,
                     counter: Arc<dyn wif_auth::ports::RateCounter>| scim::ScimApp {
+        front: wif_edge::Front::FunctionUrl,
         // What the function deploys: the per-client limit, counted in batches in the RateLimits table.
         limit: wif_auth::request_limit::RequestLimit::new(counter, "scim:client", 6_000_000, scim::RATE_COUNT_BATCH),
         api: wif_scim::api::ScimApi::new(wif_scim::service::DirectoryService::new(

@@ -201,7 +201,7 @@ impl TokenService {
     ) -> Result<TokenGrant, OAuthError> {
         if let Some(ip) = &context.source_ip {
             self.enforce_rate(
-                &format!("token:source:{ip}"),
+                &format!("token:source:{}", wif_common::source::rate_limit_bucket(ip)),
                 self.settings.rate_limit_source_per_minute,
                 now,
             )

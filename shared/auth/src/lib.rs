@@ -20,6 +20,7 @@ pub mod oauth_error;
 pub mod ports;
 pub mod registration;
 pub mod request_limit;
+pub mod revocation;
 pub mod scope;
 pub mod service;
 mod strict_json;

@@ -39,6 +39,13 @@ pub struct TokenRecord {
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync {
     async fn put_token(&self, record: &TokenRecord) -> Result<(), StoreUnavailable>;
+    /// Writes `record` only if its client's registration is still enabled at `registration_version`, and records it
+    /// in the client's token index, atomically (see [`crate::revocation`]).
+    async fn put_token_if_current(
+        &self,
+        record: &TokenRecord,
+        registration_version: u64,
+    ) -> Result<(), crate::revocation::IssueError>;
     async fn get_token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreUnavailable>;
     /// Marks every live token of the client revoked; returns how many were revoked.
     async fn revoke_client_tokens(&self, client_id: &str) -> Result<usize, StoreUnavailable>;

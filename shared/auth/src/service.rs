@@ -303,10 +303,7 @@ impl TokenService {
             expires_at: now.saturating_add(i64::from(lifetime)),
             revoked: false,
         };
-        self.tokens.put_token(&record).await.map_err(|err| {
-            OAuthError::temporarily_unavailable("the token could not be issued; retry shortly")
-                .with_reason(format!("token store write failed: {err}"))
-        })?;
+        crate::revocation::store_token(self.tokens.as_ref(), &record, registration.version).await?;
         Ok(TokenGrant {
             access_token,
             expires_in: lifetime,

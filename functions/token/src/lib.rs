@@ -216,24 +216,25 @@ mod tests {
         assert_eq!(event.user_agent.as_deref(), Some("Microsoft.Identity.Provisioning"));
     }
 
+    /// A token request as a function-URL event from `source_ip`, with `headers` added.
+    fn url_request(f: &Fixture, source_ip: &str, headers: &[(&str, &str)]) -> Request {
+        let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        let mut event = wif_testkit::lambda_runtime::function_url_event(
+            "POST",
+            "/oauth2/token",
+            "",
+            &all,
+            &token_form(&assertion(f)),
+        );
+        event["requestContext"]["http"]["sourceIp"] = source_ip.into();
+        lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|err| panic!("{err}"))
+    }
+
     #[tokio::test]
     async fn source_ip_comes_from_the_function_url_context() {
         let f = fixture();
-        let event = serde_json::json!({
-            "version": "2.0", "routeKey": "$default", "rawPath": "/oauth2/token", "rawQueryString": "",
-            "headers": {"host": "abc.lambda-url.eu-west-1.on.aws", "content-type": "application/x-www-form-urlencoded"},
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
-                "domainPrefix": "abc", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
-                "time": "02/Dec/2026:02:07:16 +0000", "timeEpoch": 1_796_177_236_000u64,
-                "http": {"method": "POST", "path": "/oauth2/token", "protocol": "HTTP/1.1",
-                         "sourceIp": "203.0.113.9", "userAgent": "Microsoft.Identity.Provisioning"}
-            },
-            "body": token_form(&assertion(&f)),
-            "isBase64Encoded": false
-        });
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|err| panic!("{err}"));
-        let response = handle(&f.app, request).await;
+        let response = handle(&f.app, url_request(&f, "203.0.113.9", &[])).await;
         assert_eq!(response.status(), 200, "{:?}", response.body());
         assert_eq!(f.audit.last().unwrap().source_ip.as_deref(), Some("203.0.113.9"));
     }
@@ -246,35 +247,24 @@ mod tests {
         let mut f = fixture();
         let secret = "PerDeploymentOriginSecret0123456789";
         f.app.front = wif_edge::Front::CloudFront(wif_edge::OriginSecret::new(secret.into()).unwrap());
-        let event = |headers: &[(&str, &str)]| {
-            let mut event = serde_json::json!({
-                "version": "2.0", "routeKey": "$default", "rawPath": "/oauth2/token", "rawQueryString": "",
-                "headers": {"host": "abc.lambda-url.eu-west-1.on.aws",
-                            "content-type": "application/x-www-form-urlencoded"},
-                "requestContext": {
-                    "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
-                    "domainPrefix": "abc", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
-                    "time": "02/Dec/2026:02:07:16 +0000", "timeEpoch": 1_796_177_236_000u64,
-                    "http": {"method": "POST", "path": "/oauth2/token", "protocol": "HTTP/1.1",
-                             "sourceIp": "130.176.1.1", "userAgent": "Amazon CloudFront"}
-                },
-                "body": token_form(&assertion(&f)),
-                "isBase64Encoded": false
-            });
-            for (name, value) in headers {
-                event["headers"][*name] = (*value).into();
-            }
-            lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|err| panic!("{err}"))
-        };
-        let direct = handle(&f.app, event(&[("cloudfront-viewer-address", "198.51.100.7:443")])).await;
+        let edge = "130.176.1.1";
+        let direct = handle(
+            &f.app,
+            url_request(&f, edge, &[(wif_edge::VIEWER_ADDRESS_HEADER, "198.51.100.7:443")]),
+        )
+        .await;
         assert_eq!(direct.status(), 403);
         assert!(f.tokens.records().is_empty());
         assert!(!format!("{:?}", direct.body()).contains(secret));
 
-        let through = event(&[
-            (wif_edge::ORIGIN_VERIFY_HEADER, secret),
-            (wif_edge::VIEWER_ADDRESS_HEADER, "2001:db8:1:2::7:46532"),
-        ]);
+        let through = url_request(
+            &f,
+            edge,
+            &[
+                (wif_edge::ORIGIN_VERIFY_HEADER, secret),
+                (wif_edge::VIEWER_ADDRESS_HEADER, "2001:db8:1:2::7:46532"),
+            ],
+        );
         let response = handle(&f.app, through).await;
         assert_eq!(response.status(), 200, "{:?}", response.body());
         assert_eq!(f.audit.last().unwrap().source_ip.as_deref(), Some("2001:db8:1:2::7"));

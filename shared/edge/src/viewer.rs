@@ -121,21 +121,8 @@ mod tests {
     use super::*;
 
     fn request(headers: &[(&str, &str)]) -> (Request, RequestMeta) {
-        let mut event = serde_json::json!({
-          "version": "2.0", "routeKey": "$default", "rawPath": "/oauth2/token", "rawQueryString": "",
-          "headers": {"host": "abc.lambda-url.eu-west-1.on.aws"},
-          "requestContext": {
-            "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
-            "domainPrefix": "abc", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
-            "time": "02/Dec/2026:02:07:16 +0000", "timeEpoch": 1796177236000u64,
-            "http": {"method": "POST", "path": "/oauth2/token", "protocol": "HTTP/1.1",
-                     "sourceIp": "130.176.1.1", "userAgent": "Amazon CloudFront"}
-          },
-          "isBase64Encoded": false
-        });
-        for (name, value) in headers {
-            event["headers"][*name] = (*value).into();
-        }
+        let mut event = wif_testkit::lambda_runtime::function_url_event("POST", "/oauth2/token", "", headers, "");
+        event["requestContext"]["http"]["sourceIp"] = "130.176.1.1".into();
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         let meta = RequestMeta::of(&request);
         (request, meta)

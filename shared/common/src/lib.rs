@@ -7,8 +7,10 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod http_util;
+pub mod ids;
 pub mod source;
 pub mod telemetry;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::ConfigError;
+pub use ids::{ClientId, ResourceId, TenantId};

@@ -20,6 +20,7 @@ use crate::schema::ResourceKind;
 use crate::schema::ResourceSchema;
 use crate::schema::discovery::{self, DiscoveryConfig};
 use crate::service::{Caller, DirectoryService, PatchResponse, RequestContext, ResourceResponse, etag};
+use crate::store::ResourceId;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 /// Largest request body accepted (a group PUT with thousands of members fits; DynamoDB items are capped lower).
@@ -66,7 +67,8 @@ enum Route<'a> {
     Schemas(Option<&'a str>),
     Collection(ResourceKind),
     Search(Option<ResourceKind>),
-    Resource(ResourceKind, &'a str),
+    /// The id comes from the path; from here on it is a [`ResourceId`], never confused with the tenant.
+    Resource(ResourceKind, ResourceId),
 }
 
 /// The discovery documents that exist as a list and one by one.
@@ -97,7 +99,7 @@ fn route(path: &str) -> Option<Route<'_>> {
         [".search"] => Some(Route::Search(None)),
         [s] => kind(s).map(Route::Collection),
         [s, ".search"] => kind(s).map(|k| Route::Search(Some(k))),
-        [s, id] if !id.is_empty() => kind(s).map(|k| Route::Resource(k, id)),
+        [s, id] if !id.is_empty() => kind(s).map(|k| Route::Resource(k, ResourceId::new(*id))),
         _ => None,
     }
 }
@@ -255,7 +257,7 @@ impl ScimApi {
                 }
                 _ => Ok(method_not_allowed(&method, "POST")),
             },
-            Route::Resource(kind, id) => self.resource(&method, kind, id, request, &params, ctx).await,
+            Route::Resource(kind, id) => self.resource(&method, kind, &id, request, &params, ctx).await,
         }
     }
 
@@ -311,7 +313,7 @@ impl ScimApi {
         &self,
         method: &Method,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         request: &Request<B>,
         params: &query::Params,
         ctx: &RequestContext,

@@ -56,8 +56,8 @@ fn harness() -> Harness {
 
 fn caller(tenant: &str, can_write: bool) -> Caller {
     Caller {
-        tenant_id: tenant.into(),
-        client_id: format!("client-{tenant}"),
+        tenant_id: crate::store::TenantId::new(tenant),
+        client_id: wif_common::ClientId::new(format!("client-{tenant}")),
         can_write,
     }
 }
@@ -202,7 +202,15 @@ async fn user_lifecycle_as_entra_drives_it() {
     );
 
     // The password is stored hashed only.
-    let stored = h.store.get_user("t1", &id).await.unwrap().unwrap();
+    let stored = h
+        .store
+        .get_user(
+            &crate::store::TenantId::new("t1"),
+            &crate::store::ResourceId::new(id.as_str()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     let hash = stored.password_hash.clone().unwrap();
     assert!(crate::service::password::verify_password("Sup3r!secret", &hash));
     assert!(!serde_json::to_string(&stored.attributes).unwrap().contains("Sup3r"));
@@ -309,7 +317,15 @@ async fn user_lifecycle_as_entra_drives_it() {
     assert_eq!(replaced["userName"], "renamed@contoso.com");
     assert!(replaced.get("name").is_none(), "PUT clears what it does not carry");
     assert_eq!(
-        h.store.get_user("t1", &id).await.unwrap().unwrap().password_hash,
+        h.store
+            .get_user(
+                &crate::store::TenantId::new("t1"),
+                &crate::store::ResourceId::new(id.as_str())
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
         Some(hash),
         "PUT without password keeps it"
     );
@@ -466,7 +482,16 @@ async fn groups_with_members_in_both_removal_shapes() {
     );
     assert_eq!(h.call("DELETE", &format!("/Groups/{gid}"), None).await.status(), 204);
     assert_scim_error(&h.call("GET", &format!("/Groups/{gid}"), None).await, 404, None);
-    assert!(h.store.groups_of_user("t1", &users[1]).await.unwrap().is_empty());
+    assert!(
+        h.store
+            .groups_of_user(
+                &crate::store::TenantId::new("t1"),
+                &crate::store::ResourceId::new(users[1].as_str())
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -1048,113 +1073,143 @@ async fn storage_failure_is_503() {
     struct Down;
     #[async_trait::async_trait]
     impl DirectoryStore for Down {
-        async fn create_user(&self, _: &str, _: &crate::store::UserRecord) -> crate::store::StoreResult<()> {
+        async fn create_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::UserRecord,
+        ) -> crate::store::StoreResult<()> {
             Err(crate::store::DirectoryError::Unavailable("down".into()))
         }
-        async fn get_user(&self, _: &str, _: &str) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
+        async fn get_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+        ) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
             Err(crate::store::DirectoryError::Unavailable("down".into()))
         }
         async fn replace_user(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &crate::store::UserRecord,
             _: &crate::store::UserRecord,
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn delete_user(&self, _: &str, _: &str, _: Option<u64>) -> crate::store::StoreResult<()> {
+        async fn delete_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
         async fn user_by_user_name(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
             Err(crate::store::DirectoryError::Unavailable("down".into()))
         }
         async fn users_by_external_id(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::UserRecord>> {
             unreachable!()
         }
         async fn users_by_work_email(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::UserRecord>> {
             unreachable!()
         }
         async fn scan_users(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: Option<&str>,
             _: usize,
         ) -> crate::store::StoreResult<crate::store::Page<crate::store::UserRecord>> {
             unreachable!()
         }
-        async fn groups_of_user(&self, _: &str, _: &str) -> crate::store::StoreResult<Vec<String>> {
+        async fn groups_of_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+        ) -> crate::store::StoreResult<Vec<ResourceId>> {
             unreachable!()
         }
         async fn create_group(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &crate::store::GroupRecord,
-            _: &[String],
+            _: &[crate::store::ResourceId],
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn get_group(&self, _: &str, _: &str) -> crate::store::StoreResult<Option<crate::store::GroupRecord>> {
+        async fn get_group(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+        ) -> crate::store::StoreResult<Option<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn get_group_with_members(
             &self,
-            _: &str,
-            _: &str,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
             _: usize,
-        ) -> crate::store::StoreResult<Option<(crate::store::GroupRecord, crate::store::Page<String>)>> {
+        ) -> crate::store::StoreResult<Option<(crate::store::GroupRecord, crate::store::Page<ResourceId>)>> {
             unreachable!()
         }
         async fn group_with_membership(
             &self,
-            _: &str,
-            _: &str,
-            _: &str,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: &crate::store::ResourceId,
         ) -> crate::store::StoreResult<Option<(crate::store::GroupRecord, bool)>> {
             unreachable!()
         }
-        async fn get_groups(&self, _: &str, _: &[String]) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
+        async fn get_groups(
+            &self,
+            _: &crate::store::TenantId,
+            _: &[crate::store::ResourceId],
+        ) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn replace_group(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &crate::store::GroupRecord,
             _: &crate::store::GroupRecord,
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn delete_group(&self, _: &str, _: &str, _: Option<u64>) -> crate::store::StoreResult<()> {
+        async fn delete_group(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
         async fn groups_by_display_name(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn groups_by_external_id(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn scan_groups(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: Option<&str>,
             _: usize,
         ) -> crate::store::StoreResult<crate::store::Page<crate::store::GroupRecord>> {
@@ -1162,26 +1217,37 @@ async fn storage_failure_is_503() {
         }
         async fn list_members(
             &self,
-            _: &str,
-            _: &str,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
             _: Option<&str>,
             _: usize,
-        ) -> crate::store::StoreResult<crate::store::Page<String>> {
+        ) -> crate::store::StoreResult<crate::store::Page<ResourceId>> {
             unreachable!()
         }
-        async fn add_members(&self, _: &str, _: &str, _: &[String], _: Option<u64>) -> crate::store::StoreResult<()> {
-            unreachable!()
-        }
-        async fn remove_members(
+        async fn add_members(
             &self,
-            _: &str,
-            _: &str,
-            _: &[String],
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: &[crate::store::ResourceId],
             _: Option<u64>,
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn remove_all_members(&self, _: &str, _: &str, _: Option<u64>) -> crate::store::StoreResult<()> {
+        async fn remove_members(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: &[crate::store::ResourceId],
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
+            unreachable!()
+        }
+        async fn remove_all_members(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
     }

@@ -36,7 +36,8 @@ use wif_common::audit::AuditSink;
 use crate::error::ScimError;
 use crate::resource;
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryError, DirectoryStore, StoreResult};
+use crate::store::{DirectoryError, DirectoryStore, ResourceId, StoreResult, TenantId};
+use wif_common::ClientId;
 
 pub use crate::projection::Projection;
 pub use list::ListQuery;
@@ -52,8 +53,8 @@ pub const MAX_RESOURCE_BYTES: usize = 256 * 1024;
 /// Who is calling, from the verified access token (never from the request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub tenant_id: String,
-    pub client_id: String,
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
     /// `scim` / `scim.readwrite`; `scim.read` tokens may only read and search.
     pub can_write: bool,
 }
@@ -133,13 +134,13 @@ type Answer = Result<ResourceResponse, ScimError>;
 #[derive(Debug, Clone, Copy)]
 struct Target<'a> {
     ctx: &'a RequestContext,
-    id: &'a str,
+    id: &'a ResourceId,
     if_match: Option<&'a str>,
     projection: &'a Projection,
 }
 
 impl<'a> Target<'a> {
-    fn new(ctx: &'a RequestContext, id: &'a str, if_match: Option<&'a str>, projection: &'a Projection) -> Self {
+    fn new(ctx: &'a RequestContext, id: &'a ResourceId, if_match: Option<&'a str>, projection: &'a Projection) -> Self {
         Self {
             ctx,
             id,
@@ -148,7 +149,7 @@ impl<'a> Target<'a> {
         }
     }
 
-    fn tenant(&self) -> &'a str {
+    fn tenant(&self) -> &'a TenantId {
         &self.ctx.caller.tenant_id
     }
 }
@@ -157,18 +158,22 @@ pub fn etag(version: u64) -> String {
     resource::format_etag(&version.to_string())
 }
 
-fn not_found(kind: ResourceKind, id: &str) -> ScimError {
+fn not_found(kind: ResourceKind, id: &(impl std::fmt::Display + ?Sized)) -> ScimError {
     ScimError::not_found(format!("{} \"{id}\" not found", kind.resource_type()))
 }
 
 /// A storage read of one resource: the record, or 404.
-fn found<T>(read: StoreResult<Option<T>>, kind: ResourceKind, id: &str) -> Result<T, ScimError> {
+fn found<T>(
+    read: StoreResult<Option<T>>,
+    kind: ResourceKind,
+    id: &(impl std::fmt::Display + ?Sized),
+) -> Result<T, ScimError> {
     read.map_err(|e| store_error(kind, id, e))?
         .ok_or_else(|| not_found(kind, id))
 }
 
 /// Maps storage outcomes that are not handled at the call site.
-fn store_error(kind: ResourceKind, id: &str, err: DirectoryError) -> ScimError {
+fn store_error(kind: ResourceKind, id: &(impl std::fmt::Display + ?Sized), err: DirectoryError) -> ScimError {
     match err {
         DirectoryError::NotFound => not_found(kind, id),
         DirectoryError::VersionConflict => ScimError::new(
@@ -251,10 +256,10 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         projection: &Projection,
     ) -> Result<ResourceResponse, ScimError> {
-        if !write::plausible_id(id) {
+        if !write::plausible_id(id.as_str()) {
             return Err(not_found(kind, id));
         }
         let target = Target::new(ctx, id, None, projection);
@@ -269,7 +274,7 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         body: Value,
         if_match: Option<&str>,
         projection: &Projection,
@@ -281,7 +286,7 @@ impl DirectoryService {
                 ResourceKind::Group => self.replace_group(target, &body).await,
             }
         };
-        self.audited(ctx, kind, "replace", Some(id), write, |_| (200, None))
+        self.audited(ctx, kind, "replace", Some(id.as_str()), write, |_| (200, None))
             .await
     }
 
@@ -289,7 +294,7 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         body: &Value,
         if_match: Option<&str>,
         projection: &Projection,
@@ -301,27 +306,29 @@ impl DirectoryService {
                 ResourceKind::Group => self.patch_group(target, body).await,
             }
         };
-        self.audited(ctx, kind, "patch", Some(id), write, |patched| (patched.status(), None))
-            .await
+        self.audited(ctx, kind, "patch", Some(id.as_str()), write, |patched| {
+            (patched.status(), None)
+        })
+        .await
     }
 
     pub async fn delete(
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         if_match: Option<&str>,
     ) -> Result<(), ScimError> {
         let write = self.delete_resource(&ctx.caller.tenant_id, kind, id, if_match);
-        self.audited(ctx, kind, "delete", Some(id), write, |()| (204, None))
+        self.audited(ctx, kind, "delete", Some(id.as_str()), write, |()| (204, None))
             .await
     }
 
     async fn delete_resource(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         if_match: Option<&str>,
     ) -> Result<(), ScimError> {
         let expected = match if_match {

@@ -20,13 +20,13 @@ struct LosesRaces {
 
 #[async_trait::async_trait]
 impl DirectoryStore for LosesRaces {
-    async fn create_user(&self, tenant: &str, user: &UserRecord) -> StoreResult<()> {
+    async fn create_user(&self, tenant: &TenantId, user: &UserRecord) -> StoreResult<()> {
         self.inner.create_user(tenant, user).await
     }
-    async fn get_user(&self, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
+    async fn get_user(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<UserRecord>> {
         self.inner.get_user(tenant, id).await
     }
-    async fn replace_user(&self, tenant: &str, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
+    async fn replace_user(&self, tenant: &TenantId, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
         self.attempted.lock().unwrap().push(next.clone());
         {
             let mut losses = self.losses.lock().unwrap();
@@ -37,78 +37,83 @@ impl DirectoryStore for LosesRaces {
         }
         self.inner.replace_user(tenant, previous, next).await
     }
-    async fn delete_user(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_user(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         self.inner.delete_user(tenant, id, expected_version).await
     }
-    async fn user_by_user_name(&self, tenant: &str, user_name: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_user_name(&self, tenant: &TenantId, user_name: &str) -> StoreResult<Option<UserRecord>> {
         self.inner.user_by_user_name(tenant, user_name).await
     }
-    async fn users_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<UserRecord>> {
         self.inner.users_by_external_id(tenant, external_id).await
     }
-    async fn users_by_work_email(&self, tenant: &str, email: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_work_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Vec<UserRecord>> {
         self.inner.users_by_work_email(tenant, email).await
     }
-    async fn scan_users(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
+    async fn scan_users(&self, tenant: &TenantId, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
         self.inner.scan_users(tenant, cursor, limit).await
     }
-    async fn groups_of_user(&self, tenant: &str, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn groups_of_user(&self, tenant: &TenantId, user_id: &ResourceId) -> StoreResult<Vec<ResourceId>> {
         self.inner.groups_of_user(tenant, user_id).await
     }
-    async fn create_group(&self, tenant: &str, group: &GroupRecord, members: &[String]) -> StoreResult<()> {
+    async fn create_group(&self, tenant: &TenantId, group: &GroupRecord, members: &[ResourceId]) -> StoreResult<()> {
         self.inner.create_group(tenant, group, members).await
     }
-    async fn get_group(&self, tenant: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
+    async fn get_group(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<GroupRecord>> {
         self.inner.get_group(tenant, id).await
     }
     async fn get_group_with_members(
         &self,
-        tenant: &str,
-        id: &str,
+        tenant: &TenantId,
+        id: &ResourceId,
         member_limit: usize,
-    ) -> StoreResult<Option<(GroupRecord, Page<String>)>> {
+    ) -> StoreResult<Option<(GroupRecord, Page<ResourceId>)>> {
         self.inner.get_group_with_members(tenant, id, member_limit).await
     }
     async fn group_with_membership(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_id: &ResourceId,
     ) -> StoreResult<Option<(GroupRecord, bool)>> {
         self.inner.group_with_membership(tenant, group_id, user_id).await
     }
-    async fn get_groups(&self, tenant: &str, ids: &[String]) -> StoreResult<Vec<GroupRecord>> {
+    async fn get_groups(&self, tenant: &TenantId, ids: &[ResourceId]) -> StoreResult<Vec<GroupRecord>> {
         self.inner.get_groups(tenant, ids).await
     }
-    async fn replace_group(&self, tenant: &str, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
+    async fn replace_group(&self, tenant: &TenantId, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
         self.inner.replace_group(tenant, previous, next).await
     }
-    async fn delete_group(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_group(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         self.inner.delete_group(tenant, id, expected_version).await
     }
-    async fn groups_by_display_name(&self, tenant: &str, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_display_name(&self, tenant: &TenantId, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
         self.inner.groups_by_display_name(tenant, display_name).await
     }
-    async fn groups_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
         self.inner.groups_by_external_id(tenant, external_id).await
     }
-    async fn scan_groups(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<GroupRecord>> {
+    async fn scan_groups(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<GroupRecord>> {
         self.inner.scan_groups(tenant, cursor, limit).await
     }
     async fn list_members(
         &self,
-        tenant: &str,
-        group_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<String>> {
+    ) -> StoreResult<Page<ResourceId>> {
         self.inner.list_members(tenant, group_id, cursor, limit).await
     }
     async fn add_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         self.inner
@@ -117,16 +122,21 @@ impl DirectoryStore for LosesRaces {
     }
     async fn remove_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         self.inner
             .remove_members(tenant, group_id, user_ids, expected_version)
             .await
     }
-    async fn remove_all_members(&self, tenant: &str, group_id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn remove_all_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        expected_version: Option<u64>,
+    ) -> StoreResult<()> {
         self.inner.remove_all_members(tenant, group_id, expected_version).await
     }
 }
@@ -167,7 +177,7 @@ async fn a_password_is_hashed_once_however_often_the_write_is_retried() {
         .create(&ctx, ResourceKind::User, json!({"userName": "race@example.com"}), &all)
         .await
         .unwrap();
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let id = wif_common::ResourceId::new(created.body["id"].as_str().unwrap().to_owned());
     let put = json!({"userName": "race@example.com", "password": "Put-Pa55word"});
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "password", "value": "Patch-Pa55word"}]});

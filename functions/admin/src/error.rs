@@ -26,6 +26,10 @@ pub enum AdminError {
     /// Defence in depth: the function URL's AWS_IAM auth should make this unreachable in AWS.
     #[error("the admin API requires a SigV4-signed request from an IAM principal")]
     NoPrincipal,
+    /// A direct invocation's event, not one AWS built for the function URL (only `lambda:InvokeFunctionUrl` may be
+    /// granted on this function).
+    #[error("the admin API answers only requests through its function URL")]
+    NotAFunctionUrlEvent,
 }
 
 impl AdminError {
@@ -43,7 +47,7 @@ impl AdminError {
             AdminError::BadRequest { status, .. } => *status,
             AdminError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AdminError::NotFound { .. } => StatusCode::NOT_FOUND,
-            AdminError::NoPrincipal => StatusCode::FORBIDDEN,
+            AdminError::NoPrincipal | AdminError::NotAFunctionUrlEvent => StatusCode::FORBIDDEN,
         }
     }
 
@@ -56,7 +60,7 @@ impl AdminError {
             AdminError::BadRequest { .. } => "invalid_request",
             AdminError::MethodNotAllowed { .. } => "method_not_allowed",
             AdminError::NotFound { .. } => "not_found",
-            AdminError::NoPrincipal => "access_denied",
+            AdminError::NoPrincipal | AdminError::NotAFunctionUrlEvent => "access_denied",
         }
     }
 

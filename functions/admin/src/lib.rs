@@ -25,10 +25,13 @@ pub mod response;
 pub mod routes;
 mod wiring;
 
+use std::sync::Arc;
+
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
-use wif_edge::{RequestMeta, into_lambda_response};
+use wif_common::Clock;
+use wif_edge::{RequestMeta, check_function_url_event, into_lambda_response};
 use wif_registry::{Actor, AuditQueries, ConnectionTester, RegistryService};
 
 use crate::error::AdminError;
@@ -44,6 +47,8 @@ pub struct AdminApp {
     pub links: wif_portal::links::TenantLinks,
     /// Without IAM auth in front (local stack), requests carry no principal and are accepted as `local-developer`.
     pub local_development: bool,
+    /// For the freshness of a function-URL event's `timeEpoch`.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl wif_edge::HttpFunction for AdminApp {
@@ -57,7 +62,7 @@ pub async fn handle(app: &AdminApp, request: Request) -> Response<Body> {
     let meta = RequestMeta::of(&request);
     let span = meta.span("admin", request.method().as_str(), request.uri().path());
     async {
-        let answer = match actor(app, &meta) {
+        let answer = match function_url_event(app, &request).and_then(|()| actor(app, &meta)) {
             Ok(actor) => routes::route(app, &request, &actor).await,
             Err(err) => Err(err),
         };
@@ -67,6 +72,19 @@ pub async fn handle(app: &AdminApp, request: Request) -> Response<Body> {
     }
     .instrument(span)
     .await
+}
+
+/// Refuses an event that AWS did not build for the function URL: a direct invocation could otherwise name any
+/// IAM principal as the audited actor without a SigV4 signature (see `wif_edge::check_function_url_event`; the local stack's `cargo lambda watch` builds events without
+/// `accountId` or `apiId`, so local development skips it).
+fn function_url_event(app: &AdminApp, request: &Request) -> Result<(), AdminError> {
+    if app.local_development {
+        return Ok(());
+    }
+    check_function_url_event(request, app.clock.now_unix().saturating_mul(1000)).map_err(|reason| {
+        tracing::warn!(%reason, "refused an event that is not a function-URL request");
+        AdminError::NotAFunctionUrlEvent
+    })
 }
 
 /// The audited caller: the IAM principal that signed the request, or `local-developer` without IAM auth in front.
@@ -140,11 +158,12 @@ mod tests {
             links: wif_portal::links::TenantLinks::new(
                 Arc::new(wif_portal::testing::InMemoryPortalStore::default()),
                 audit.clone(),
-                clock,
+                clock.clone(),
                 Some("https://portal.example".into()),
             ),
             audit: AuditQueries::new(audit.clone()),
             local_development,
+            clock,
         };
         Harness { app, audit, fetcher }
     }
@@ -480,30 +499,35 @@ mod tests {
         assert_eq!(response.status(), 405);
     }
 
+    /// A function-URL event of the admin function, signed by `principal`, as AWS builds it (`tweak` changes it).
+    fn iam_event(principal: &str, tweak: impl FnOnce(&mut serde_json::Value)) -> Request {
+        let mut event = json!({
+          "version": "2.0", "routeKey": "$default", "rawPath": "/clients", "rawQueryString": "",
+          "headers": {"host": "abc.lambda-url.eu-west-1.on.aws", "content-type": "application/json"},
+          "requestContext": {
+            "accountId": "123456789012", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abc", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
+            "time": "15/Jan/2027:08:00:00 +0000", "timeEpoch": 1_800_000_000_000u64,
+            "authorizer": {"iam": {"accessKey": "ASIA", "accountId": "123456789012", "callerId": "AROA:portal",
+                                   "userArn": principal, "userId": "AROA:portal"}},
+            "http": {"method": "POST", "path": "/clients", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
+                     "userAgent": "wif-admin/0.1.0"}
+          },
+          "body": CREATE,
+          "isBase64Encoded": false
+        });
+        tweak(&mut event);
+        lambda_http::request::from_str(&event.to_string()).unwrap()
+    }
+
     #[tokio::test]
     async fn the_signing_iam_principal_is_the_audited_actor() {
         let app = app(false);
-        let body = serde_json::to_string(CREATE).unwrap();
-        let event = format!(
-            r#"{{
-          "version": "2.0", "routeKey": "$default", "rawPath": "/clients", "rawQueryString": "",
-          "headers": {{"host": "abc.lambda-url.eu-west-1.on.aws", "content-type": "application/json"}},
-          "requestContext": {{
-            "accountId": "123456789012", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
-            "domainPrefix": "abc", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
-            "time": "02/Dec/2026:02:07:16 +0000", "timeEpoch": 1796177236000,
-            "authorizer": {{"iam": {{"accessKey": "ASIA", "accountId": "123456789012", "callerId": "AROA:portal",
-                                   "userArn": "arn:aws:sts::123456789012:assumed-role/portal/session",
-                                   "userId": "AROA:portal"}}}},
-            "http": {{"method": "POST", "path": "/clients", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9",
-                     "userAgent": "wif-admin/0.1.0"}}
-          }},
-          "body": {body},
-          "isBase64Encoded": false
-        }}"#
-        );
-        let request = lambda_http::request::from_str(&event).unwrap();
-        let response = handle(&app, request).await;
+        let response = handle(
+            &app,
+            iam_event("arn:aws:sts::123456789012:assumed-role/portal/session", |_| ()),
+        )
+        .await;
         assert_eq!(response.status(), 201);
         let event = app.audit.events().pop().unwrap();
         assert_eq!(event.action, "admin.client.create");
@@ -512,6 +536,26 @@ mod tests {
             Some("arn:aws:sts::123456789012:assumed-role/portal/session")
         );
         assert_eq!(event.source_ip.as_deref(), Some("203.0.113.9"));
+    }
+
+    /// Issue 14.6: a principal with `lambda:InvokeFunction` sends its own event naming another principal. Events
+    /// that lack what the function-URL service sets, or carry another service's domain, are refused and audit
+    /// nothing.
+    #[tokio::test]
+    async fn a_directly_invoked_event_cannot_forge_the_audited_actor() {
+        let app = app(false);
+        let forged = "arn:aws:iam::123456789012:user/security-officer";
+        let tweaks: [fn(&mut serde_json::Value); 4] = [
+            |event| drop(event["requestContext"].as_object_mut().unwrap().remove("apiId")),
+            |event| drop(event["requestContext"].as_object_mut().unwrap().remove("timeEpoch")),
+            |event| event["requestContext"]["domainName"] = "abc.execute-api.eu-west-1.amazonaws.com".into(),
+            |event| event["requestContext"]["timeEpoch"] = 1_700_000_000_000u64.into(),
+        ];
+        for tweak in tweaks {
+            let response = handle(&app, iam_event(forged, tweak)).await;
+            assert_eq!(response.status(), 403);
+        }
+        assert!(app.audit.events().is_empty(), "{:?}", app.audit.events());
     }
 
     #[tokio::test]

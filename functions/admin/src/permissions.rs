@@ -20,7 +20,11 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
         ],
     ),
     // Revocation: the client's live tokens through ClientIndex, each marked revoked.
-    (TableKind::Tokens, &["dynamodb:Query", "dynamodb:UpdateItem"]),
+    // Revocation sweeps: the client's token index (strongly consistent GetItem), then ClientIndex for older tokens.
+    (
+        TableKind::Tokens,
+        &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    ),
     // The connection test (GET /clients/{id}/test) reads the shared JWKS cache entry of the registration's URL.
     (TableKind::Keys, &["dynamodb:GetItem"]),
     // Every registration change is audited; GET /audit queries by tenant (table) or by client (ClientIndex).

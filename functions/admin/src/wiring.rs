@@ -58,6 +58,7 @@ impl AdminApp {
             links,
             audit: AuditQueries::new(audit),
             local_development: config.policy.local_development,
+            clock,
         })
     }
 }

@@ -12,7 +12,11 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
         &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
     ),
     // Disable and revoke-tokens: the client's live tokens through ClientIndex, each marked revoked.
-    (TableKind::Tokens, &["dynamodb:Query", "dynamodb:UpdateItem"]),
+    // Revocation sweeps: the client's token index (strongly consistent GetItem), then ClientIndex for older tokens.
+    (
+        TableKind::Tokens,
+        &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    ),
     // The shared JWKS cache: Entra's sign-in keys and the connection test's cache report.
     (
         TableKind::Keys,

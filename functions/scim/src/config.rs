@@ -8,9 +8,19 @@ use wif_store::tables::{PartialTableNames, TableNames};
 
 pub const PUBLIC_SCIM_URL: &str = "WIF_PUBLIC_SCIM_URL";
 pub const AUDIT_RETENTION_DAYS: &str = "WIF_AUDIT_RETENTION_DAYS";
+pub const RATE_LIMIT_PER_MINUTE: &str = "WIF_SCIM_RATE_LIMIT_PER_MINUTE";
+
+/// Default SCIM requests per client and minute: 100 a second on average, four times the ~25 a second Entra sends
+/// a tenant at most.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u64 = 6_000;
 
 /// The tables this function may touch (its IAM role grants exactly these).
-pub const TABLES: [TableKind; 3] = [TableKind::Directory, TableKind::Tokens, TableKind::Audit];
+pub const TABLES: [TableKind; 4] = [
+    TableKind::Directory,
+    TableKind::Tokens,
+    TableKind::Audit,
+    TableKind::RateLimits,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimConfig {
@@ -19,6 +29,10 @@ pub struct ScimConfig {
     /// The public SCIM base URL (`https://host/scim/v2`) for `meta.location`; derived from each request's host
     /// when unset. Plain http only to loopback in local development (`WIF_LOCAL_DEVELOPMENT`, the local stack).
     pub public_scim_url: Option<String>,
+    /// `WIF_ORIGIN_SECRET_ARN`: with a custom domain, the Secrets Manager secret CloudFront proves itself with.
+    pub origin_secret_arn: Option<String>,
+    /// SCIM requests per client (access token's client) per minute; 0 disables.
+    pub rate_limit_per_minute: u64,
 }
 
 impl ScimConfig {
@@ -26,10 +40,14 @@ impl ScimConfig {
         let tables = TableNames::from_env_for(env, &TABLES)?;
         let audit_retention_days = bounded_or(env, AUDIT_RETENTION_DAYS, 365u32, 1, 3_650)?;
         let public_scim_url = public_url(env, PUBLIC_SCIM_URL, local_development(env)?)?;
+        let rate_limit_per_minute =
+            bounded_or(env, RATE_LIMIT_PER_MINUTE, DEFAULT_RATE_LIMIT_PER_MINUTE, 0, 1_000_000)?;
         Ok(Self {
             tables,
             audit_retention_days,
             public_scim_url,
+            origin_secret_arn: wif_common::config::optional(env, "WIF_ORIGIN_SECRET_ARN"),
+            rate_limit_per_minute,
         })
     }
 }
@@ -44,11 +62,13 @@ mod tests {
             ("WIF_DIRECTORY_TABLE", "dir"),
             ("WIF_TOKENS_TABLE", "tok"),
             ("WIF_AUDIT_TABLE", "aud"),
+            ("WIF_RATE_LIMITS_TABLE", "rates"),
             ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
         ];
         let config = ScimConfig::from_env(env).unwrap();
         assert_eq!(config.tables.get(TableKind::Directory).unwrap(), "dir");
         assert_eq!(config.audit_retention_days, 365);
+        assert_eq!(config.rate_limit_per_minute, DEFAULT_RATE_LIMIT_PER_MINUTE);
         assert_eq!(
             config.public_scim_url.as_deref(),
             Some("https://scim.example.com/scim/v2")
@@ -65,6 +85,7 @@ mod tests {
             ("WIF_DIRECTORY_TABLE", "dir"),
             ("WIF_TOKENS_TABLE", "tok"),
             ("WIF_AUDIT_TABLE", "aud"),
+            ("WIF_RATE_LIMITS_TABLE", "rates"),
             ("WIF_PUBLIC_SCIM_URL", "not a url"),
         ];
         assert!(matches!(
@@ -78,6 +99,7 @@ mod tests {
             ("WIF_DIRECTORY_TABLE", "dir"),
             ("WIF_TOKENS_TABLE", "tok"),
             ("WIF_AUDIT_TABLE", "aud"),
+            ("WIF_RATE_LIMITS_TABLE", "rates"),
             ("WIF_AUDIT_RETENTION_DAYS", "0"),
         ];
         assert!(ScimConfig::from_env(days).is_err());
@@ -89,6 +111,7 @@ mod tests {
             ("WIF_DIRECTORY_TABLE", "dir"),
             ("WIF_TOKENS_TABLE", "tok"),
             ("WIF_AUDIT_TABLE", "aud"),
+            ("WIF_RATE_LIMITS_TABLE", "rates"),
         ];
         env.extend_from_slice(extra);
         ScimConfig::from_env(env.as_slice())

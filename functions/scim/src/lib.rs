@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use wif_auth::bearer::{BearerError, authenticate_bearer};
 use wif_auth::ports::TokenStore;
+use wif_auth::request_limit::{RequestLimit, Verdict};
 use wif_common::Clock;
 use wif_edge::{RequestMeta, into_lambda_response};
 use wif_scim::api::{ScimApi, error_response};
@@ -26,9 +27,17 @@ use wif_scim::service::Caller;
 
 pub const SCIM_PREFIX: &str = "/scim/v2";
 
+/// Hits an environment counts locally before adding them to the shared per-client counter (see
+/// [`wif_auth::request_limit`]): a SCIM request costs a counter write only once per this many requests.
+pub const RATE_COUNT_BATCH: u64 = 10;
+
 /// What the handler needs, built once per Lambda environment.
 pub struct ScimApp {
+    /// Behind the custom domain only requests through CloudFront are answered ([`wif_edge::Front`]).
+    pub front: wif_edge::Front,
     pub api: ScimApi,
+    /// Requests per client per minute, shared by every environment through the RateLimits table.
+    pub limit: RequestLimit,
     pub tokens: Arc<dyn TokenStore>,
     pub clock: Arc<dyn Clock>,
     /// `meta.location` base; derived from the request's host when `None`.
@@ -50,6 +59,20 @@ fn bearer_failure(err: &BearerError) -> http::Response<String> {
     response
 }
 
+/// 429 in the SCIM error format, with the seconds until the window ends.
+fn rate_limited(per_minute: u64, retry_after_seconds: u64) -> http::Response<String> {
+    let scim = ScimError::new(
+        429,
+        None,
+        format!("more than {per_minute} requests this minute for this client; retry after the indicated time"),
+    );
+    let mut response = error_response(&scim);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+    response
+}
+
 /// The request as the SCIM API sees it: its path is the part after the SCIM base, and it carries no credentials
 /// (they stay out of the API layer, and so out of anything it might log).
 fn api_request(request: Request, rest: &str) -> http::Request<Body> {
@@ -62,6 +85,7 @@ fn api_request(request: Request, rest: &str) -> http::Request<Body> {
     // `rest` and the query come from a URI that parsed, so this parses too.
     parts.uri = target.parse().unwrap_or_default();
     parts.headers.remove(header::AUTHORIZATION);
+    parts.headers.remove(wif_edge::ORIGIN_VERIFY_HEADER);
     http::Request::from_parts(parts, body)
 }
 
@@ -73,12 +97,19 @@ fn derived_base_url(meta: &RequestMeta) -> String {
 
 /// Handles one request. Never fails: every error is an HTTP answer.
 pub async fn handle(app: &ScimApp, request: Request) -> Response<Body> {
-    let meta = RequestMeta::of(&request);
+    let mut meta = RequestMeta::of(&request);
+    let admitted = app.front.admit(&request, &mut meta);
     let path = request.uri().path().to_owned();
     let span = meta.span("scim", request.method().as_str(), &path);
     async move {
         let started = std::time::Instant::now();
-        let response = route(app, request, &meta, &path).await;
+        let response = match admitted {
+            Ok(()) => route(app, request, &meta, &path).await,
+            Err(refused) => {
+                tracing::warn!("refused a request that did not come through the custom domain");
+                error_response(&ScimError::new(403, None, refused.to_string()))
+            }
+        };
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -110,6 +141,10 @@ async fn route(app: &ScimApp, request: Request, meta: &RequestMeta, path: &str) 
             return bearer_failure(&err);
         }
     };
+    if let Verdict::Refused { retry_after_seconds } = app.limit.check(&grant.client_id, app.clock.now_unix()).await {
+        tracing::info!(client_id = %grant.client_id, "SCIM request limit reached");
+        return rate_limited(app.limit.per_minute(), retry_after_seconds);
+    }
     // The tenant and client come from the verified token only; from here on they are typed, never a request value.
     let caller = Caller {
         tenant_id: wif_common::TenantId::new(grant.tenant_id.clone()),
@@ -141,7 +176,7 @@ mod tests {
     use wif_auth::credentials::{AccessToken, sha256_hex};
     use wif_auth::ports::TokenRecord;
     use wif_auth::scope::Scope;
-    use wif_auth::testing::InMemoryTokenStore;
+    use wif_auth::testing::{InMemoryRateCounter, InMemoryTokenStore};
     use wif_common::FixedClock;
     use wif_common::audit::LogOnlyAudit;
     use wif_scim::api::SCIM_CONTENT_TYPE;
@@ -191,12 +226,36 @@ mod tests {
             },
         );
         let app = ScimApp {
+            front: wif_edge::Front::FunctionUrl,
             api: ScimApi::new(service),
+            limit: RequestLimit::new(
+                Arc::new(InMemoryRateCounter::default()),
+                "scim:client",
+                20,
+                RATE_COUNT_BATCH,
+            ),
             tokens,
             clock,
             public_scim_url: None,
         };
         (app, minted)
+    }
+
+    /// A client above its per-minute limit gets 429 with Retry-After; other clients are not affected.
+    #[tokio::test]
+    async fn requests_above_the_client_limit_get_429_with_retry_after() {
+        let (app, t) = app().await;
+        let lookup = "/scim/v2/Users?filter=userName+eq+%22x%22";
+        for i in 0..20 {
+            let response = handle(&app, request("GET", lookup, Some(&t.writer), Body::Empty)).await;
+            assert_eq!(response.status(), 200, "request {i}");
+        }
+        let response = handle(&app, request("GET", lookup, Some(&t.writer), Body::Empty)).await;
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "60", "the window started at NOW");
+        assert_eq!(json_of(&response)["status"], "429");
+        let response = handle(&app, request("GET", lookup, Some(&t.other), Body::Empty)).await;
+        assert_eq!(response.status(), 200, "another client");
     }
 
     fn request(method: &str, uri: &str, token: Option<&String>, body: Body) -> Request {

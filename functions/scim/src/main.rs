@@ -12,6 +12,9 @@ async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config = wif_common::config::load(ScimConfig::from_env)?;
     let client = wif_store::dynamodb_client_from_env().await;
-    let app = ScimApp::from_config(&config, &client, Arc::new(SystemClock))?;
+    let mut app = ScimApp::from_config(&config, &client, Arc::new(SystemClock))?;
+    app.front = wif_edge::load_front_default(config.origin_secret_arn.as_deref())
+        .await
+        .inspect_err(|err| tracing::error!(error = %err, "origin secret"))?;
     wif_edge::serve(app).await
 }

@@ -25,14 +25,22 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     (TableKind::Tokens, &["dynamodb:GetItem"]),
     // Every SCIM write is audited.
     (TableKind::Audit, &["dynamodb:PutItem"]),
+    // The per-client request limit: one atomic counter update per batch of requests.
+    (TableKind::RateLimits, &["dynamodb:UpdateItem"]),
 ];
+
+/// Secrets Manager actions on the CloudFront origin secret (only with a custom domain): read once at start.
+pub const SECRETS_PERMISSIONS: &[&str] = &["secretsmanager:GetSecretValue"];
 
 /// Every environment variable [`crate::config::ScimConfig::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
     "WIF_DIRECTORY_TABLE",
     "WIF_TOKENS_TABLE",
     "WIF_AUDIT_TABLE",
+    "WIF_RATE_LIMITS_TABLE",
     "WIF_AUDIT_RETENTION_DAYS",
+    "WIF_SCIM_RATE_LIMIT_PER_MINUTE",
     "WIF_LOCAL_DEVELOPMENT",
     "WIF_PUBLIC_SCIM_URL",
+    "WIF_ORIGIN_SECRET_ARN",
 ];

@@ -29,6 +29,8 @@ pub struct TokenConfig {
     pub fetch: FetchSettings,
     /// `WIF_PUBLIC_TOKEN_URL`; when unset the metadata document derives the URL from the request's host.
     pub public_token_url: Option<String>,
+    /// `WIF_ORIGIN_SECRET_ARN`: with a custom domain, the Secrets Manager secret CloudFront proves itself with.
+    pub origin_secret_arn: Option<String>,
     pub audit_retention_days: u32,
 }
 
@@ -59,6 +61,7 @@ impl TokenConfig {
             cache,
             fetch: FetchSettings::from_env(env)?,
             public_token_url: public_url(env, "WIF_PUBLIC_TOKEN_URL", local_development)?,
+            origin_secret_arn: wif_common::config::optional(env, "WIF_ORIGIN_SECRET_ARN"),
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365u32, 1, 3650)?,
         })
     }

@@ -13,7 +13,7 @@ use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 use wif_auth::metadata::metadata;
-use wif_auth::oauth_error::OAuthError;
+use wif_auth::oauth_error::{OAuthError, OAuthErrorCode};
 use wif_auth::service::{RequestContext, TokenService};
 use wif_edge::{RequestMeta, body_bytes, into_lambda_response};
 
@@ -25,6 +25,8 @@ pub struct TokenApp {
     pub service: TokenService,
     /// The public token URL for the metadata document; derived from the request's host when `None`.
     pub public_token_url: Option<String>,
+    /// Behind the custom domain only requests through CloudFront are answered ([`wif_edge::Front`]).
+    pub front: wif_edge::Front,
 }
 
 impl wif_edge::HttpFunction for TokenApp {
@@ -35,11 +37,23 @@ impl wif_edge::HttpFunction for TokenApp {
 
 /// Handles one request. Never fails: every error is an HTTP answer.
 pub async fn handle(app: &TokenApp, request: Request) -> Response<Body> {
-    let meta = RequestMeta::of(&request);
+    let mut meta = RequestMeta::of(&request);
+    let admitted = app.front.admit(&request, &mut meta);
     let path = request.uri().path().to_owned();
     let span = meta.span("token", request.method().as_str(), &path);
     async move {
-        let response = route(app, &request, &meta, &path).await;
+        let response = match admitted {
+            Ok(()) => route(app, &request, &meta, &path).await,
+            Err(refused) => {
+                tracing::warn!("refused a request that did not come through the custom domain");
+                OAuthError::new(
+                    OAuthErrorCode::InvalidRequest,
+                    StatusCode::FORBIDDEN,
+                    refused.to_string(),
+                )
+                .to_response()
+            }
+        };
         tracing::info!(status = response.status().as_u16(), "request handled");
         into_lambda_response(response)
     }
@@ -134,6 +148,7 @@ mod tests {
             app: TokenApp {
                 service,
                 public_token_url: Some("https://auth.example.com/oauth2/token".into()),
+                front: wif_edge::Front::FunctionUrl,
             },
             key,
             registration,
@@ -201,26 +216,58 @@ mod tests {
         assert_eq!(event.user_agent.as_deref(), Some("Microsoft.Identity.Provisioning"));
     }
 
+    /// A token request as a function-URL event from `source_ip`, with `headers` added.
+    fn url_request(f: &Fixture, source_ip: &str, headers: &[(&str, &str)]) -> Request {
+        let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        let mut event = wif_testkit::lambda_runtime::function_url_event(
+            "POST",
+            "/oauth2/token",
+            "",
+            &all,
+            &token_form(&assertion(f)),
+        );
+        event["requestContext"]["http"]["sourceIp"] = source_ip.into();
+        lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|err| panic!("{err}"))
+    }
+
     #[tokio::test]
     async fn source_ip_comes_from_the_function_url_context() {
         let f = fixture();
-        let event = serde_json::json!({
-            "version": "2.0", "routeKey": "$default", "rawPath": "/oauth2/token", "rawQueryString": "",
-            "headers": {"host": "abc.lambda-url.eu-west-1.on.aws", "content-type": "application/x-www-form-urlencoded"},
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "abc", "domainName": "abc.lambda-url.eu-west-1.on.aws",
-                "domainPrefix": "abc", "requestId": "r-1", "routeKey": "$default", "stage": "$default",
-                "time": "02/Dec/2026:02:07:16 +0000", "timeEpoch": 1_796_177_236_000u64,
-                "http": {"method": "POST", "path": "/oauth2/token", "protocol": "HTTP/1.1",
-                         "sourceIp": "203.0.113.9", "userAgent": "Microsoft.Identity.Provisioning"}
-            },
-            "body": token_form(&assertion(&f)),
-            "isBase64Encoded": false
-        });
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap_or_else(|err| panic!("{err}"));
-        let response = handle(&f.app, request).await;
+        let response = handle(&f.app, url_request(&f, "203.0.113.9", &[])).await;
         assert_eq!(response.status(), 200, "{:?}", response.body());
         assert_eq!(f.audit.last().unwrap().source_ip.as_deref(), Some("203.0.113.9"));
+    }
+
+    /// Issue 14.2: behind the custom domain, a request without CloudFront's origin header (e.g. straight to the
+    /// function URL) is refused, and the viewer address, not CloudFront's edge, is the source that is audited and
+    /// rate-limited.
+    #[tokio::test]
+    async fn behind_the_custom_domain_only_cloudfront_requests_count_and_the_viewer_is_the_source() {
+        let mut f = fixture();
+        let secret = "PerDeploymentOriginSecret0123456789";
+        f.app.front = wif_edge::Front::CloudFront(wif_edge::OriginSecret::new(secret.into()).unwrap());
+        let edge = "130.176.1.1";
+        let direct = handle(
+            &f.app,
+            url_request(&f, edge, &[(wif_edge::VIEWER_ADDRESS_HEADER, "198.51.100.7:443")]),
+        )
+        .await;
+        assert_eq!(direct.status(), 403);
+        assert!(f.tokens.records().is_empty());
+        assert!(!format!("{:?}", direct.body()).contains(secret));
+
+        let through = url_request(
+            &f,
+            edge,
+            &[
+                (wif_edge::ORIGIN_VERIFY_HEADER, secret),
+                (wif_edge::VIEWER_ADDRESS_HEADER, "2001:db8:1:2::7:46532"),
+            ],
+        );
+        let response = handle(&f.app, through).await;
+        assert_eq!(response.status(), 200, "{:?}", response.body());
+        assert_eq!(f.audit.last().unwrap().source_ip.as_deref(), Some("2001:db8:1:2::7"));
     }
 
     #[tokio::test]

@@ -16,6 +16,9 @@ async fn main() -> Result<(), Error> {
     let client = wif_store::dynamodb_client_from_env().await;
     let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch)
         .inspect_err(|err| tracing::error!(error = %err, "JWKS client"))?;
-    let app = TokenApp::from_config(&config, &client, Arc::new(SystemClock), Arc::new(fetcher))?;
+    let mut app = TokenApp::from_config(&config, &client, Arc::new(SystemClock), Arc::new(fetcher))?;
+    app.front = wif_edge::load_front_default(config.origin_secret_arn.as_deref())
+        .await
+        .inspect_err(|err| tracing::error!(error = %err, "origin secret"))?;
     wif_edge::serve(app).await
 }

@@ -8,9 +8,17 @@ use wif_store::TableKind;
 /// Table → every DynamoDB action (IAM name) the token code sends to it.
 pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     // The registration by client_id, or by issuer + subject (IssuerSubjectIndex) when the request has none.
-    (TableKind::Clients, &["dynamodb:GetItem", "dynamodb:Query"]),
-    // Each issued token (only its hash).
-    (TableKind::Tokens, &["dynamodb:PutItem"]),
+    // The issuing transaction checks the registration is still enabled at the version that was authenticated.
+    (
+        TableKind::Clients,
+        &["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"],
+    ),
+    // Each issued token (only its hash), in one transaction with its entry in the client's token index (read
+    // first to drop expired entries).
+    (
+        TableKind::Tokens,
+        &["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    ),
     // The shared JWKS cache: read it, store a fresh fetch, record a failed one.
     (
         TableKind::Keys,
@@ -21,6 +29,9 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     // One atomic counter update per client and per source address.
     (TableKind::RateLimits, &["dynamodb:UpdateItem"]),
 ];
+
+/// Secrets Manager actions on the CloudFront origin secret (only with a custom domain): read once at start.
+pub const SECRETS_PERMISSIONS: &[&str] = &["secretsmanager:GetSecretValue"];
 
 /// Every environment variable [`crate::config::TokenConfig::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
@@ -42,4 +53,5 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_RATE_LIMIT_SOURCE_PER_MINUTE",
     "WIF_AUDIT_RETENTION_DAYS",
     "WIF_PUBLIC_TOKEN_URL",
+    "WIF_ORIGIN_SECRET_ARN",
 ];

@@ -27,11 +27,10 @@ impl TokenApp {
         let tables = &config.tables;
         let ports = TokenPorts {
             clients: Arc::new(ClientRepository::new(client.clone(), tables.get(TableKind::Clients)?)),
-            tokens: Arc::new(TokenRepository::new(
-                client.clone(),
-                tables.get(TableKind::Tokens)?,
-                clock.clone(),
-            )),
+            tokens: Arc::new(
+                TokenRepository::new(client.clone(), tables.get(TableKind::Tokens)?, clock.clone())
+                    .with_clients_table(tables.get(TableKind::Clients)?),
+            ),
             key_store: Arc::new(KeyRepository::new(client.clone(), tables.get(TableKind::Keys)?)),
             fetcher,
             rates: Arc::new(RateLimitRepository::new(
@@ -48,6 +47,7 @@ impl TokenApp {
         Ok(TokenApp {
             service: TokenService::new(ports, config.token, config.cache),
             public_token_url: config.public_token_url.clone(),
+            front: wif_edge::Front::FunctionUrl,
         })
     }
 }

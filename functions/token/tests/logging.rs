@@ -37,6 +37,7 @@ async fn one_span_per_request_and_no_credentials_in_logs() {
     let fetcher = Arc::new(StaticJwksFetcher::default());
     fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
     let app = TokenApp {
+        front: wif_edge::Front::FunctionUrl,
         service: TokenService::new(
             TokenPorts {
                 clients,

@@ -358,6 +358,7 @@ async fn main() {
     let fetcher = Arc::new(StaticJwksFetcher::default());
     fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
     let token_app = |ports: TokenPorts| token::TokenApp {
+        front: wif_edge::Front::FunctionUrl,
         service: TokenService::new(ports, TokenSettings::default(), JwksCacheSettings::default()),
         public_token_url: Some("https://scim.example.com/oauth2/token".into()),
     };
@@ -447,7 +448,11 @@ async fn main() {
     memory_tokens.put_token(&record).await.expect("token record");
     let scim_app = |store: Arc<dyn wif_scim::store::DirectoryStore>,
                     audit: Arc<dyn AuditSink>,
-                    tokens: Arc<dyn TokenStore>| scim::ScimApp {
+                    tokens: Arc<dyn TokenStore>,
+                    counter: Arc<dyn wif_auth::ports::RateCounter>| scim::ScimApp {
+        front: wif_edge::Front::FunctionUrl,
+        // What the function deploys: the per-client limit, counted in batches in the RateLimits table.
+        limit: wif_auth::request_limit::RequestLimit::new(counter, "scim:client", 6_000_000, scim::RATE_COUNT_BATCH),
         api: wif_scim::api::ScimApi::new(wif_scim::service::DirectoryService::new(
             store,
             audit,
@@ -469,11 +474,16 @@ async fn main() {
             names.get(TableKind::Tokens),
             clock.clone(),
         )),
+        Arc::new(wif_store::rate_limits::RateLimitRepository::new(
+            client.clone(),
+            names.get(TableKind::RateLimits),
+        )),
     );
     let memory_scim = scim_app(
         Arc::new(wif_scim::memory::MemoryDirectory::new()),
         Arc::new(LogOnlyAudit),
         memory_tokens,
+        Arc::new(wif_auth::testing::InMemoryRateCounter::default()),
     );
     let bearer = access.value().to_owned();
     let scim = |app, method, path: &str, body: String| scim_call(app, &bearer, method, path.to_owned(), body);

@@ -24,6 +24,8 @@ pub struct FunctionSpec {
     pub env_vars: &'static [&'static str],
     /// KMS actions the code sends to an asymmetric signing key of the template (`KeyUsage: SIGN_VERIFY`).
     pub kms_signing: &'static [&'static str],
+    /// Secrets Manager actions the code sends to a secret of the template (the CloudFront origin secret).
+    pub secrets: &'static [&'static str],
 }
 
 /// The only KMS actions a role may hold: DynamoDB's use of a customer-managed table key on the caller's behalf.
@@ -324,6 +326,8 @@ struct RoleGrants {
     table_actions: BTreeSet<(String, String)>,
     /// KMS actions granted on the template's signing keys.
     signing_actions: BTreeSet<String>,
+    /// Secrets Manager actions granted on the template's secrets.
+    secret_actions: BTreeSet<String>,
 }
 
 struct Checker<'a> {
@@ -546,6 +550,20 @@ impl Checker<'_> {
                         reason: format!("{action} is allowed only on the table key, through DynamoDB (kms:ViaService)"),
                     });
                 }
+            } else if action.starts_with("secretsmanager:") {
+                let on_own_secret = !resources.is_empty()
+                    && resources.iter().all(|r| {
+                        as_ref(r)
+                            .is_some_and(|id| self.template.resource_type(id) == Some("AWS::SecretsManager::Secret"))
+                    });
+                if on_own_secret {
+                    grants.secret_actions.insert((*action).to_owned());
+                } else {
+                    self.push(Violation::ForbiddenStatement {
+                        function: function.into(),
+                        reason: format!("{action} is allowed only on a secret of the template"),
+                    });
+                }
             } else if action.starts_with("kms:") {
                 let on_signing_key = !resources.is_empty()
                     && resources
@@ -568,6 +586,25 @@ impl Checker<'_> {
         }
     }
 
+    /// Missing and extra grants of one kind of non-table resource (`what` names it in the violations).
+    fn compare_actions(&mut self, spec: &FunctionSpec, what: &str, declared: &[&str], granted: &BTreeSet<String>) {
+        let declared: BTreeSet<String> = declared.iter().map(|a| (*a).to_owned()).collect();
+        for action in declared.difference(granted) {
+            self.push(Violation::ActionMissing {
+                function: spec.logical_id.into(),
+                table: what.into(),
+                action: action.clone(),
+            });
+        }
+        for action in granted.difference(&declared) {
+            self.push(Violation::ActionExtra {
+                function: spec.logical_id.into(),
+                table: what.into(),
+                action: action.clone(),
+            });
+        }
+    }
+
     /// An asymmetric KMS key of this template that can only sign and verify.
     fn is_signing_key(&self, logical_id: &str) -> bool {
         let resource = &self.template.resources()[logical_id];
@@ -575,21 +612,8 @@ impl Checker<'_> {
     }
 
     fn check_grants(&mut self, spec: &FunctionSpec, grants: &RoleGrants) {
-        let declared_kms: BTreeSet<String> = spec.kms_signing.iter().map(|a| (*a).to_owned()).collect();
-        for action in declared_kms.difference(&grants.signing_actions) {
-            self.push(Violation::ActionMissing {
-                function: spec.logical_id.into(),
-                table: "signing key".into(),
-                action: action.clone(),
-            });
-        }
-        for action in grants.signing_actions.difference(&declared_kms) {
-            self.push(Violation::ActionExtra {
-                function: spec.logical_id.into(),
-                table: "signing key".into(),
-                action: action.clone(),
-            });
-        }
+        self.compare_actions(spec, "secret", spec.secrets, &grants.secret_actions);
+        self.compare_actions(spec, "signing key", spec.kms_signing, &grants.signing_actions);
         let declared: BTreeSet<(String, String)> = spec
             .dynamodb
             .iter()
@@ -703,6 +727,7 @@ pub fn check(template_text: &str, functions: &[FunctionSpec]) -> Vec<Violation> 
         let mut grants = RoleGrants {
             table_actions: BTreeSet::new(),
             signing_actions: BTreeSet::new(),
+            secret_actions: BTreeSet::new(),
         };
         for statement in checker.statements_of(spec.logical_id, &role) {
             checker.check_statement(spec, &statement, &mut grants);

@@ -76,6 +76,7 @@ async fn token_denial_filter_counts_each_denial_once() {
     let fetcher = Arc::new(StaticJwksFetcher::default());
     fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
     let app = token::TokenApp {
+        front: wif_edge::Front::FunctionUrl,
         service: TokenService::new(
             TokenPorts {
                 clients,

@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 use crate::jwks::{JwsAlgorithm, KeyUseError, VerifyingKey};
 use crate::registration::Registration;
 use crate::strict_json;
+use crate::untrusted::{MAX_ALG_CHARS, MAX_REASON_CHARS, printable};
 
 pub const ASSERTION_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -112,12 +113,30 @@ pub struct AssertionError {
 }
 
 impl AssertionError {
+    /// Reasons and descriptions may quote the unverified header or claims: both are kept printable and short.
     fn new(failure: AssertionFailure, public_description: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             failure,
-            public_description: public_description.into(),
-            reason: reason.into(),
+            public_description: printable(&public_description.into(), MAX_REASON_CHARS),
+            reason: printable(&reason.into(), MAX_REASON_CHARS),
         }
+    }
+
+    /// Whether the assertion's signature had verified when it was refused: then the caller is the registered
+    /// issuer, and may be told which claim is wrong. Before that, the caller is anyone.
+    pub fn after_signature(&self) -> bool {
+        matches!(
+            self.failure,
+            AssertionFailure::DuplicateClaimMember
+                | AssertionFailure::MalformedClaims
+                | AssertionFailure::MissingClaim(_)
+                | AssertionFailure::ClaimType(_)
+                | AssertionFailure::ClaimMismatch(_)
+                | AssertionFailure::Expired
+                | AssertionFailure::NotYetValid
+                | AssertionFailure::IssuedInFuture
+                | AssertionFailure::LifetimeTooLong
+        )
     }
 
     fn malformed(reason: impl Into<String>) -> Self {
@@ -251,8 +270,11 @@ impl<'a> UnverifiedAssertion<'a> {
         let Some(alg) = JwsAlgorithm::parse(alg_text) else {
             return Err(AssertionError::new(
                 AssertionFailure::UnsupportedAlgorithm,
-                format!("assertion alg {} is not supported", printable(alg_text)),
-                format!("assertion alg {alg_text:?} is not a supported asymmetric algorithm"),
+                format!("assertion alg {} is not supported", quoted_alg(alg_text)),
+                format!(
+                    "assertion alg {} is not a supported asymmetric algorithm",
+                    quoted_alg(alg_text)
+                ),
             ));
         };
         if !registration
@@ -539,8 +561,7 @@ fn check_claims(
     Ok(())
 }
 
-/// A header value quoted for an error description, cut short and stripped of anything unprintable.
-fn printable(text: &str) -> String {
-    let cleaned: String = text.chars().filter(|c| c.is_ascii_graphic()).take(32).collect();
-    format!("{cleaned:?}")
+/// An unverified `alg` quoted for a description or reason, cut short and stripped of anything unprintable.
+fn quoted_alg(text: &str) -> String {
+    format!("{:?}", printable(text, MAX_ALG_CHARS))
 }

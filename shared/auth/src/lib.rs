@@ -19,10 +19,13 @@ pub mod metadata;
 pub mod oauth_error;
 pub mod ports;
 pub mod registration;
+pub mod request_limit;
+pub mod revocation;
 pub mod scope;
 pub mod service;
 mod strict_json;
 pub mod token_request;
+pub mod untrusted;
 pub mod url_policy;
 pub mod user_token;
 

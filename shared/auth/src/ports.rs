@@ -39,6 +39,13 @@ pub struct TokenRecord {
 #[async_trait::async_trait]
 pub trait TokenStore: Send + Sync {
     async fn put_token(&self, record: &TokenRecord) -> Result<(), StoreUnavailable>;
+    /// Writes `record` only if its client's registration is still enabled at `registration_version`, and records it
+    /// in the client's token index, atomically (see [`crate::revocation`]).
+    async fn put_token_if_current(
+        &self,
+        record: &TokenRecord,
+        registration_version: u64,
+    ) -> Result<(), crate::revocation::IssueError>;
     async fn get_token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreUnavailable>;
     /// Marks every live token of the client revoked; returns how many were revoked.
     async fn revoke_client_tokens(&self, client_id: &str) -> Result<usize, StoreUnavailable>;
@@ -77,9 +84,14 @@ pub trait KeyStore: Send + Sync {
 /// Fixed-window counters shared by every Lambda environment.
 #[async_trait::async_trait]
 pub trait RateCounter: Send + Sync {
-    /// Adds one hit to the counter `key` for the window starting at `window_start` and returns the new count.
+    /// Adds `hits` to the counter `key` for the window starting at `window_start` and returns the new count.
     /// The counter expires (TTL) at `expires_at`.
-    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable>;
+    async fn add(&self, key: &str, hits: u64, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable>;
+
+    /// Adds one hit.
+    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable> {
+        self.add(key, 1, window_start, expires_at).await
+    }
 }
 
 /// The answer of one JWKS fetch.

@@ -23,6 +23,7 @@ use crate::ports::{ClientLookup, JwksFetcher, KeyStore, RateCounter, TokenRecord
 use crate::registration::Registration;
 use crate::scope::Scope;
 use crate::token_request::{ClientCredential, TokenRequest, parse_token_request};
+use crate::untrusted::{MAX_ALG_CHARS, MAX_CLAIM_CHARS, MAX_KID_CHARS, printable};
 
 /// Token-endpoint limits (from `WIF_*` variables; see `functions/token/src/config.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +122,8 @@ struct Facts {
     secret_id: Option<String>,
     ignored_key_hints: Vec<&'static str>,
     requested_scopes: Option<Vec<Scope>>,
+    /// The assertion's signature verified with a key of the registration's JWKS (claims may still be refused).
+    signature_verified: bool,
 }
 
 pub struct TokenService {
@@ -179,7 +182,10 @@ impl TokenService {
     ) -> Result<TokenGrant, OAuthError> {
         let now = self.clock.now_unix();
         let mut facts = Facts::default();
-        let result = self.process(method, headers, body, context, now, &mut facts).await;
+        let result = self
+            .process(method, headers, body, context, now, &mut facts)
+            .await
+            .map_err(|error| conceal_before_authentication(error, &facts));
         self.record(&result, &facts, context, now).await;
         result
     }
@@ -195,7 +201,7 @@ impl TokenService {
     ) -> Result<TokenGrant, OAuthError> {
         if let Some(ip) = &context.source_ip {
             self.enforce_rate(
-                &format!("token:source:{ip}"),
+                &format!("token:source:{}", wif_common::source::rate_limit_bucket(ip)),
                 self.settings.rate_limit_source_per_minute,
                 now,
             )
@@ -223,8 +229,8 @@ impl TokenService {
         };
         if let Some(assertion) = assertion {
             let header = assertion.header();
-            facts.kid = Some(header.kid.clone());
-            facts.alg = Some(header.alg.clone());
+            facts.kid = Some(printable(&header.kid, MAX_KID_CHARS));
+            facts.alg = Some(printable(&header.alg, MAX_ALG_CHARS));
             facts.ignored_key_hints = header.ignored_key_hints.clone();
         }
         let registration = self
@@ -253,7 +259,11 @@ impl TokenService {
                     .map_err(|err| key_error(&err, alg.as_str()))?;
                 let verified = assertion
                     .verify(&registration, &key, &self.settings.assertion, now)
-                    .map_err(|err| assertion_error(&err))?;
+                    .map_err(|err| {
+                        facts.signature_verified = err.after_signature();
+                        assertion_error(&err)
+                    })?;
+                facts.signature_verified = true;
                 facts.iss = Some(verified.claims.iss);
                 facts.sub = Some(verified.claims.sub);
                 facts.tid = verified.claims.tid;
@@ -293,10 +303,7 @@ impl TokenService {
             expires_at: now.saturating_add(i64::from(lifetime)),
             revoked: false,
         };
-        self.tokens.put_token(&record).await.map_err(|err| {
-            OAuthError::temporarily_unavailable("the token could not be issued; retry shortly")
-                .with_reason(format!("token store write failed: {err}"))
-        })?;
+        crate::revocation::store_token(self.tokens.as_ref(), &record, registration.version).await?;
         Ok(TokenGrant {
             access_token,
             expires_in: lifetime,
@@ -331,6 +338,12 @@ impl TokenService {
             .ok_or_else(|| {
                 OAuthError::invalid_client(no_match).with_reason("no client_id and no string iss/sub in the assertion")
             })?;
+        // Unverified values: quoted only cut short and printable.
+        let shown = format!(
+            "iss {:?} sub {:?}",
+            printable(&issuer, MAX_CLAIM_CHARS),
+            printable(&subject, MAX_CLAIM_CHARS)
+        );
         let mut candidates: Vec<Registration> = self
             .clients
             .find_by_issuer_subject(&issuer, &subject)
@@ -345,11 +358,9 @@ impl TokenService {
         }
         match candidates.len() {
             1 => Ok(candidates.remove(0)),
-            0 => Err(OAuthError::invalid_client(no_match)
-                .with_reason(format!("no registration for iss {issuer:?} sub {subject:?}"))),
-            n => Err(OAuthError::invalid_client(no_match).with_reason(format!(
-                "{n} registrations for iss {issuer:?} sub {subject:?}; client_id needed"
-            ))),
+            0 => Err(OAuthError::invalid_client(no_match).with_reason(format!("no registration for {shown}"))),
+            n => Err(OAuthError::invalid_client(no_match)
+                .with_reason(format!("{n} registrations for {shown}; client_id needed"))),
         }
     }
 
@@ -467,30 +478,54 @@ fn grant_scopes(requested: Option<&[Scope]>, registration: &Registration) -> Res
     }
 }
 
+/// What an unauthenticated caller is told about any failed client authentication. The precise reason (unknown
+/// client, disabled, method not enabled, a bad signature...) would tell anyone whether a client_id exists and how it
+/// is set up; it goes to the audit record only. Once an assertion's signature has verified, the caller is the
+/// registered issuer and learns which claim is wrong.
+pub const CLIENT_AUTHENTICATION_FAILED: &str = "client authentication failed";
+
+fn conceal_before_authentication(mut error: OAuthError, facts: &Facts) -> OAuthError {
+    if error.code != crate::oauth_error::OAuthErrorCode::InvalidClient || facts.signature_verified {
+        return error;
+    }
+    if error.reason != error.description {
+        error.reason = format!("{}: {}", error.description, error.reason);
+    }
+    error.description = CLIENT_AUTHENTICATION_FAILED.to_owned();
+    error
+}
+
 fn assertion_error(error: &AssertionError) -> OAuthError {
     OAuthError::invalid_client(error.public_description.clone()).with_reason(error.reason.clone())
 }
 
 fn key_error(error: &KeyLookupError, alg: &str) -> OAuthError {
-    let printable_kid = |kid: &str| kid.chars().filter(char::is_ascii_graphic).take(64).collect::<String>();
+    let printable_kid = |kid: &str| printable(kid, MAX_KID_CHARS);
     match error {
-        KeyLookupError::UnknownKid { kid, .. } => OAuthError::invalid_client(format!(
+        KeyLookupError::UnknownKid { kid, jwks_uri } => OAuthError::invalid_client(format!(
             "assertion kid {} is not a signing key of this client's JWKS",
             printable_kid(kid)
         ))
-        .with_reason(format!("{error} (alg {alg})")),
+        .with_reason(format!(
+            "signing key {} is not in the JWKS at {jwks_uri} (alg {alg})",
+            printable_kid(kid)
+        )),
         // Entra may sign with a key it has just published: never a 401 (a credential failure to Entra) before a
         // set fetched after the kid appeared has been looked at.
         KeyLookupError::NotYetChecked {
             kid,
+            jwks_uri,
             retry_after_seconds,
-            ..
         } => OAuthError::temporarily_unavailable(format!(
             "assertion kid {} is not among the client's signing keys fetched so far; retry after the indicated time",
             printable_kid(kid)
         ))
         .with_retry_after(*retry_after_seconds)
-        .with_reason(format!("{error} (alg {alg})")),
+        .with_reason(format!(
+            "signing key {} is not in the JWKS at {jwks_uri} as fetched before the kid was first seen; the next \
+             fetch is allowed in {retry_after_seconds} s (alg {alg})",
+            printable_kid(kid)
+        )),
         KeyLookupError::Unavailable {
             retry_after_seconds, ..
         } => OAuthError::temporarily_unavailable("the client's signing keys could not be retrieved; retry shortly")

@@ -113,6 +113,16 @@ impl TokenStore for InMemoryTokenStore {
         Ok(())
     }
 
+    /// Holds no registrations, so there is no state to condition on: the DynamoDB store's transaction is tested
+    /// against moto (wif-store's `revocation_race` test).
+    async fn put_token_if_current(
+        &self,
+        record: &TokenRecord,
+        _registration_version: u64,
+    ) -> Result<(), crate::revocation::IssueError> {
+        Ok(self.put_token(record).await?)
+    }
+
     async fn get_token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreUnavailable> {
         outage(&self.failing)?;
         Ok(lock(&self.tokens).get(token_hash).cloned())
@@ -263,6 +273,14 @@ pub struct InMemoryRateCounter {
 }
 
 impl InMemoryRateCounter {
+    /// The shared count of `key` in the window starting at `window_start`.
+    pub fn count(&self, key: &str, window_start: i64) -> u64 {
+        lock(&self.counts)
+            .get(&(key.to_owned(), window_start))
+            .copied()
+            .unwrap_or(0)
+    }
+
     pub fn fail(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }
@@ -270,11 +288,11 @@ impl InMemoryRateCounter {
 
 #[async_trait::async_trait]
 impl RateCounter for InMemoryRateCounter {
-    async fn hit(&self, key: &str, window_start: i64, _expires_at: i64) -> Result<u64, StoreUnavailable> {
+    async fn add(&self, key: &str, hits: u64, window_start: i64, _expires_at: i64) -> Result<u64, StoreUnavailable> {
         outage(&self.failing)?;
         let mut counts = lock(&self.counts);
         let count = counts.entry((key.to_owned(), window_start)).or_insert(0);
-        *count += 1;
+        *count += hits;
         Ok(*count)
     }
 }

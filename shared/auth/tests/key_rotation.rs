@@ -23,7 +23,7 @@ async fn a_key_used_right_after_an_unrelated_jwks_fetch_gets_503_then_a_token() 
     // A minute later someone sends an unknown kid: it uses up this cooldown's fetch, and is refused.
     h.clock.advance(60);
     let stranger = TestKey::rsa("stranger");
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&under_kid(&h, &stranger, "unrelated")).await,
         "assertion kid unrelated is not a signing key of this client's JWKS",
     );
@@ -75,11 +75,11 @@ async fn a_kid_absent_from_a_set_fetched_after_it_appeared_is_401_and_negatively
     let (status, _, _) = error_of(&h.post_assertion(&bogus).await);
     assert_eq!(status, 503);
     h.clock.advance(60);
-    assert_invalid_client(&h.post_assertion(&bogus).await, "is not a signing key");
+    h.assert_refused(&h.post_assertion(&bogus).await, "is not a signing key");
     assert_eq!(h.fetcher.count(), 2);
     for _ in 0..5 {
         h.clock.advance(5);
-        assert_invalid_client(&h.post_assertion(&bogus).await, "is not a signing key");
+        h.assert_refused(&h.post_assertion(&bogus).await, "is not a signing key");
     }
     assert_eq!(h.fetcher.count(), 2, "negatively cached until the cooldown ends");
 }

@@ -9,7 +9,7 @@ use http::{HeaderValue, Method, header};
 use wif_auth::assertion::{AssertionPolicy, UnverifiedAssertion};
 use wif_auth::credentials::{generate_client_secret, sha256_hex};
 use wif_auth::scope::Scope;
-use wif_auth::service::{RequestContext, TokenSettings};
+use wif_auth::service::{CLIENT_AUTHENTICATION_FAILED, RequestContext, TokenSettings};
 use wif_auth::testing::*;
 
 #[tokio::test]
@@ -72,7 +72,7 @@ async fn registration_found_by_issuer_and_subject_without_client_id() {
     twin.subject = h.registration.subject.clone();
     h.clients.insert(twin);
     let response = h.post(&assertion_form(None, &h.assertion(), None)).await;
-    assert_invalid_client(&response, "send client_id");
+    h.assert_refused(&response, "send client_id");
 }
 
 #[tokio::test]
@@ -86,7 +86,7 @@ async fn unstorable_iss_or_sub_is_never_looked_up() {
         let assertion = h.assertion_with(|claims| {
             claims.insert(claim.to_owned(), value.clone());
         });
-        assert_invalid_client(&h.post(&assertion_form(None, &assertion, None)).await, "send client_id");
+        h.assert_refused(&h.post(&assertion_form(None, &assertion, None)).await, "send client_id");
     }
 }
 
@@ -95,11 +95,11 @@ async fn alg_none_is_rejected() {
     let h = Harness::new();
     let header = b64(br#"{"alg":"none","kid":"k1"}"#);
     let payload = b64(h.claims().to_string().as_bytes());
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&format!("{header}.{payload}.")).await,
         "not a well-formed JWT",
     );
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&format!("{header}.{payload}.{}", b64(b"sig"))).await,
         "alg \"none\" is not supported",
     );
@@ -114,7 +114,7 @@ async fn hs256_keyed_with_the_rsa_public_key_is_rejected() {
     for secret in [h.key.public_key_der(), h.key.public_jwk().to_string().into_bytes()] {
         let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &secret), signing_input.as_bytes());
         let forged = format!("{signing_input}.{}", b64(tag.as_ref()));
-        assert_invalid_client(&h.post_assertion(&forged).await, "alg \"HS256\" is not supported");
+        h.assert_refused(&h.post_assertion(&forged).await, "alg \"HS256\" is not supported");
     }
     assert!(h.tokens.records().is_empty());
 }
@@ -124,7 +124,7 @@ async fn a_foreign_key_under_a_real_kid_is_rejected() {
     let h = Harness::new();
     let attacker = TestKey::rsa("k1");
     let forged = sign_jwt(&attacker, "RS256", &h.claims());
-    assert_invalid_client(&h.post_assertion(&forged).await, "assertion signature is invalid");
+    h.assert_refused(&h.post_assertion(&forged).await, "assertion signature is invalid");
 }
 
 #[tokio::test]
@@ -144,7 +144,7 @@ async fn embedded_keys_and_key_urls_are_never_used_or_fetched() {
         // Under the registration's real kid: the attacker's signature fails against the real key.
         let header = serde_json::json!({"alg": "RS256", "kid": "k1", name: value}).to_string();
         let forged = sign_raw(&attacker, "RS256", &header, &claims);
-        assert_invalid_client(&h.post_assertion(&forged).await, "assertion signature is invalid");
+        h.assert_refused(&h.post_assertion(&forged).await, "assertion signature is invalid");
         assert_eq!(h.fetcher.count(), fetches, "{name} caused a fetch");
     }
     // Under the attacker's own kid, once the cooldown allows a refetch: only the registration's JWKS URL is
@@ -154,7 +154,7 @@ async fn embedded_keys_and_key_urls_are_never_used_or_fetched() {
         "x5u": "https://attacker.example/cert", "jwk": attacker.public_jwk()})
     .to_string();
     let forged = sign_raw(&attacker, "RS256", &header, &claims);
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&forged).await,
         "not a signing key of this client's JWKS",
     );
@@ -183,7 +183,7 @@ async fn time_claims_are_enforced() {
         let assertion = h.assertion_with(|claims| {
             claims.insert(claim.into(), value.into());
         });
-        assert_invalid_client(&h.post_assertion(&assertion).await, expected);
+        h.assert_refused(&h.post_assertion(&assertion).await, expected);
     }
     // Inside the skew everything still passes.
     let assertion = h.assertion_with(|claims| {
@@ -197,23 +197,23 @@ async fn time_claims_are_enforced() {
         claims.insert("iat".into(), NOW.into());
         claims.insert("exp".into(), (NOW + 90_001).into());
     });
-    assert_invalid_client(&h.post_assertion(&assertion).await, "lifetime exceeds 90000 seconds");
+    h.assert_refused(&h.post_assertion(&assertion).await, "lifetime exceeds 90000 seconds");
     let assertion = h.assertion_with(|claims| {
         claims.remove("iat");
         claims.insert("nbf".into(), NOW.into());
         claims.insert("exp".into(), (NOW + 90_001).into());
     });
-    assert_invalid_client(&h.post_assertion(&assertion).await, "lifetime exceeds");
+    h.assert_refused(&h.post_assertion(&assertion).await, "lifetime exceeds");
     let assertion = h.assertion_with(|claims| {
         claims.remove("iat");
         claims.remove("nbf");
         claims.insert("exp".into(), (NOW + 90_001).into());
     });
-    assert_invalid_client(&h.post_assertion(&assertion).await, "lifetime exceeds");
+    h.assert_refused(&h.post_assertion(&assertion).await, "lifetime exceeds");
     let assertion = h.assertion_with(|claims| {
         claims.insert("exp".into(), "tomorrow".into());
     });
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&assertion).await,
         "assertion exp must be a NumericDate",
     );
@@ -226,7 +226,7 @@ async fn required_claims_must_be_present() {
         let assertion = h.assertion_with(|claims| {
             claims.remove(claim);
         });
-        assert_invalid_client(
+        h.assert_refused(
             &h.post_assertion(&assertion).await,
             &format!("assertion has no {claim} claim"),
         );
@@ -235,7 +235,7 @@ async fn required_claims_must_be_present() {
     let assertion = h.assertion_with(|claims| {
         claims.remove("tid");
     });
-    assert_invalid_client(&h.post_assertion(&assertion).await, "assertion has no tid claim");
+    h.assert_refused(&h.post_assertion(&assertion).await, "assertion has no tid claim");
 }
 
 #[tokio::test]
@@ -246,7 +246,7 @@ async fn pinned_claims_must_match_exactly() {
             let value = claims[claim].as_str().unwrap().to_owned();
             claims.insert(claim.into(), format!("{value}x").into());
         });
-        assert_invalid_client(
+        h.assert_refused(
             &h.post_assertion(&assertion).await,
             &format!("assertion {claim} does not match the registration"),
         );
@@ -257,7 +257,7 @@ async fn pinned_claims_must_match_exactly() {
     let assertion = h.assertion_with(|claims| {
         claims.insert("sub".into(), h.registration.subject.to_uppercase().into());
     });
-    assert_invalid_client(&h.post_assertion(&assertion).await, "assertion sub does not match");
+    h.assert_refused(&h.post_assertion(&assertion).await, "assertion sub does not match");
 }
 
 #[tokio::test]
@@ -273,7 +273,7 @@ async fn audience_arrays_must_hold_exactly_the_registered_audience() {
             serde_json::json!([h.registration.audience, "api://other"]),
         );
     });
-    assert_invalid_client(&h.post_assertion(&several).await, "exactly one audience");
+    h.assert_refused(&h.post_assertion(&several).await, "exactly one audience");
 }
 
 #[tokio::test]
@@ -289,7 +289,7 @@ async fn issuer_without_its_trailing_slash_is_a_mismatch() {
     let trimmed = h.assertion_with(|claims| {
         claims.insert("iss".into(), registration.issuer.trim_end_matches('/').into());
     });
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&trimmed).await,
         "assertion iss does not match the registration",
     );
@@ -312,12 +312,12 @@ async fn another_tenants_key_is_not_accepted() {
     );
     // ... but not for c1, even though the claims are identical (same Entra tenant, same identity).
     let for_c1 = sign_jwt(&other_kid, "RS256", &h.claims());
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&for_c1).await,
         "not a signing key of this client's JWKS",
     );
     let colliding = sign_jwt(&other_same_kid, "RS256", &h.claims());
-    assert_invalid_client(&h.post_assertion(&colliding).await, "assertion signature is invalid");
+    h.assert_refused(&h.post_assertion(&colliding).await, "assertion signature is invalid");
 }
 
 #[tokio::test]
@@ -326,7 +326,7 @@ async fn crit_header_is_rejected() {
     for crit in [r#"["exp"]"#, "[]", r#"["b64"]"#] {
         let header = format!(r#"{{"alg":"RS256","kid":"k1","crit":{crit},"b64":true}}"#);
         let assertion = sign_raw(&h.key, "RS256", &header, &h.claims().to_string());
-        assert_invalid_client(&h.post_assertion(&assertion).await, "assertion header has crit");
+        h.assert_refused(&h.post_assertion(&assertion).await, "assertion header has crit");
     }
 }
 
@@ -337,21 +337,21 @@ async fn duplicate_members_are_rejected() {
     // A second aud, appended after the real one: a last-wins parser would see "api://attacker".
     let duplicated = format!("{},\"aud\":\"api://attacker\"}}", &claims[..claims.len() - 1]);
     let assertion = sign_raw(&h.key, "RS256", r#"{"alg":"RS256","kid":"k1"}"#, &duplicated);
-    assert_invalid_client(&h.post_assertion(&assertion).await, "claims have a duplicate member");
+    h.assert_refused(&h.post_assertion(&assertion).await, "claims have a duplicate member");
     // The same real value twice is still ambiguous JSON.
     let same = format!("{},\"exp\":{}}}", &claims[..claims.len() - 1], NOW + 3600);
     let assertion = sign_raw(&h.key, "RS256", r#"{"alg":"RS256","kid":"k1"}"#, &same);
-    assert_invalid_client(&h.post_assertion(&assertion).await, "claims have a duplicate member");
+    h.assert_refused(&h.post_assertion(&assertion).await, "claims have a duplicate member");
     // Nested duplicates too.
     let nested = format!("{},\"xms\":{{\"a\":1,\"a\":2}}}}", &claims[..claims.len() - 1]);
     let assertion = sign_raw(&h.key, "RS256", r#"{"alg":"RS256","kid":"k1"}"#, &nested);
-    assert_invalid_client(&h.post_assertion(&assertion).await, "claims have a duplicate member");
+    h.assert_refused(&h.post_assertion(&assertion).await, "claims have a duplicate member");
     for header in [
         r#"{"alg":"RS256","kid":"k1","alg":"none"}"#,
         r#"{"alg":"RS256","kid":"k1","kid":"k1"}"#,
     ] {
         let assertion = sign_raw(&h.key, "RS256", header, &claims);
-        assert_invalid_client(&h.post_assertion(&assertion).await, "header has a duplicate member");
+        h.assert_refused(&h.post_assertion(&assertion).await, "header has a duplicate member");
     }
 }
 
@@ -397,7 +397,7 @@ async fn malformed_tokens_are_rejected() {
 async fn signature_over_a_non_object_payload_is_rejected_after_verification() {
     let h = Harness::new();
     let assertion = sign_raw(&h.key, "RS256", r#"{"alg":"RS256","kid":"k1"}"#, "[1]");
-    assert_invalid_client(&h.post_assertion(&assertion).await, "claims are not a JSON object");
+    h.assert_refused(&h.post_assertion(&assertion).await, "claims are not a JSON object");
 }
 
 #[tokio::test]
@@ -414,7 +414,7 @@ async fn a_megabyte_assertion_is_rejected_before_parsing() {
         ..TokenSettings::default()
     });
     let huge_jwt = format!("{}.{}.{}", "e30", "a".repeat(1 << 20), "c2ln");
-    assert_invalid_client(&h.post_assertion(&huge_jwt).await, "larger than 16384 bytes");
+    h.assert_refused(&h.post_assertion(&huge_jwt).await, "larger than 16384 bytes");
     let err = UnverifiedAssertion::parse(&huge_jwt, &AssertionPolicy::default()).unwrap_err();
     assert_eq!(err.failure, wif_auth::assertion::AssertionFailure::TooLarge);
 }
@@ -445,27 +445,110 @@ async fn wrong_assertion_type_and_double_authentication() {
     assert_eq!((status, error.as_str()), (400, "invalid_request"));
 }
 
+/// Before a client has authenticated, every failure reads the same: whether a client_id exists, is disabled, or
+/// has secrets or WIF enabled is nobody's business but the audit trail's.
 #[tokio::test]
-async fn unknown_client_disabled_client_and_disabled_method() {
+async fn unauthenticated_callers_learn_nothing_about_the_client() {
     let h = Harness::new();
-    let (status, error, description) = error_of(&h.post(&assertion_form(Some("nope"), &h.assertion(), None)).await);
-    assert_eq!(
-        (status, error.as_str(), description.as_str()),
-        (401, "invalid_client", "unknown client")
-    );
+    let stranger = TestKey::rsa("k1");
+    let forged = sign_jwt(&stranger, "RS256", &h.claims());
+    let mut answers = vec![
+        (
+            "unknown client",
+            h.post(&assertion_form(Some("nope"), &h.assertion(), None)).await,
+        ),
+        ("signature is invalid", h.post_assertion(&forged).await),
+        ("not a well-formed JWT", h.post_assertion("x.y.z").await),
+        (
+            "no client authentication",
+            h.post("grant_type=client_credentials&client_id=c1").await,
+        ),
+    ];
+    // An unknown kid is refused once a JWKS fetched after its arrival lacks it (a cooldown later).
+    h.clock.advance(60);
+    answers.push((
+        "is not a signing key",
+        h.post_assertion(&sign_jwt(&TestKey::rsa("k9"), "RS256", &h.claims()))
+            .await,
+    ));
     let mut disabled = h.registration.clone();
     disabled.enabled = false;
     h.clients.insert(disabled);
-    assert_invalid_client(&h.post_assertion(&h.assertion()).await, "client is disabled");
+    answers.push(("client is disabled", h.post_assertion(&h.assertion()).await));
     let mut no_wif = h.registration.clone();
     no_wif.wif_enabled = false;
     h.clients.insert(no_wif);
-    assert_invalid_client(
-        &h.post_assertion(&h.assertion()).await,
+    answers.push((
         "client_assertion is not enabled",
+        h.post_assertion(&h.assertion()).await,
+    ));
+    answers.push((
+        "client secrets are not enabled",
+        h.post("grant_type=client_credentials&client_id=c1&client_secret=wif_cs_x")
+            .await,
+    ));
+    let reasons: Vec<String> = h.audit.events().into_iter().filter_map(|event| event.reason).collect();
+    assert_eq!(reasons.len(), answers.len());
+    for ((cause, response), reason) in answers.iter().zip(&reasons) {
+        let (status, error, description) = error_of(response);
+        assert_eq!(
+            (status, error.as_str(), description.as_str()),
+            (401, "invalid_client", CLIENT_AUTHENTICATION_FAILED),
+            "{cause}"
+        );
+        assert!(reason.contains(cause), "the audit reason {reason:?} lacks {cause:?}");
+    }
+}
+
+/// The JOSE header and the unverified claims are the attacker's to choose: up to 16 KB of `alg`, a `kid` with
+/// control characters. Only a short printable rendering reaches the audit record and the logs.
+#[tokio::test]
+async fn attacker_chosen_header_and_claims_are_cut_short_in_audit_and_logs() {
+    let logs = wif_common::telemetry::CapturedLogs::default();
+    let _guard = tracing::subscriber::set_default(wif_common::telemetry::json_subscriber_into(logs.clone()));
+    let h = Harness::new();
+    let alg = format!("RS256{}", "\u{7}X".repeat(1_200));
+    let kid = format!("k1\n{{\"level\":\"ERROR\"}}{}", "K".repeat(200));
+    let header = serde_json::json!({"alg": alg, "kid": kid}).to_string();
+    let response = h
+        .post_assertion(&sign_raw(&h.key, "RS256", &header, &h.claims().to_string()))
+        .await;
+    assert_eq!(error_of(&response).0, 401);
+    let mut claims = h.claims();
+    claims["iss"] = format!("https://evil.example/\u{1b}[2J{}", "i".repeat(400)).into();
+    let unknown = sign_raw(
+        &TestKey::rsa("k2"),
+        "RS256",
+        r#"{"alg":"RS256","kid":"k2"}"#,
+        &claims.to_string(),
     );
-    let (status, error, _) = error_of(&h.post("grant_type=client_credentials&client_id=c1").await);
-    assert_eq!((status, error.as_str()), (401, "invalid_client"));
+    let response = h.post(&assertion_form(None, &unknown, None)).await;
+    assert_eq!(error_of(&response).0, 401);
+
+    let events = h.audit.events();
+    let refused_alg = &events[0];
+    assert!(refused_alg.details.contains_key("alg"), "{refused_alg:?}");
+    let kept_alg = refused_alg.details["alg"].as_str().unwrap();
+    let kept_kid = refused_alg.details["kid"].as_str().unwrap();
+    assert!(
+        kept_alg.chars().count() <= 17 && kept_alg.starts_with("RS256X"),
+        "{kept_alg}"
+    );
+    assert!(kept_kid.chars().count() <= 65 && !kept_kid.contains('\n'), "{kept_kid}");
+    for event in &events {
+        let text = serde_json::to_string(&event.details).unwrap() + event.reason.as_deref().unwrap_or_default();
+        assert!(text.len() < 1_200, "{text}");
+        assert!(!text.chars().any(|c| c.is_control()), "{text}");
+    }
+    assert!(
+        events[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("https://evil.example/[2Jiii")
+    );
+    let log = logs.contents();
+    assert!(!log.contains(&"X".repeat(100)) && !log.contains(&"K".repeat(100)) && !log.contains(&"i".repeat(200)));
 }
 
 #[tokio::test]
@@ -512,7 +595,7 @@ async fn json_body_and_get_are_refused() {
 async fn algorithm_allow_list_and_key_type() {
     let h = Harness::new();
     let rs384 = sign_jwt(&h.key, "RS384", &h.claims());
-    assert_invalid_client(
+    h.assert_refused(
         &h.post_assertion(&rs384).await,
         "alg RS384 is not allowed for this client",
     );
@@ -531,7 +614,7 @@ async fn algorithm_allow_list_and_key_type() {
         b64(h.claims().to_string().as_bytes()),
         b64(&[1u8; 64])
     );
-    assert_invalid_client(&h.post_assertion(&wrong_type).await, "does not fit signing key k1");
+    h.assert_refused(&h.post_assertion(&wrong_type).await, "does not fit signing key k1");
 }
 
 #[tokio::test]
@@ -586,7 +669,7 @@ async fn client_secrets_basic_and_post() {
         HeaderValue::from_str(&format!("Basic {wrong}")).unwrap(),
     );
     let response = h.post_with("grant_type=client_credentials", headers).await;
-    assert_invalid_client(&response, "client authentication failed");
+    h.assert_refused(&response, "client authentication failed");
     assert!(
         response.headers()["www-authenticate"]
             .to_str()
@@ -595,7 +678,7 @@ async fn client_secrets_basic_and_post() {
     );
     // Expired secret.
     h.clock.advance(86_400);
-    assert_invalid_client(&h.post(&post).await, "client authentication failed");
+    h.assert_refused(&h.post(&post).await, "client authentication failed");
     // Secrets disabled for a WIF-only client.
     let wif_only = format!(
         "grant_type=client_credentials&client_id=c1&client_secret={}",
@@ -604,7 +687,7 @@ async fn client_secrets_basic_and_post() {
     let mut registration = h.registration.clone();
     registration.secrets = vec![secret.stored];
     h.clients.insert(registration);
-    assert_invalid_client(&h.post(&wif_only).await, "client secrets are not enabled");
+    h.assert_refused(&h.post(&wif_only).await, "client secrets are not enabled");
 }
 
 #[tokio::test]

@@ -3,7 +3,18 @@
 //! event besides the HTTP request itself ([`RequestMeta`]: the Lambda request id for the per-request tracing span and
 //! the audit trail, the caller's source IP and user agent, the IAM principal that signed the request with
 //! `AuthType: AWS_IAM`; [`body_bytes`]: the raw body), the one conversion of an answer into a Lambda response
-//! ([`into_lambda_response`]), and the runtime loop that serves an [`HttpFunction`] ([`serve`]).
+//! ([`into_lambda_response`]), the runtime loop that serves an [`HttpFunction`] ([`serve`]), and the check that an
+//! event is one AWS built for a function URL, not a direct invocation's forgery ([`check_function_url_event`]), and who the caller is behind the optional
+//! CloudFront custom domain ([`Front`]).
+
+mod origin;
+mod viewer;
+
+pub use origin::{MAX_EVENT_AGE_MS, NotAFunctionUrlEvent, check_function_url_event};
+pub use viewer::{
+    Front, NotThroughCloudFront, ORIGIN_VERIFY_HEADER, OriginSecret, OriginSecretError, VIEWER_ADDRESS_HEADER,
+    load_front, load_front_default,
+};
 
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -1,6 +1,9 @@
 //! A registration's life after creation: enable and disable, delete, and revocation of its live access tokens.
 //! Disabling or deleting a client revokes its tokens in the same call, so the SCIM API (which reads the token
-//! record on every request) refuses them on the next request.
+//! record on every request) refuses them on the next request. Every revoking call first writes the registration
+//! (a new version, or deletes it), then sweeps the client's token index with a strongly consistent read: a token
+//! issued concurrently either committed before that write and is swept, or fails its conditional write
+//! (`wif_auth::revocation`).
 
 use wif_admin_api::Client;
 
@@ -67,9 +70,12 @@ impl RegistryService {
         Ok(self.tokens().revoke_client_tokens(client_id).await?)
     }
 
-    /// `POST /clients/{id}/revoke-tokens`.
+    /// `POST /clients/{id}/revoke-tokens`. The registration's version moves first, so a token being issued at the
+    /// same moment (its write is conditioned on the version it authenticated against) either fails or committed
+    /// before, and is then in the index the sweep reads.
     pub async fn revoke_tokens(&self, client_id: &str, actor: &Actor) -> Result<usize, RegistryError> {
         let current = self.load(client_id).await?;
+        let current = self.replace(&current, current.clone()).await?;
         let revoked = self.revoke_client_tokens(client_id).await?;
         let details = serde_json::json!({ "revoked_tokens": revoked });
         self.audit(actor, "admin.client.revoke_tokens", &current, details).await;

@@ -151,7 +151,10 @@ impl RegistryService {
         Ok(self.view(&registration))
     }
 
-    /// `PATCH /clients/{id}`: re-validates the merged registration with the same rules as create.
+    /// `PATCH /clients/{id}`: re-validates the merged registration with the same rules as create. A change of
+    /// anything but the display name and the lifetime of future tokens (scopes, WIF or secrets on/off, issuer,
+    /// subject, audience, JWKS URL, tid, algorithms) revokes the live tokens, which were granted under the old
+    /// terms; Entra then gets a new token on its next request.
     pub async fn update(&self, client_id: &str, update: ClientUpdate, actor: &Actor) -> Result<Client, RegistryError> {
         let expected = update
             .version
@@ -192,9 +195,54 @@ impl RegistryService {
             ..current.clone()
         };
         let updated = self.replace(&current, updated).await?;
-        let details = serde_json::json!({ "changed": changed, "wif_enabled": updated.wif_enabled,
-                                          "secrets_enabled": updated.secrets_enabled });
+        let mut details = serde_json::json!({ "changed": changed, "wif_enabled": updated.wif_enabled,
+                                              "secrets_enabled": updated.secrets_enabled });
+        if revokes_live_tokens(&current, &updated) {
+            details["revoked_tokens"] = self.revoke_client_tokens(client_id).await?.into();
+        }
         self.audit(actor, "admin.client.update", &updated, details).await;
         Ok(self.view(&updated))
+    }
+}
+
+/// Whether changing `before` into `after` takes away what live tokens were granted on. Every field counts except
+/// the cosmetic and bookkeeping ones, so a field added later counts too.
+pub(crate) fn revokes_live_tokens(before: &Registration, after: &Registration) -> bool {
+    let neutral = |registration: &Registration| Registration {
+        display_name: None,
+        token_lifetime_seconds: 0,
+        version: 0,
+        updated_at: 0,
+        ..registration.clone()
+    };
+    neutral(before) != neutral(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wif_auth::scope::Scope;
+    use wif_auth::testing::sample_registration;
+
+    /// Issue 14.1: what a PATCH does to live tokens.
+    #[test]
+    fn changing_the_terms_of_tokens_revokes_them_cosmetic_changes_do_not() {
+        let before = sample_registration("c1");
+        let changed = |change: fn(&mut Registration)| {
+            let mut after = before.clone();
+            after.version += 1;
+            after.updated_at += 60;
+            change(&mut after);
+            revokes_live_tokens(&before, &after)
+        };
+        assert!(!changed(|r| r.display_name = Some("Contoso (prod)".into())));
+        assert!(!changed(|r| r.token_lifetime_seconds = 900));
+        assert!(changed(|r| r.allowed_scopes = vec![Scope::ScimRead]));
+        assert!(changed(|r| r.wif_enabled = false));
+        assert!(changed(|r| r.subject = "another-subject".into()));
+        assert!(changed(
+            |r| r.jwks_uri = "https://login.microsoftonline.com/common/discovery/keys".into()
+        ));
+        assert!(changed(|r| r.secrets_enabled = !r.secrets_enabled));
     }
 }

@@ -21,13 +21,29 @@ use crate::filter::{AttrPath, SyntaxError, column, parse_attr_path};
 use crate::json::is_unassigned;
 use crate::schema::{AttributeDef, GROUP_SCHEMA, ResourceSchema, Returned};
 
-/// Parses a comma-separated `attributes` / `excludedAttributes` value; blanks between commas are skipped.
+/// Most attribute paths one `attributes` or `excludedAttributes` list may name. Every resource of an answer is
+/// projected through every path, so the list is a cost lever; the whole User schema with its enterprise extension
+/// has fewer paths than this.
+pub const MAX_ATTRIBUTE_PATHS: usize = 100;
+/// Longest single path (the longest URN-qualified core path is under 90 characters).
+pub const MAX_ATTRIBUTE_PATH_CHARS: usize = 200;
+
+/// Parses a comma-separated `attributes` / `excludedAttributes` value; blanks between commas are skipped. Longer
+/// lists or paths than the limits above are refused (400 `invalidValue`) before any parsing.
 pub fn parse_attribute_list(text: &str) -> Result<Vec<AttrPath>, ScimError> {
+    let items: Vec<&str> = text.split(',').map(str::trim).filter(|item| !item.is_empty()).collect();
+    if items.len() > MAX_ATTRIBUTE_PATHS {
+        return Err(ScimError::invalid_value(format!(
+            "{} attribute names; at most {MAX_ATTRIBUTE_PATHS} are accepted in one list",
+            items.len()
+        )));
+    }
     let mut out = Vec::new();
-    for item in text.split(',') {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
+    for item in items {
+        if item.chars().count() > MAX_ATTRIBUTE_PATH_CHARS {
+            return Err(ScimError::invalid_value(format!(
+                "an attribute name is longer than {MAX_ATTRIBUTE_PATH_CHARS} characters"
+            )));
         }
         let path = parse_attr_path(item).map_err(|SyntaxError { offset, message }| {
             ScimError::invalid_value(format!(

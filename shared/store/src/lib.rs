@@ -17,6 +17,7 @@ pub mod paging;
 pub mod portal;
 pub mod rate_limits;
 pub mod tables;
+pub mod token_index;
 pub mod tokens;
 
 pub use aws_sdk_dynamodb::Client as DynamoClient;

@@ -21,15 +21,15 @@ impl RateLimitRepository {
         }
     }
 
-    /// One atomic `ADD` per hit: concurrent environments never lose a count.
-    pub async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> Result<u64, StoreError> {
+    /// One atomic `ADD` per call: concurrent environments never lose a count.
+    pub async fn add(&self, key: &str, hits: u64, window_start: i64, expires_at: i64) -> Result<u64, StoreError> {
         let output = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("counter_key", AttributeValue::S(format!("{key}#{window_start}")))
-            .update_expression("ADD hits :one SET expires_at = :expires")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .update_expression("ADD hits :hits SET expires_at = :expires")
+            .expression_attribute_values(":hits", AttributeValue::N(hits.to_string()))
             .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
@@ -48,7 +48,7 @@ impl RateLimitRepository {
 
 #[async_trait::async_trait]
 impl RateCounter for RateLimitRepository {
-    async fn hit(&self, key: &str, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable> {
-        Ok(RateLimitRepository::hit(self, key, window_start, expires_at).await?)
+    async fn add(&self, key: &str, hits: u64, window_start: i64, expires_at: i64) -> Result<u64, StoreUnavailable> {
+        Ok(RateLimitRepository::add(self, key, hits, window_start, expires_at).await?)
     }
 }

@@ -11,9 +11,11 @@ pub const CLIENT_INDEX: &str = "ClientIndex";
 
 #[derive(Debug, Clone)]
 pub struct TokenRepository {
-    client: Client,
-    table: String,
-    clock: std::sync::Arc<dyn wif_common::Clock>,
+    pub(crate) client: Client,
+    pub(crate) table: String,
+    pub(crate) clock: std::sync::Arc<dyn wif_common::Clock>,
+    /// The Clients table, whose registration item each issuing transaction checks (token function only).
+    pub(crate) clients_table: Option<String>,
 }
 
 impl TokenRepository {
@@ -22,7 +24,14 @@ impl TokenRepository {
             client,
             table: table.into(),
             clock,
+            clients_table: None,
         }
+    }
+
+    /// A repository that can issue tokens: its writes are conditioned on the registration in `clients_table`.
+    pub fn with_clients_table(mut self, clients_table: impl Into<String>) -> Self {
+        self.clients_table = Some(clients_table.into());
+        self
     }
 
     pub async fn put(&self, record: &TokenRecord) -> Result<(), StoreError> {
@@ -55,10 +64,15 @@ impl TokenRepository {
             .transpose()
     }
 
-    /// Marks every not-yet-expired token of the client revoked.
+    /// Marks every not-yet-expired token of the client revoked: first those of its token index (a strongly
+    /// consistent read: every token committed before the registration changed), then any the ClientIndex GSI
+    /// knows of (tokens issued before the index existed).
     pub async fn revoke_for_client(&self, client_id: &str) -> Result<usize, StoreError> {
         let now = self.clock.now_unix();
         let mut revoked = 0;
+        for hash in self.indexed_live_tokens(client_id).await? {
+            revoked += usize::from(self.revoke_one(AttributeValue::S(hash)).await?);
+        }
         let mut start = None;
         loop {
             let output = self
@@ -77,28 +91,8 @@ impl TokenRepository {
                 .await
                 .map_err(backend)?;
             for item in output.items.unwrap_or_default() {
-                let Some(hash) = item.get("token_hash").cloned() else {
-                    continue;
-                };
-                let result = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("token_hash", hash)
-                    .update_expression("SET revoked = :yes")
-                    .condition_expression("attribute_exists(token_hash) AND revoked = :no")
-                    .expression_attribute_values(":yes", AttributeValue::Bool(true))
-                    .expression_attribute_values(":no", AttributeValue::Bool(false))
-                    .send()
-                    .await;
-                match result {
-                    Ok(_) => revoked += 1,
-                    // Already revoked, or expired and deleted meanwhile: nothing to do.
-                    Err(err)
-                        if err
-                            .as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
-                    Err(err) => return Err(backend(err)),
+                if let Some(hash) = item.get("token_hash").cloned() {
+                    revoked += usize::from(self.revoke_one(hash).await?);
                 }
             }
             match output.last_evaluated_key {
@@ -108,12 +102,46 @@ impl TokenRepository {
         }
         Ok(revoked)
     }
+
+    /// Marks one token revoked; `false` if it already was, or expired and was deleted meanwhile.
+    async fn revoke_one(&self, hash: AttributeValue) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("token_hash", hash)
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(token_hash) AND revoked = :no")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(backend(err)),
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl TokenStore for TokenRepository {
     async fn put_token(&self, record: &TokenRecord) -> Result<(), StoreUnavailable> {
         Ok(self.put(record).await?)
+    }
+
+    async fn put_token_if_current(
+        &self,
+        record: &TokenRecord,
+        registration_version: u64,
+    ) -> Result<(), wif_auth::revocation::IssueError> {
+        self.issue(record, registration_version).await
     }
 
     async fn get_token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreUnavailable> {

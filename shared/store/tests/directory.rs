@@ -130,3 +130,71 @@ async fn operations_cost_a_constant_number_of_calls() {
     store.scan_users(t, None, 50).await.unwrap();
     assert_eq!(cost(&counter), 1, "one page = one query");
 }
+
+/// A member id no user of ours can have (ids are UUIDs) is the client's error: 400 `invalidValue` for writes, no
+/// match for Entra's membership check; never DynamoDB's key-size failure (503).
+#[tokio::test]
+async fn oversized_member_ids_are_a_400_not_a_storage_failure() {
+    use std::sync::Arc;
+    use wif_scim::schema::ResourceKind;
+    use wif_scim::service::{Caller, DirectoryService, ListQuery, Projection, RequestContext, ServiceConfig};
+
+    let (store, _, _, _) = setup().await;
+    let service = DirectoryService::new(
+        Arc::new(store),
+        Arc::new(wif_common::audit::LogOnlyAudit),
+        Arc::new(wif_common::FixedClock::at(1_767_225_600)),
+        ServiceConfig::default(),
+    );
+    let ctx = RequestContext {
+        caller: Caller {
+            tenant_id: "t1".into(),
+            client_id: "c1".into(),
+            can_write: true,
+        },
+        base_url: "https://scim.example.com/scim/v2".into(),
+        request_id: None,
+    };
+    let all = Projection::default();
+    let group = service
+        .create(&ctx, ResourceKind::Group, serde_json::json!({"displayName": "G"}), &all)
+        .await
+        .unwrap();
+    let group_id = wif_common::ResourceId::new(group.body["id"].as_str().unwrap().to_owned());
+    let long_id = "u".repeat(2_000);
+    let op = |op: &str, value: serde_json::Value| {
+        serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": op, "path": "members", "value": value}]})
+    };
+    for body in [
+        op("add", serde_json::json!([{"value": long_id}])),
+        op("remove", serde_json::json!([{"value": long_id}])),
+        op("replace", serde_json::json!([{"value": long_id}])),
+    ] {
+        let err = service
+            .patch(&ctx, ResourceKind::Group, &group_id, &body, None, &all)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.status, err.scim_type.map(|t| t.as_str())),
+            (400, Some("invalidValue")),
+            "{err:?}"
+        );
+    }
+    let created = service
+        .create(
+            &ctx,
+            ResourceKind::Group,
+            serde_json::json!({"displayName": "H", "members": [{"value": long_id}]}),
+            &all,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(created.status, 400, "{created:?}");
+    let query = ListQuery {
+        filter: Some(format!("id eq \"{group_id}\" and members eq \"{long_id}\"")),
+        ..ListQuery::default()
+    };
+    let found = service.list(&ctx, Some(ResourceKind::Group), &query).await.unwrap();
+    assert_eq!(found["totalResults"], 0);
+}

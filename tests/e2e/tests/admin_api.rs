@@ -114,7 +114,7 @@ async fn every_admin_operation_on_one_registration() {
         (Some(true), Some(4))
     );
 
-    // revoke-tokens
+    // revoke-tokens (it moves the version: a token being issued at that moment must fail its conditional write)
     let revoked = admin_ok(&stack, "POST", &format!("/clients/{id}/revoke-tokens"), None, 200).await;
     assert_eq!(revoked["client_id"], id.as_str());
     assert!(revoked["revoked_tokens"].is_u64());
@@ -126,7 +126,7 @@ async fn every_admin_operation_on_one_registration() {
     // delete (version-checked), then gone
     let (status, _, _) = admin(&stack, "DELETE", &format!("/clients/{id}?version=1"), None).await;
     assert_eq!(status, 409);
-    let deleted = admin_ok(&stack, "DELETE", &format!("/clients/{id}?version=4"), None, 200).await;
+    let deleted = admin_ok(&stack, "DELETE", &format!("/clients/{id}?version=5"), None, 200).await;
     assert_eq!(deleted["deleted"], true);
     for (method, path) in [
         ("GET", format!("/clients/{id}")),

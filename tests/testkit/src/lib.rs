@@ -13,6 +13,8 @@
 pub mod fault_proxy;
 pub mod tables;
 
+pub mod lambda_runtime;
+
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;

@@ -19,6 +19,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         dynamodb: token::permissions::DYNAMODB_PERMISSIONS,
         env_vars: token::permissions::ENV_VARS,
         kms_signing: &[],
+        secrets: token::permissions::SECRETS_PERMISSIONS,
     },
     FunctionSpec {
         name: "scim",
@@ -26,6 +27,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         dynamodb: scim::permissions::DYNAMODB_PERMISSIONS,
         env_vars: scim::permissions::ENV_VARS,
         kms_signing: &[],
+        secrets: scim::permissions::SECRETS_PERMISSIONS,
     },
     FunctionSpec {
         name: "jwks-refresh",
@@ -33,6 +35,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         dynamodb: jwks_refresh::permissions::DYNAMODB_PERMISSIONS,
         env_vars: jwks_refresh::permissions::ENV_VARS,
         kms_signing: &[],
+        secrets: &[],
     },
     FunctionSpec {
         name: "admin",
@@ -40,6 +43,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         dynamodb: admin::permissions::DYNAMODB_PERMISSIONS,
         env_vars: admin::permissions::ENV_VARS,
         kms_signing: &[],
+        secrets: &[],
     },
     FunctionSpec {
         name: "portal",
@@ -47,6 +51,7 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         dynamodb: portal::permissions::DYNAMODB_PERMISSIONS,
         env_vars: portal::permissions::ENV_VARS,
         kms_signing: portal::permissions::KMS_PERMISSIONS,
+        secrets: &[],
     },
 ];
 

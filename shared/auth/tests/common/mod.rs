@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, Method, Response, header};
 use wif_auth::jwks_cache::JwksCacheSettings;
 use wif_auth::registration::Registration;
-use wif_auth::service::{RequestContext, TokenPorts, TokenService, TokenSettings};
+use wif_auth::service::{CLIENT_AUTHENTICATION_FAILED, RequestContext, TokenPorts, TokenService, TokenSettings};
 use wif_auth::testing::*;
 use wif_common::FixedClock;
 
@@ -104,6 +104,26 @@ impl Harness {
 
     pub async fn post_assertion(&self, assertion: &str) -> Response<String> {
         self.post(&assertion_form(Some("c1"), assertion, Some("scim"))).await
+    }
+
+    /// A 401 `invalid_client` for `reason_part`: an unauthenticated caller is only ever told
+    /// [`CLIENT_AUTHENTICATION_FAILED`] and the audit record gives the reason; after a verified signature the
+    /// description names the problem.
+    pub fn assert_refused(&self, response: &Response<String>, reason_part: &str) {
+        let (status, error, description) = error_of(response);
+        assert_eq!((status, error.as_str()), (401, "invalid_client"), "{description}");
+        if description == CLIENT_AUTHENTICATION_FAILED {
+            let reason = self.audit.last().and_then(|event| event.reason).unwrap_or_default();
+            assert!(
+                reason.contains(reason_part),
+                "audit reason {reason:?} lacks {reason_part:?}"
+            );
+        } else {
+            assert!(
+                description.contains(reason_part),
+                "description {description:?} is neither generic nor names {reason_part:?}"
+            );
+        }
     }
 }
 

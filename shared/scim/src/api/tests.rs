@@ -1261,7 +1261,32 @@ async fn storage_failure_is_503() {
     let request = raw_request("GET", "/Users?filter=userName+eq+%22a%22", None, Vec::new());
     assert_scim_error(&api.handle(&request, caller("t1", true), BASE, None).await, 503, None);
     let request = raw_request("POST", "/Users", None, br#"{"userName":"a"}"#.to_vec());
-    assert_scim_error(&api.handle(&request, caller("t1", true), BASE, None).await, 503, None);
+    let response = api.handle(&request, caller("t1", true), BASE, None).await;
+    assert_scim_error(&response, 503, None);
+    assert_eq!(response.headers()["retry-after"], "5", "every 503 says when to retry");
+}
+
+/// `attributes` / `excludedAttributes` are projection work for every resource of an answer: a list longer than the
+/// schema could use, or an absurd path, is a 400 before anything is read.
+#[tokio::test]
+async fn oversized_attribute_lists_are_refused() {
+    let h = harness();
+    h.create_user("lists@example.com").await;
+    let names: Vec<String> = (0..101).map(|i| format!("name.a{i}")).collect();
+    for query in [
+        format!("attributes={}", names.join(",")),
+        format!("excludedAttributes={}", names.join(",")),
+        format!("attributes={}", "x".repeat(201)),
+    ] {
+        let response = h.call("GET", &format!("/Users?{query}"), None).await;
+        assert_eq!(response.status(), 400, "{}", &query[..40]);
+        assert_eq!(response.json_body().unwrap()["scimType"], "invalidValue");
+    }
+    let fine: Vec<String> = (0..100).map(|i| format!("name.a{i}")).collect();
+    let response = h
+        .call("GET", &format!("/Users?attributes={}", fine.join(",")), None)
+        .await;
+    assert_eq!(response.status(), 200);
 }
 
 // ---- POST /Bulk (RFC 7644 §3.7) ----

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::representation::Stored;
 use super::write::{Attempt, apply_patch, body_object, check_limits, pinned_version, pinned_write_error};
-use super::write::{prepare_post, prepare_put, required, retry_on_conflict, settle};
+use super::write::{MAX_ID_CHARS, plausible_id, prepare_post, prepare_put, required, retry_on_conflict, settle};
 use super::{Answer, DirectoryService, PatchResponse, Projection, RequestContext, Target, found, store_error};
 use crate::error::ScimError;
 use crate::patch::{MemberOperation, PatchRequest, take_member_operations};
@@ -160,6 +160,9 @@ impl DirectoryService {
                     self.store.add_members(tenant, id, &ids, pinned).await.map_err(err)?;
                 }
                 MemberOperation::Remove(ids) => {
+                    for member in &ids {
+                        checked_member_id(member)?;
+                    }
                     let ids: Vec<ResourceId> = ids.into_iter().map(ResourceId::new).collect();
                     self.store.remove_members(tenant, id, &ids, pinned).await.map_err(err)?;
                 }
@@ -294,7 +297,19 @@ fn member_ids(members: &[MemberRef]) -> Result<Vec<ResourceId>, ScimError> {
                 "member \"{}\" is a group; this service provider supports users as group members only",
                 m.value
             ))),
-            _ => Ok(ResourceId::new(m.value.clone())),
+            _ => checked_member_id(&m.value).map(|id| ResourceId::new(id.to_owned())),
         })
         .collect()
+}
+
+/// A member id a write names: one of our ids could be it, or the request is refused with 400 before any storage
+/// call (an oversized id would otherwise fail in DynamoDB's key-size check, a 503).
+fn checked_member_id(id: &str) -> Result<&str, ScimError> {
+    if plausible_id(id) {
+        return Ok(id);
+    }
+    let shown: String = id.chars().filter(|c| !c.is_control()).take(40).collect();
+    Err(ScimError::invalid_value(format!(
+        "member \"{shown}\" is not a user id of this service provider (ids have at most {MAX_ID_CHARS} characters)"
+    )))
 }

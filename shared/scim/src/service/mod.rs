@@ -368,3 +368,6 @@ impl DirectoryService {
         result.map_err(|err| write::pinned_write_error(err, expected, kind, id))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -43,6 +43,27 @@ pub fn hash_password(password: &str, iterations: u32) -> Result<String, HashErro
     ))
 }
 
+/// One request's password hash, computed on first use and reused by every retry of the write after a lost version
+/// race: PBKDF2 at 600,000 iterations is the costliest thing a SCIM request can ask for, and a retried write must
+/// not pay it again.
+#[derive(Default)]
+pub(super) struct HashedOnce(std::sync::Mutex<Option<(String, String)>>);
+
+impl HashedOnce {
+    /// The hash of `password`: the one computed earlier in this request when it is the same password.
+    pub(super) fn hash(&self, password: &str, iterations: u32) -> Result<String, HashError> {
+        let mut memo = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((hashed, hash)) = memo.as_ref()
+            && hashed == password
+        {
+            return Ok(hash.clone());
+        }
+        let hash = hash_password(password, iterations)?;
+        *memo = Some((password.to_owned(), hash.clone()));
+        Ok(hash)
+    }
+}
+
 /// Constant-time verification of a password against a stored hash (for a future password-login feature and the
 /// tests proving what is stored).
 pub fn verify_password(password: &str, stored: &str) -> bool {

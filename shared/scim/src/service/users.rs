@@ -4,11 +4,12 @@
 
 use serde_json::{Map, Value};
 
+use super::password::HashedOnce;
 use super::representation::Stored;
 use super::store_error;
 use super::write::{Attempt, apply_patch, body_object, check_limits, pinned_version, prepare_post, prepare_put};
 use super::write::{required, retry_on_conflict, settle};
-use super::{Answer, DirectoryService, Projection, RequestContext, ResourceResponse, Target, found, password};
+use super::{Answer, DirectoryService, Projection, RequestContext, ResourceResponse, Target, found};
 use crate::error::ScimError;
 use crate::patch::PatchRequest;
 use crate::resource::IndexKeys;
@@ -33,7 +34,11 @@ impl DirectoryService {
             external_id: keys.external_id.clone(),
             work_email: keys.work_email.clone(),
             attributes: body_object(&prepared.document),
-            password_hash: prepared.password.as_deref().map(|p| self.hash(p)).transpose()?,
+            password_hash: prepared
+                .password
+                .as_deref()
+                .map(|p| self.hash(&HashedOnce::default(), p))
+                .transpose()?,
             id: ResourceId::new(uuid::Uuid::new_v4().to_string()),
             version: 1,
             created: now.clone(),
@@ -54,12 +59,14 @@ impl DirectoryService {
     }
 
     pub(super) async fn replace_user(&self, target: Target<'_>, body: &Value) -> Answer {
+        let hashes = &HashedOnce::default();
         retry_on_conflict(KIND, target.id, move || async move {
             let current = self.read_user(target.tenant(), target.id).await?;
             let pinned = pinned_version(target.if_match, current.version, KIND, target.id)?;
             let (prepared, keys) = prepare_put(KIND, &current.attributes, body)?;
             let attributes = body_object(&prepared.document);
-            let next = self.next_user_record(&current, attributes, &keys, prepared.password.as_deref())?;
+            let password = prepared.password.as_deref().map(|p| (hashes, p));
+            let next = self.next_user_record(&current, attributes, &keys, password)?;
             self.commit_user(target, &current, next, pinned).await
         })
         .await
@@ -67,13 +74,14 @@ impl DirectoryService {
 
     pub(super) async fn patch_user(&self, target: Target<'_>, body: &Value) -> Answer {
         let request = &PatchRequest::parse(body)?;
+        let hashes = &HashedOnce::default();
         retry_on_conflict(KIND, target.id, move || async move {
             let current = self.read_user(target.tenant(), target.id).await?;
             let pinned = pinned_version(target.if_match, current.version, KIND, target.id)?;
             let Some(patched) = apply_patch(KIND, &current.attributes, request)? else {
                 return self.user_response(target, &current).await.map(Attempt::Done);
             };
-            let password = patched.password.as_deref();
+            let password = patched.password.as_deref().map(|p| (hashes, p));
             let next = self.next_user_record(&current, patched.attributes, &patched.keys, password)?;
             self.commit_user(target, &current, next, pinned).await
         })
@@ -94,14 +102,14 @@ impl DirectoryService {
         Ok(self.respond(target.ctx, Stored::User(user), full, target.projection))
     }
 
-    /// The record that replaces `current`: next version, new attributes and index keys, the password hashed when
-    /// one was sent (kept otherwise).
+    /// The record that replaces `current`: next version, new attributes and index keys, the password hashed (once
+    /// per request, through its [`HashedOnce`]) when one was sent, kept otherwise.
     fn next_user_record(
         &self,
         current: &UserRecord,
         attributes: Map<String, Value>,
         keys: &IndexKeys,
-        password: Option<&str>,
+        password: Option<(&HashedOnce, &str)>,
     ) -> Result<UserRecord, ScimError> {
         check_limits(&attributes, keys)?;
         Ok(UserRecord {
@@ -114,7 +122,7 @@ impl DirectoryService {
             created: current.created.clone(),
             last_modified: self.now(),
             password_hash: match password {
-                Some(p) => Some(self.hash(p)?),
+                Some((hashes, p)) => Some(self.hash(hashes, p)?),
                 None => current.password_hash.clone(),
             },
         })
@@ -155,8 +163,8 @@ impl DirectoryService {
             .map_err(|e| store_error(KIND, id, e))
     }
 
-    fn hash(&self, password: &str) -> Result<String, ScimError> {
-        password::hash_password(password, self.config.password_iterations).map_err(|e| {
+    fn hash(&self, hashes: &HashedOnce, password: &str) -> Result<String, ScimError> {
+        hashes.hash(password, self.config.password_iterations).map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
             ScimError::unavailable("the password could not be stored; retry later")
         })

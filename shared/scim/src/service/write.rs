@@ -109,9 +109,12 @@ pub(super) fn pinned_version(
     }
 }
 
+/// Longest id that could be one of ours (they are server-generated UUIDs).
+pub const MAX_ID_CHARS: usize = 128;
+
 /// Ids are server-generated UUIDs; anything else (or absurdly long) cannot exist, so it is a plain 404.
 pub(super) fn plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && !id.chars().any(char::is_control)
+    !id.is_empty() && id.len() <= MAX_ID_CHARS && !id.chars().any(char::is_control)
 }
 
 pub(super) fn body_object(value: &Value) -> Map<String, Value> {

@@ -11,6 +11,7 @@ use crate::error::ScimError;
 use crate::filter::{self, Filter};
 use crate::schema::{ResourceKind, ResourceSchema};
 use crate::service::representation::Stored;
+use crate::service::write::plausible_id;
 use crate::service::{DirectoryService, MAX_KEY_BYTES, Projection, RequestContext, store_error};
 use crate::store::{DirectoryError, GroupRecord, ResourceId, TenantId, UserRecord};
 
@@ -114,6 +115,8 @@ impl DirectoryService {
                 return Ok(result.hits);
             }
             (Plan::Id(id), ResourceKind::Group) => match filter.and_then(single_member) {
+                // No user of ours has such an id (and it must not reach DynamoDB's key-size limit).
+                Some(member) if !plausible_id(&member) => return Ok(Vec::new()),
                 Some(member) => return self.membership_check(ctx, id, member, filter).await,
                 None => self.candidates(tenant, kind, &plan).await?,
             },

@@ -42,6 +42,7 @@ fn registration(client_id: &str, tenant: &str) -> Registration {
         wif_enabled: true,
         secrets_enabled: false,
         secrets: vec![],
+        events: None,
         version: 1,
         created_at: 1_700_000_000,
         updated_at: 1_700_000_000,

@@ -2,7 +2,7 @@
 
 use wif_auth::registration::RegistrationPolicy;
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, flag, list, required};
+use wif_common::config::{EnvSource, bounded_or, flag, list, optional, required};
 use wif_registry::PublicUrls;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
@@ -44,6 +44,7 @@ impl AdminConfig {
             urls: PublicUrls {
                 token_url: public_url(env, "WIF_PUBLIC_TOKEN_URL")?,
                 scim_url: public_url(env, "WIF_PUBLIC_SCIM_URL")?,
+                ..events_urls(env)?
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
             jwks_fetch_timeout_ms: bounded_or(env, "WIF_JWKS_FETCH_TIMEOUT_MS", 3000, 100, 30_000)?,
@@ -51,6 +52,21 @@ impl AdminConfig {
         })
     }
 }
+
+/// `WIF_PUBLIC_EVENTS_URL`, the events function's public base: its poll and JWKS URLs.
+fn events_urls(env: &(impl EnvSource + ?Sized)) -> Result<PublicUrls, ConfigError> {
+    if optional(env, EVENTS_URL).is_none() {
+        return Ok(PublicUrls::default());
+    }
+    let base = public_url(env, EVENTS_URL)?;
+    Ok(PublicUrls {
+        events_url: Some(format!("{base}{}", wif_events::POLL_PATH)),
+        events_jwks_url: Some(format!("{base}{}", wif_events::JWKS_PATH)),
+        ..PublicUrls::default()
+    })
+}
+
+const EVENTS_URL: &str = "WIF_PUBLIC_EVENTS_URL";
 
 fn public_url(env: &(impl EnvSource + ?Sized), name: &'static str) -> Result<String, ConfigError> {
     let value = required(env, name)?;

@@ -399,6 +399,7 @@ mod tests {
                 PublicUrls {
                     token_url: "http://127.0.0.1:9000/lambda-url/token/oauth2/token".into(),
                     scim_url: "http://127.0.0.1:9000/lambda-url/scim/scim/v2".into(),
+                    ..Default::default()
                 },
             ),
             tester: ConnectionTester::new(Arc::new(InMemoryKeyStore::default()), fetcher.clone(), clock, policy),

@@ -23,3 +23,8 @@ pub mod set;
 pub mod testing;
 
 pub use wif_auth::event_settings::EventDataLevel;
+
+/// The RFC 8936 poll endpoint, relative to the events function's public base URL.
+pub const POLL_PATH: &str = "/events";
+/// The JWKS of the SET signing keys, relative to the same base.
+pub const JWKS_PATH: &str = "/events/jwks.json";

@@ -137,6 +137,7 @@ impl ConnectionTester {
             token_lifetime_seconds: Some(registration.token_lifetime_seconds),
             expected_tid: registration.expected_tid.clone(),
             allowed_algorithms: Some(registration.allowed_algorithms.clone()),
+            events: None,
         };
         match request.validate_with(&self.policy, registration.wif_enabled) {
             Ok(_) => Check::pass(

@@ -326,6 +326,7 @@ mod tests {
             PublicUrls {
                 token_url: "https://auth.example.com/oauth2/token".into(),
                 scim_url: "https://scim.example.com/scim/v2".into(),
+                ..Default::default()
             },
         );
         let tid = "11111111-2222-3333-4444-555555555555";
@@ -718,6 +719,7 @@ mod tests {
             PublicUrls {
                 token_url: "https://auth.example.com/oauth2/token".into(),
                 scim_url: "https://scim.example.com/scim/v2".into(),
+                ..Default::default()
             },
         ));
         let mut registration = wif_auth::testing::sample_registration("c-race");

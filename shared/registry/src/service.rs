@@ -15,11 +15,15 @@ use crate::error::RegistryError;
 use crate::ports::{ListError, RegistrationStore, RegistrationWriteError};
 use crate::view::RegistrationView;
 
-/// The public URLs customers paste into Entra.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The public URLs customers paste into Entra, and those the ISV's application polls for events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicUrls {
     pub token_url: String,
     pub scim_url: String,
+    /// RFC 8936 poll endpoint of the event feed (when the deployment has one).
+    pub events_url: Option<String>,
+    /// JWKS of the keys that sign the events.
+    pub events_jwks_url: Option<String>,
 }
 
 /// Who is calling the admin API (the IAM principal in AWS, `local-developer` in local-development mode).
@@ -120,6 +124,9 @@ pub struct RegistrationUpdate {
     /// Whether `client_secret_basic` / `client_secret_post` are accepted.
     #[serde(default)]
     pub secrets_enabled: Option<bool>,
+    /// Event data level and push endpoint (merged into the stored settings).
+    #[serde(default)]
+    pub events: Option<wif_auth::event_settings::EventSettingsRequest>,
 }
 
 /// One page of registrations.
@@ -351,6 +358,7 @@ impl RegistryService {
         note("allowed_algorithms", update.allowed_algorithms.is_some());
         note("wif_enabled", update.wif_enabled.is_some());
         note("secrets_enabled", update.secrets_enabled.is_some());
+        note("events", update.events.is_some());
         if changed.is_empty() {
             return Err(RegistryError::Invalid("no field to update was given".into()));
         }
@@ -381,6 +389,15 @@ impl RegistryService {
                     .allowed_algorithms
                     .unwrap_or_else(|| current.allowed_algorithms.clone()),
             ),
+            events: None,
+        };
+        let events = match &update.events {
+            None => current.events.clone(),
+            Some(request) => Some(
+                request
+                    .apply(current.events.as_ref(), self.policy.push_url_policy())
+                    .map_err(|(field, problem)| RegistryError::Invalid(format!("{field}: {problem}")))?,
+            ),
         };
         let validated = merged
             .validate_with(&self.policy, wif_enabled)
@@ -404,6 +421,7 @@ impl RegistryService {
         updated.token_lifetime_seconds = validated.token_lifetime_seconds;
         updated.expected_tid = validated.expected_tid;
         updated.allowed_algorithms = validated.allowed_algorithms;
+        updated.events = events;
         let updated = self.replace(&current, updated).await?;
         self.audit(
             actor,
@@ -534,6 +552,7 @@ mod tests {
             PublicUrls {
                 token_url: "https://auth.example.com/oauth2/token".into(),
                 scim_url: "https://scim.example.com/scim/v2".into(),
+                ..Default::default()
             },
         );
         Fixture {

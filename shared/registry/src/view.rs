@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use wif_auth::event_settings::EventSettings;
 use wif_auth::registration::{Registration, StoredSecret};
 use wif_auth::scope::Scope;
 
@@ -56,10 +57,18 @@ pub struct RegistrationView {
     pub updated_at: i64,
     pub token_url: String,
     pub scim_url: String,
+    /// Where this registration polls its tenant's events (with the `events.read` scope).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_jwks_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventSettings>,
 }
 
 impl RegistrationView {
     pub fn new(registration: &Registration, urls: &crate::PublicUrls, now: i64) -> Self {
+        let receives_events = registration.allowed_scopes.contains(&Scope::EventsRead);
         Self {
             client_id: registration.client_id.clone(),
             tenant_id: registration.tenant_id.clone(),
@@ -85,6 +94,9 @@ impl RegistrationView {
             updated_at: registration.updated_at,
             token_url: urls.token_url.clone(),
             scim_url: urls.scim_url.clone(),
+            events_url: receives_events.then(|| urls.events_url.clone()).flatten(),
+            events_jwks_url: receives_events.then(|| urls.events_jwks_url.clone()).flatten(),
+            events: receives_events.then(|| registration.events.clone().unwrap_or_default()),
         }
     }
 }

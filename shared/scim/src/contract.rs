@@ -7,7 +7,7 @@
 
 use serde_json::{Map, json};
 
-use crate::store::{DirectoryError, DirectoryStore, GroupRecord, UserRecord};
+use crate::store::{DirectoryError, DirectoryStore, GroupRecord, UserRecord, WriteKind};
 
 fn tenant(label: &str) -> String {
     format!("contract-{label}-{}", uuid::Uuid::new_v4().simple())
@@ -32,6 +32,7 @@ pub fn user(user_name: &str) -> UserRecord {
         work_email: None,
         attributes,
         password_hash: None,
+        written_by: WriteKind::Create,
     }
 }
 
@@ -46,6 +47,7 @@ pub fn group(display_name: &str) -> GroupRecord {
         display_name: display_name.into(),
         external_id: None,
         attributes,
+        written_by: WriteKind::Create,
     }
 }
 
@@ -53,6 +55,7 @@ fn bumped_user(previous: &UserRecord) -> UserRecord {
     let mut next = previous.clone();
     next.version = previous.version + 1;
     next.last_modified = "2026-01-02T00:00:00Z".into();
+    next.written_by = WriteKind::Replace;
     next
 }
 

@@ -28,7 +28,7 @@ use crate::patch::{MemberOperation, PatchRequest, take_member_operations};
 use crate::projection;
 use crate::resource::{self, MemberRef, check_if_match, parse_etag_list};
 use crate::schema::{ResourceKind, ResourceSchema};
-use crate::store::{DirectoryError, DirectoryStore, GroupRecord, UserRecord};
+use crate::store::{DirectoryError, DirectoryStore, GroupRecord, UserRecord, WriteKind};
 
 pub use list::ListQuery;
 
@@ -532,6 +532,7 @@ impl DirectoryService {
             work_email: keys.work_email.clone(),
             attributes: body_object(&prepared.document),
             password_hash: prepared.password.as_deref().map(|p| self.hash(p)).transpose()?,
+            written_by: WriteKind::Create,
         };
         match self.store.create_user(&ctx.caller.tenant_id, &record).await {
             Ok(()) => {}
@@ -570,6 +571,7 @@ impl DirectoryService {
             display_name,
             external_id: keys.external_id.clone(),
             attributes: body_object(&prepared.document),
+            written_by: WriteKind::Create,
         };
         self.store
             .create_group(&ctx.caller.tenant_id, &record, &members)
@@ -730,6 +732,7 @@ impl DirectoryService {
                 Some(p) => Some(self.hash(p)?),
                 None => current.password_hash.clone(),
             },
+            written_by: WriteKind::Replace,
         })
     }
 
@@ -837,6 +840,7 @@ impl DirectoryService {
             display_name,
             external_id: keys.external_id.clone(),
             attributes,
+            written_by: WriteKind::Replace,
         })
     }
 
@@ -939,7 +943,9 @@ impl DirectoryService {
             attributes.remove("id");
             attributes.remove("meta");
             let keys = resource::index_keys(&Value::Object(attributes.clone()), schema);
-            let next = self.next_user_record(&current, attributes, &keys, outcome.password.as_deref())?;
+            let next = self
+                .next_user_record(&current, attributes, &keys, outcome.password.as_deref())?
+                .written_by(WriteKind::Patch);
             if let Some(response) = self.commit_user(ctx, &current, next, pinned, projection).await? {
                 return Ok(response);
             }
@@ -995,7 +1001,9 @@ impl DirectoryService {
                 attributes.remove("id");
                 attributes.remove("meta");
                 let keys = resource::index_keys(&Value::Object(attributes.clone()), schema);
-                let next = self.next_group_record(&current, attributes, &keys)?;
+                let next = self
+                    .next_group_record(&current, attributes, &keys)?
+                    .written_by(WriteKind::Patch);
                 match self.store.replace_group(tenant, &current, &next).await {
                     Ok(()) => {
                         if pinned.is_some() {

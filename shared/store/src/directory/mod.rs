@@ -21,6 +21,7 @@
 
 pub mod codec;
 pub mod keys;
+pub mod stream;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

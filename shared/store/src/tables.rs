@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -23,6 +23,7 @@ pub enum TableKind {
     Directory,
     Audit,
     RateLimits,
+    Events,
 }
 
 /// Why a function's declarations disagree with its configuration, if they do: `permissions` must name exactly the
@@ -47,13 +48,14 @@ pub fn declaration_mismatch(
 }
 
 impl TableKind {
-    pub const ALL: [TableKind; 6] = [
+    pub const ALL: [TableKind; 7] = [
         TableKind::Clients,
         TableKind::Tokens,
         TableKind::Keys,
         TableKind::Directory,
         TableKind::Audit,
         TableKind::RateLimits,
+        TableKind::Events,
     ];
 
     /// The resource's logical id in infra/template.yaml.
@@ -65,6 +67,7 @@ impl TableKind {
             TableKind::Directory => "DirectoryTable",
             TableKind::Audit => "AuditTable",
             TableKind::RateLimits => "RateLimitsTable",
+            TableKind::Events => "EventsTable",
         }
     }
 
@@ -77,6 +80,7 @@ impl TableKind {
             TableKind::Directory => "WIF_DIRECTORY_TABLE",
             TableKind::Audit => "WIF_AUDIT_TABLE",
             TableKind::RateLimits => "WIF_RATE_LIMITS_TABLE",
+            TableKind::Events => "WIF_EVENTS_TABLE",
         }
     }
 }
@@ -90,6 +94,7 @@ pub struct TableNames {
     pub directory: String,
     pub audit: String,
     pub rate_limits: String,
+    pub events: String,
 }
 
 impl TableNames {
@@ -103,6 +108,7 @@ impl TableNames {
             directory: name(TableKind::Directory),
             audit: name(TableKind::Audit),
             rate_limits: name(TableKind::RateLimits),
+            events: name(TableKind::Events),
         }
     }
 
@@ -114,6 +120,7 @@ impl TableNames {
             TableKind::Directory => &self.directory,
             TableKind::Audit => &self.audit,
             TableKind::RateLimits => &self.rate_limits,
+            TableKind::Events => &self.events,
         }
     }
 
@@ -192,6 +199,8 @@ pub struct TableDefinition {
     pub keys: Vec<KeyAttribute>,
     pub indexes: Vec<IndexDefinition>,
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType`, when the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 fn text(node: &Yaml, what: &str) -> Result<String, TemplateError> {
@@ -275,6 +284,9 @@ pub fn table_definitions(template: &str) -> Result<Vec<TableDefinition>, Templat
             keys,
             indexes,
             ttl_attribute,
+            stream_view_type: props["StreamSpecification"]["StreamViewType"]
+                .as_str()
+                .map(str::to_owned),
         });
     }
     Ok(tables)
@@ -318,6 +330,15 @@ pub async fn create_table(client: &Client, name: &str, definition: &TableDefinit
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_key_schema(Some(key_elements(&definition.keys).map_err(build)?));
+    if let Some(view) = &definition.stream_view_type {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(build)?,
+        );
+    }
     for (attr, kind) in &definition.attributes {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
@@ -410,6 +431,8 @@ mod tests {
             }]
         );
         assert!(clients.indexes.iter().any(|i| i.name == "IssuerSubjectIndex"));
+        let directory = tables.iter().find(|t| t.logical_id == "DirectoryTable").unwrap();
+        assert_eq!(directory.stream_view_type.as_deref(), Some("NEW_AND_OLD_IMAGES"));
         let tokens = tables.iter().find(|t| t.logical_id == "TokensTable").unwrap();
         assert_eq!(tokens.ttl_attribute.as_deref(), Some("expires_at"));
         let by_client = tokens.indexes.iter().find(|i| i.name == "ClientIndex").unwrap();

@@ -42,6 +42,9 @@ fn group(version: u64, written_by: StoredWriteKind) -> GroupRecord {
     }
 }
 
+/// (row name, event name, old image, new image, expectation)
+type Row<'a> = (&'a str, &'a str, Option<&'a Item>, Option<&'a Item>, Expect);
+
 /// What a row expects, in a form that is easy to compare.
 #[derive(Debug, PartialEq)]
 enum Expect {
@@ -85,7 +88,7 @@ fn every_item_kind_and_event_decodes_as_expected() {
     let g2 = group_item(&keys, &group(2, StoredWriteKind::Patch)).unwrap();
     let member = membership_item(&keys, "g1", "u1");
     let marker = marker_item(&keys, &user(1, true, StoredWriteKind::Create));
-    let rows: Vec<(&str, &str, Option<&Item>, Option<&Item>, Expect)> = vec![
+    let rows: Vec<Row> = vec![
         (
             "user created",
             "INSERT",

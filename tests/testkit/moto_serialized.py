@@ -19,6 +19,10 @@ stack slowed to a few requests per second as tests added users). Sorting uses th
 Query on the table's own key looks at that one partition, and an index Query only at the items holding its key
 values; moto's own code still filters, orders and pages the results.
 
+And it signs KMS digests the way KMS does. A client that signs more than 4 KB (or wants to send less) hashes the
+message itself and calls Sign with MessageType=DIGEST; moto ignores MessageType and hashes the digest again, so its
+signatures over a digest never verify. The wrapper makes moto's RSA and ECDSA keys sign a DIGEST as prehashed.
+
 Usage: moto_serialized.py [-H 127.0.0.1] [-p 8000]
 """
 
@@ -164,6 +168,46 @@ def make_transactions_cheap():
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def make_kms_digest_signing_real():
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+        from moto.kms import responses, utils as kms_utils
+
+        original_response = responses.KmsResponse.sign
+        original_rsa = kms_utils.RSAPrivateKey.sign
+        original_ecdsa = kms_utils.ECDSAPrivateKey.sign
+        rsa_padding = kms_utils.RSAPrivateKey._RSAPrivateKey__padding_and_hash_algorithm
+        ecdsa_hash = kms_utils.ECDSAPrivateKey._ECDSAPrivateKey__hash_algorithm
+    except (ImportError, AttributeError) as err:
+        print(f"moto_serialized: KMS Sign keeps ignoring MessageType=DIGEST ({err})", file=sys.stderr)
+        return
+    # Requests are served one at a time (see main), so one flag describes the request being handled.
+    state = {"digest": False}
+
+    def response_sign(self):
+        state["digest"] = self._get_param("MessageType") == "DIGEST"
+        try:
+            return original_response(self)
+        finally:
+            state["digest"] = False
+
+    def rsa_sign(self, message, signing_algorithm):
+        if not state["digest"]:
+            return original_rsa(self, message, signing_algorithm)
+        pad, hash_algorithm = rsa_padding(self, signing_algorithm)
+        return self.private_key.sign(message, pad, Prehashed(hash_algorithm))
+
+    def ecdsa_sign(self, message, signing_algorithm):
+        if not state["digest"]:
+            return original_ecdsa(self, message, signing_algorithm)
+        return self.private_key.sign(message, ec.ECDSA(Prehashed(ecdsa_hash(self, signing_algorithm))))
+
+    responses.KmsResponse.sign = response_sign
+    kms_utils.RSAPrivateKey.sign = rsa_sign
+    kms_utils.ECDSAPrivateKey.sign = ecdsa_sign
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -173,6 +217,7 @@ def main() -> None:
         parser.error("listen on loopback only")
     make_transactions_cheap()
     make_queries_cheap()
+    make_kms_digest_signing_real()
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 

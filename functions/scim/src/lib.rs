@@ -120,6 +120,12 @@ async fn route(app: &ScimApp, request: &Request, meta: &RequestMeta, path: &str)
             return bearer_failure(&err);
         }
     };
+    if !grant.can_read() {
+        // An events.read-only token (the ISV application's feed credential) reads nothing through SCIM.
+        return bearer_failure(&BearerError::InsufficientScope {
+            required: wif_auth::scope::Scope::ScimRead,
+        });
+    }
     let caller = Caller {
         tenant_id: grant.tenant_id.clone(),
         client_id: grant.client_id.clone(),
@@ -170,6 +176,7 @@ mod tests {
         writer: String,
         reader: String,
         other: String,
+        events: String,
     }
 
     async fn app() -> (ScimApp, Tokens) {
@@ -178,11 +185,13 @@ mod tests {
             writer: AccessToken::generate().unwrap().value().to_owned(),
             reader: AccessToken::generate().unwrap().value().to_owned(),
             other: AccessToken::generate().unwrap().value().to_owned(),
+            events: AccessToken::generate().unwrap().value().to_owned(),
         };
         for (token, tenant, scopes) in [
             (&minted.writer, "tenant-a", vec![Scope::Scim]),
             (&minted.reader, "tenant-a", vec![Scope::ScimRead]),
             (&minted.other, "tenant-b", vec![Scope::Scim]),
+            (&minted.events, "tenant-a", vec![Scope::EventsRead]),
         ] {
             tokens
                 .put_token(&TokenRecord {
@@ -278,6 +287,12 @@ mod tests {
         );
         let response = handle(&app, request("GET", "/elsewhere", Some(&t.writer), Body::Empty)).await;
         assert_eq!(response.status(), 404);
+        let response = handle(&app, request("GET", "/scim/v2/Users", Some(&t.events), Body::Empty)).await;
+        assert_eq!(
+            response.status(),
+            403,
+            "the event-feed scope reads nothing through SCIM"
+        );
     }
 
     #[tokio::test]

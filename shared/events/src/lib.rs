@@ -15,10 +15,12 @@ pub mod feed;
 pub mod ingest;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
+pub mod pipeline;
 pub mod poll;
 pub mod ports;
 pub mod push;
 pub mod set;
+pub mod settings;
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;
 

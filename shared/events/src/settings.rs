@@ -1,0 +1,52 @@
+//! Settings both event functions read (the stream consumer and the feed), validated once at start-up.
+
+use std::time::Duration;
+
+use wif_common::ConfigError;
+use wif_common::config::{EnvSource, bounded_or, required};
+
+pub const ISSUER: &str = "WIF_EVENTS_ISSUER";
+pub const SETTLE: &str = "WIF_EVENTS_SETTLE_SECONDS";
+
+/// `WIF_EVENTS_ISSUER`: the SETs' `iss`, the events function's public base URL (absolute http(s)).
+pub fn issuer(env: &(impl EnvSource + ?Sized)) -> Result<String, ConfigError> {
+    let value = required(env, ISSUER)?;
+    let valid = value.starts_with("https://") || value.starts_with("http://");
+    let host = value
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    if !valid || host.is_empty() || value.chars().any(char::is_whitespace) {
+        return Err(ConfigError::Invalid {
+            name: ISSUER,
+            value,
+            reason: "must be an absolute http(s) URL".into(),
+        });
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// `WIF_EVENTS_SETTLE_SECONDS` (default 15): how old a feed entry must be before a receiver's watermark may pass
+/// it; appends must become visible within a third of it.
+pub fn settle(env: &(impl EnvSource + ?Sized)) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(bounded_or(env, SETTLE, 15u64, 3, 600)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issuer_and_settle_are_checked() {
+        assert_eq!(
+            issuer(&[(ISSUER, "https://e.example/")][..]).unwrap(),
+            "https://e.example"
+        );
+        for bad in ["events", "ftp://e.example", "https://", "https://a b"] {
+            assert!(issuer(&[(ISSUER, bad)][..]).is_err(), "{bad}");
+        }
+        assert_eq!(settle(&[][..] as &[(&str, &str)]).unwrap(), Duration::from_secs(15));
+        assert!(settle(&[(SETTLE, "1")][..]).is_err());
+    }
+}

@@ -20,6 +20,8 @@ LAMBDA_BASE="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
 TOKEN_URL="$LAMBDA_BASE/token/oauth2/token"
 SCIM_URL="$LAMBDA_BASE/scim/scim/v2"
 ADMIN_URL="$LAMBDA_BASE/admin/clients"
+EVENTS_BASE="$LAMBDA_BASE/events-feed"
+EVENTS_URL="$EVENTS_BASE/events"
 DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
 ENTRA_URL="http://127.0.0.1:$ENTRA_PORT"
 

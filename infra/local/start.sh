@@ -4,9 +4,11 @@
 #   2. builds the workspace (debug) so every function answers its first request quickly,
 #   3. starts moto's DynamoDB-compatible server and creates the tables from infra/template.yaml,
 #   4. starts the Entra stand-in (signing keys + JWKS on loopback),
-#   5. starts every function under `cargo lambda watch`,
-#   6. registers a demo customer through the admin API, runs Entra's Test Connection, and (unless --no-demo)
-#      provisions the sample directory the way Entra does, then prints the URLs and a summary.
+#   5. creates the events pipeline's KMS key, EventBridge bus and queues in moto,
+#   6. starts every function under `cargo lambda watch`, and the Directory stream → events function mapping,
+#   7. registers a demo customer through the admin API, runs Entra's Test Connection, and (unless --no-demo)
+#      provisions the sample directory the way Entra does, prints the URLs and a summary, and ends with the
+#      sample event receiver showing the changes as the ISV's application sees them.
 # Re-running while it runs only prints the URLs again. Stop it with infra/local/stop.sh.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -32,6 +34,7 @@ Local stack is running (all on 127.0.0.1):
   token metadata   $LAMBDA_BASE/token/.well-known/oauth-authorization-server
   SCIM base        $SCIM_URL
   admin API        $ADMIN_URL
+  events (poll)    $EVENTS_URL  (JWKS: $EVENTS_BASE/events/jwks.json)
   DynamoDB (moto)  $DYNAMODB_URL
   Entra stand-in   $ENTRA_URL  (JWKS: $ENTRA_URL/$DEMO_TENANT_GUID/discovery/v2.0/keys)
   demo client      $(cat "$STATE_DIR/demo-client-id" 2>/dev/null || echo "(not registered)")
@@ -40,7 +43,7 @@ Stop it with: infra/local/stop.sh
 URLS
 }
 
-if pid_alive "$STATE_DIR/pids/moto" && pid_alive "$STATE_DIR/pids/lambda" && pid_alive "$STATE_DIR/pids/entra" \
+if pid_alive "$STATE_DIR/pids/moto" && pid_alive "$STATE_DIR/pids/lambda" && pid_alive "$STATE_DIR/pids/stream-mapping" && pid_alive "$STATE_DIR/pids/entra" \
    && port_open "$LAMBDA_PORT" && port_open "$DYNAMODB_PORT" && port_open "$ENTRA_PORT"; then
   log "already running"
   print_urls
@@ -72,6 +75,11 @@ export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 
 export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_URL"
 log "creating tables from infra/template.yaml"
 TABLE_ENV="$("$BIN/local-stack" create-tables "$TABLE_PREFIX")"
+# moto serves every AWS API on one port: KMS (the SET signing key), EventBridge, SQS and DynamoDB Streams.
+export AWS_ENDPOINT_URL_KMS="$DYNAMODB_URL" AWS_ENDPOINT_URL_EVENTBRIDGE="$DYNAMODB_URL" \
+  AWS_ENDPOINT_URL_SQS="$DYNAMODB_URL" AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$DYNAMODB_URL"
+log "creating the events pipeline's signing key, bus and queues"
+EVENT_ENV="$("$BIN/local-stack" create-event-resources "$TABLE_PREFIX")"
 
 cat >"$ENV_FILE" <<ENV
 AWS_ACCESS_KEY_ID=local
@@ -83,6 +91,14 @@ $TABLE_ENV
 WIF_LOCAL_DEVELOPMENT=true
 WIF_PUBLIC_TOKEN_URL=$TOKEN_URL
 WIF_PUBLIC_SCIM_URL=$SCIM_URL
+AWS_ENDPOINT_URL_KMS=$DYNAMODB_URL
+AWS_ENDPOINT_URL_EVENTBRIDGE=$DYNAMODB_URL
+AWS_ENDPOINT_URL_SQS=$DYNAMODB_URL
+$EVENT_ENV
+WIF_EVENTS_ISSUER=$EVENTS_BASE
+WIF_PUBLIC_EVENTS_URL=$EVENTS_BASE
+WIF_EVENTS_POLL_INTERVAL_MS=${WIF_EVENTS_POLL_INTERVAL_MS:-100}
+WIF_EVENTS_LONG_POLL_SECONDS=${WIF_EVENTS_LONG_POLL_SECONDS:-10}
 WIF_JWKS_REFETCH_COOLDOWN_SECONDS=${WIF_JWKS_REFETCH_COOLDOWN_SECONDS:-5}
 WIF_RATE_LIMIT_CLIENT_PER_MINUTE=${WIF_RATE_LIMIT_CLIENT_PER_MINUTE:-120}
 WIF_RATE_LIMIT_SOURCE_PER_MINUTE=${WIF_RATE_LIMIT_SOURCE_PER_MINUTE:-3000}
@@ -123,6 +139,16 @@ warm "$SCIM_URL/ServiceProviderConfig"
 warm "$ADMIN_URL/warm-up"
 (cd "$REPO_ROOT" && cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" jwks-refresh \
   --data-ascii '{}' >"$STATE_DIR/logs/jwks-refresh-warm.log" 2>&1) || log "jwks-refresh warm-up failed (see logs)"
+warm "$EVENTS_BASE/events/jwks.json"
+(cd "$REPO_ROOT" && cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" events \
+  --data-ascii '{"Records": []}' >"$STATE_DIR/logs/events-warm.log" 2>&1) || log "events warm-up failed (see logs)"
+
+log "starting the Directory stream → events function mapping"
+directory_table="$(printf '%s\n' "$TABLE_ENV" | sed -n 's/^WIF_DIRECTORY_TABLE=//p')"
+WIF_LOCAL_EVENTS_STREAM_DLQ_URL="$(printf '%s\n' "$EVENT_ENV" | sed -n 's/^WIF_LOCAL_EVENTS_STREAM_DLQ_URL=//p')" \
+  setsid "$BIN/local-stack" stream-mapping "$directory_table" events "http://127.0.0.1:$LAMBDA_PORT" \
+  >"$STATE_DIR/logs/stream-mapping.log" 2>&1 &
+echo $! >"$STATE_DIR/pids/stream-mapping"
 
 log "registering the demo customer through the admin API"
 "$BIN/entra-sim" register --state-dir "$STATE_DIR/entra" --version v2 --admin-url "$ADMIN_URL" \

@@ -3,6 +3,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
+stop_by_pidfile "$STATE_DIR/pids/stream-mapping" "stream mapping"
 stop_by_pidfile "$STATE_DIR/pids/lambda" "cargo lambda watch"
 stop_by_pidfile "$STATE_DIR/pids/entra" "Entra stand-in"
 stop_by_pidfile "$STATE_DIR/pids/moto" "moto"

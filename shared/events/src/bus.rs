@@ -36,7 +36,7 @@ pub fn entry(event: &ChangeEvent, level: EventDataLevel, issuer: &Issuer, now: i
     }
     BusEntry {
         change_id: event.change_id.clone(),
-        detail_type: event.primary_uri(level == EventDataLevel::Full),
+        detail_type: event.primary_uri(level == EventDataLevel::Full || event.is_membership()),
         detail,
     }
 }

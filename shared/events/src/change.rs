@@ -194,6 +194,12 @@ impl ChangeEvent {
         event
     }
 
+    /// Whether this is a group membership change (its `data` is a PATCH request).
+    pub fn is_membership(&self) -> bool {
+        self.resource_type == ResourceType::Group
+            && self.data.as_ref().is_some_and(|data| data.get("Operations").is_some())
+    }
+
     /// The event URI that names this event best on its own (EventBridge `detail-type`, log lines): the status
     /// change when there is one, else the provisioning action.
     pub fn primary_uri(&self, full: bool) -> &'static str {

@@ -81,8 +81,12 @@ impl Issuer {
 }
 
 /// The SET claims of `event` at `level`, issued at `iat` (Unix seconds).
+///
+/// A membership change is a `prov:patch:full` event at every level: its `data` is the equivalent PATCH request
+/// (RFC 9967 §2.2, Figure 6), which names only the group and the member by id, and it is the only way to say
+/// whether the member was added or removed.
 pub fn claims(event: &ChangeEvent, level: EventDataLevel, issuer: &Issuer, iat: i64) -> Value {
-    let full = level == EventDataLevel::Full && event.data.is_some();
+    let full = (level == EventDataLevel::Full || event.is_membership()) && event.data.is_some();
     let mut events = Map::new();
     let mut payload = Map::new();
     if event.action != Action::Delete {
@@ -210,6 +214,26 @@ mod tests {
             "exactly one of data or attributes (RFC 9967 §2.4)"
         );
         assert!(set["events"].get(DEACTIVATE).is_some());
+    }
+
+    #[test]
+    fn membership_changes_say_add_or_remove_even_without_personal_data() {
+        let event = ChangeEvent::of(
+            &RecordOrigin {
+                record_id: "r".into(),
+                committed_at_ms: 0,
+            },
+            &DirectoryChange {
+                tenant: "t".into(),
+                change: Change::MemberRemoved {
+                    group_id: "g1".into(),
+                    user_id: "u1".into(),
+                },
+            },
+        );
+        let set = claims(&event, EventDataLevel::Ids, &issuer(), 0);
+        assert_eq!(set["events"][PATCH_FULL]["data"]["Operations"][0]["op"], "remove");
+        assert_eq!(set["sub_id"], json!({"format": "scim", "uri": "/Groups/g1", "id": "g1"}));
     }
 
     #[test]

@@ -115,6 +115,7 @@ async fn add_event(store: &MemoryEventStore, record: &str) -> ChangeEvent {
         &RecordOrigin {
             record_id: record.into(),
             committed_at_ms: NOW_MS,
+            sequence: "100".into(),
         },
         &DirectoryChange {
             tenant: "contoso".into(),

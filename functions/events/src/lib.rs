@@ -34,6 +34,7 @@ pub fn decode_record(record: &EventRecord) -> DecodedRecord {
         origin: RecordOrigin {
             record_id: record.event_id.clone(),
             committed_at_ms: record.change.approximate_creation_date_time.timestamp_millis(),
+            sequence: record.change.sequence_number.clone().unwrap_or_default(),
         },
         change: wif_store::directory::stream::decode(&record.event_name, Some(&old), Some(&new))
             .map_err(|err| err.to_string()),

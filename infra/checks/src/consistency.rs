@@ -22,6 +22,8 @@ pub struct FunctionSpec {
     pub dynamodb: &'static [(TableKind, &'static [&'static str])],
     /// Every environment variable the function's configuration reads.
     pub env_vars: &'static [&'static str],
+    /// Other AWS resources (template logical id, `T.StreamArn` for a table's stream) → actions on them.
+    pub aws: &'static [(&'static str, &'static [&'static str])],
 }
 
 /// The only KMS actions a role may hold: DynamoDB's use of a customer-managed table key on the caller's behalf.
@@ -320,6 +322,8 @@ fn via_dynamodb_only(condition: &Value) -> bool {
 struct RoleGrants {
     /// (table, action) granted on the table itself.
     table_actions: BTreeSet<(String, String)>,
+    /// (resource, action) granted on other resources of the template (streams, queues, buses, signing keys).
+    aws_actions: BTreeSet<(String, String)>,
 }
 
 struct Checker<'a> {
@@ -484,6 +488,20 @@ impl Checker<'_> {
             return;
         };
         let resources = values(&statement["Resource"]);
+        if let Some(targets) = self.other_resources(&resources) {
+            for action in &actions {
+                if action.contains('*') {
+                    self.push(Violation::WildcardAction {
+                        function: function.into(),
+                        action: (*action).into(),
+                    });
+                }
+                for target in &targets {
+                    grants.aws_actions.insert((target.clone(), (*action).to_owned()));
+                }
+            }
+            return;
+        }
         let queries = actions.iter().any(|a| *a == "dynamodb:Query" || *a == "dynamodb:Scan");
         for action in &actions {
             if action.contains('*') {
@@ -551,7 +569,47 @@ impl Checker<'_> {
         }
     }
 
+    /// The statement's resources when every one is another resource of this template (`!GetAtt X.Arn` of a
+    /// non-table resource other than the table key, or `!GetAtt T.StreamArn`); `None` otherwise.
+    fn other_resources(&self, resources: &[&Value]) -> Option<Vec<String>> {
+        let targets: Vec<String> = resources
+            .iter()
+            .flat_map(|r| branches(r))
+            .map(|resource| match as_get_att(resource) {
+                Some((table, "StreamArn")) if self.tables.contains_key(table) => Some(format!("{table}.StreamArn")),
+                Some((name, "Arn"))
+                    if !self.tables.contains_key(name)
+                        && name != "TableKey"
+                        && self.template.resource(name).is_some() =>
+                {
+                    Some(name.to_owned())
+                }
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        (!targets.is_empty()).then_some(targets)
+    }
+
     fn check_grants(&mut self, spec: &FunctionSpec, grants: &RoleGrants) {
+        let declared_aws: BTreeSet<(String, String)> = spec
+            .aws
+            .iter()
+            .flat_map(|(resource, actions)| actions.iter().map(|a| ((*resource).to_owned(), (*a).to_owned())))
+            .collect();
+        for (resource, action) in declared_aws.difference(&grants.aws_actions) {
+            self.push(Violation::ActionMissing {
+                function: spec.logical_id.into(),
+                table: resource.clone(),
+                action: action.clone(),
+            });
+        }
+        for (resource, action) in grants.aws_actions.difference(&declared_aws) {
+            self.push(Violation::ActionExtra {
+                function: spec.logical_id.into(),
+                table: resource.clone(),
+                action: action.clone(),
+            });
+        }
         let declared: BTreeSet<(String, String)> = spec
             .dynamodb
             .iter()
@@ -664,6 +722,7 @@ pub fn check(template_text: &str, functions: &[FunctionSpec]) -> Vec<Violation> 
         roles.entry(role.clone()).or_default().push(spec.logical_id.into());
         let mut grants = RoleGrants {
             table_actions: BTreeSet::new(),
+            aws_actions: BTreeSet::new(),
         };
         for statement in checker.statements_of(spec.logical_id, &role) {
             checker.check_statement(spec, &statement, &mut grants);

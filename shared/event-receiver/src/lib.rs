@@ -126,6 +126,11 @@ impl Receiver {
             }
             self.pending_acks.push(jti.clone());
         }
+        // `sets` is a JSON object, so it has no order; `seq` (the stream sequence number) orders one item's events.
+        received.sort_by_key(|r| {
+            let seq = r.claims["seq"].as_str().unwrap_or_default().to_owned();
+            (seq.len(), seq)
+        });
         Ok((received, answer["moreAvailable"].as_bool().unwrap_or(false)))
     }
 }

@@ -59,6 +59,7 @@ mod tests {
             &RecordOrigin {
                 record_id: "r".into(),
                 committed_at_ms: 0,
+                sequence: "100".into(),
             },
             &DirectoryChange {
                 tenant: "contoso".into(),

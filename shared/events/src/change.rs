@@ -91,6 +91,8 @@ pub struct RecordOrigin {
     pub record_id: String,
     /// Commit time in Unix milliseconds (the stream record's approximate creation time).
     pub committed_at_ms: i64,
+    /// The stream sequence number: increases with every change of an item, so it orders one resource's events.
+    pub sequence: String,
 }
 
 /// The provisioning action (RFC 9967 §2.4).
@@ -119,6 +121,9 @@ pub struct ChangeEvent {
     pub txn: String,
     /// Commit time, Unix milliseconds (RFC 8417 `toe`).
     pub toe_ms: i64,
+    /// The stream sequence number (see [`RecordOrigin::sequence`]).
+    #[serde(default)]
+    pub sequence: String,
     pub resource_type: ResourceType,
     pub resource_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +196,7 @@ impl ChangeEvent {
         event.tenant = change.tenant.clone();
         event.txn = origin.record_id.clone();
         event.toe_ms = origin.committed_at_ms;
+        event.sequence = origin.sequence.clone();
         event
     }
 
@@ -217,6 +223,7 @@ fn empty_event(resource_type: ResourceType, resource_id: &str, action: Action) -
         tenant: String::new(),
         txn: String::new(),
         toe_ms: 0,
+        sequence: String::new(),
         resource_type,
         resource_id: resource_id.to_owned(),
         external_id: None,
@@ -333,6 +340,7 @@ mod tests {
         RecordOrigin {
             record_id: "rec-1".into(),
             committed_at_ms: 1_767_225_600_123,
+            sequence: "100".into(),
         }
     }
 

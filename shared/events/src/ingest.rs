@@ -104,6 +104,7 @@ mod tests {
             &RecordOrigin {
                 record_id: record.into(),
                 committed_at_ms: 0,
+                sequence: "100".into(),
             },
             &DirectoryChange {
                 tenant: "t".into(),

@@ -140,6 +140,7 @@ mod tests {
             origin: RecordOrigin {
                 record_id: id.into(),
                 committed_at_ms: 5,
+                sequence: "100".into(),
             },
             change,
         }

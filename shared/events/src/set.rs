@@ -8,7 +8,11 @@
 //!   flipped `active` — one SET per committed change (§2.1).
 //! - `txn` (RFC 8417 §2.2, RFC 9967 §2.2): the stream record id, shared by the SETs of one change at every level;
 //!   `jti` (RFC 7519 §4.1.7): `<change id>.<level>`, stable across redeliveries so receivers can drop duplicates.
-//! - `toe` (RFC 8417 §2.2): the commit time, with milliseconds. No `exp` (RFC 8417 §2.2: NOT RECOMMENDED).
+//! - `toe` (RFC 8417 §2.2): the commit time (DynamoDB Streams resolves it to the second). No `exp` (RFC 8417
+//!   §2.2: NOT RECOMMENDED).
+//! - `seq` (private): the stream sequence number, a decimal string that grows with every change of an item —
+//!   RFC 8417 §5.3 asks profiles for an ordering value, and a poll answer's `sets` object has no order.
+//!   Compare by length, then lexically.
 //! - header `typ: secevent+jwt` (RFC 8417 §2.3), added when signing.
 
 use serde_json::{Map, Value, json};
@@ -112,6 +116,7 @@ pub fn claims(event: &ChangeEvent, level: EventDataLevel, issuer: &Issuer, iat: 
         "aud": issuer.feed_uri(&event.tenant),
         "txn": event.txn,
         "toe": event.toe_ms as f64 / 1000.0,
+        "seq": event.sequence,
         "tenant": event.tenant,
         "sub_id": sub_id(event, level),
         "events": events,
@@ -159,6 +164,7 @@ mod tests {
             &RecordOrigin {
                 record_id: "r1".into(),
                 committed_at_ms: 1_767_225_600_250,
+                sequence: "100".into(),
             },
             &DirectoryChange {
                 tenant: "contoso".into(),
@@ -222,6 +228,7 @@ mod tests {
             &RecordOrigin {
                 record_id: "r".into(),
                 committed_at_ms: 0,
+                sequence: "100".into(),
             },
             &DirectoryChange {
                 tenant: "t".into(),

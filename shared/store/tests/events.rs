@@ -41,6 +41,7 @@ fn created(tenant: &str, record: &str) -> ChangeEvent {
         &RecordOrigin {
             record_id: record.into(),
             committed_at_ms: 1,
+            sequence: "100".into(),
         },
         &DirectoryChange {
             tenant: tenant.into(),

@@ -18,24 +18,42 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         logical_id: "TokenFunction",
         dynamodb: token::permissions::DYNAMODB_PERMISSIONS,
         env_vars: token::permissions::ENV_VARS,
+        aws: &[],
     },
     FunctionSpec {
         name: "scim",
         logical_id: "ScimFunction",
         dynamodb: scim::permissions::DYNAMODB_PERMISSIONS,
         env_vars: scim::permissions::ENV_VARS,
+        aws: &[],
     },
     FunctionSpec {
         name: "jwks-refresh",
         logical_id: "JwksRefreshFunction",
         dynamodb: jwks_refresh::permissions::DYNAMODB_PERMISSIONS,
         env_vars: jwks_refresh::permissions::ENV_VARS,
+        aws: &[],
     },
     FunctionSpec {
         name: "admin",
         logical_id: "AdminFunction",
         dynamodb: admin::permissions::DYNAMODB_PERMISSIONS,
         env_vars: admin::permissions::ENV_VARS,
+        aws: &[],
+    },
+    FunctionSpec {
+        name: "events",
+        logical_id: "EventsFunction",
+        dynamodb: events::permissions::DYNAMODB_PERMISSIONS,
+        env_vars: events::permissions::ENV_VARS,
+        aws: events::permissions::AWS_PERMISSIONS,
+    },
+    FunctionSpec {
+        name: "events-feed",
+        logical_id: "EventsFeedFunction",
+        dynamodb: events_feed::permissions::DYNAMODB_PERMISSIONS,
+        env_vars: events_feed::permissions::ENV_VARS,
+        aws: events_feed::permissions::AWS_PERMISSIONS,
     },
 ];
 

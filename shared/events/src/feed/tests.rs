@@ -34,6 +34,7 @@ fn event(tenant: &str, record: &str) -> ChangeEvent {
         &RecordOrigin {
             record_id: record.into(),
             committed_at_ms: 0,
+            sequence: "100".into(),
         },
         &DirectoryChange {
             tenant: tenant.into(),

@@ -160,6 +160,20 @@ log "running Entra's Test Connection against the demo registration"
 "$BIN/entra-sim" test-connection --state-dir "$STATE_DIR/entra" --scim-url "$SCIM_URL"
 
 if $run_demo; then
+  log "registering the ISV's application as the demo tenant's event receiver (events.read, a client secret)"
+  demo_tenant="$(sed -n 's/.*"tenant_id" *: *"\([^"]*\)".*/\1/p' "$STATE_DIR/demo-registration.json" | head -n1)"
+  receiver_id="$(curl -s -X POST "$ADMIN_URL" -H 'content-type: application/json' \
+    -d "{\"tenant_id\": \"$demo_tenant\", \"wif_enabled\": false, \"secrets_enabled\": true, \"display_name\": \"ISV application (events)\", \"scopes\": [\"events.read\", \"scim.read\"], \"events\": {\"level\": \"notice\"}}" \
+    | sed -n 's/.*"client_id" *: *"\([^"]*\)".*/\1/p' | head -n1)"
+  [ -n "$receiver_id" ] || die "could not register the event receiver"
+  # The secret travels in the environment, never on a command line.
+  WIF_EVENTS_CLIENT_SECRET="$(curl -s -X POST "$ADMIN_URL/$receiver_id/secrets" \
+      | sed -n 's/.*"client_secret" *: *"\([^"]*\)".*/\1/p')" \
+    setsid "$BIN/event-receiver" --token-url "$TOKEN_URL" --client-id "$receiver_id" --events-url "$EVENTS_URL" \
+      --jwks-url "$EVENTS_BASE/events/jwks.json" --seen-file "$STATE_DIR/event-receiver-seen.txt" \
+      >"$STATE_DIR/logs/event-receiver.log" 2>&1 &
+  echo $! >"$STATE_DIR/pids/event-receiver"
+  sleep 2
   log "provisioning the sample directory like Entra does"
   "$BIN/entra-sim" provision --state-dir "$STATE_DIR/entra" --scim-url "$SCIM_URL" \
     --file "$REPO_ROOT/tests/entra-sim/fixtures/directory.json"
@@ -186,7 +200,21 @@ print(f"  groups  {len(groups):>4}")
 for group in sorted(groups, key=lambda g: g["displayName"]):
     members = len(get(f"/Groups/{group['id']}").get("members", []))
     print(f"    {group['displayName']:<26} {members:>4} members")
+# What Entra sends when an admin disables someone: a PATCH of active.
+first = get("/Users?count=1&filter=" + urllib.parse.quote("active eq true"))["Resources"][0]
+body = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "Replace", "path": "active", "value": False}]}).encode()
+request = urllib.request.Request(base + "/Users/" + first["id"], body, method="PATCH", headers={
+    "Authorization": "Bearer " + token, "Content-Type": "application/scim+json"})
+urllib.request.urlopen(request, timeout=60).read()
+print(f"\nDisabled {first['userName']} the way Entra does (PATCH active=false).")
 PY
+  for _ in $(seq 1 40); do grep -q "^deactivated user" "$STATE_DIR/logs/event-receiver.log" && break; sleep 0.25; done
+  sleep 1
+  echo
+  echo "What the ISV's application received (shared/event-receiver: polled, signature-verified, de-duplicated):"
+  echo "  $(grep -c ' (tenant ' "$STATE_DIR/logs/event-receiver.log") events, the last ones:"
+  tail -n 4 "$STATE_DIR/logs/event-receiver.log" | sed 's/^/    /'
 fi
 
 print_urls

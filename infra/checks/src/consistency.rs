@@ -488,7 +488,8 @@ impl Checker<'_> {
             return;
         };
         let resources = values(&statement["Resource"]);
-        if let Some(targets) = self.other_resources(&resources) {
+        let other = actions.iter().all(|a| !LOG_ACTIONS.contains(a));
+        if let Some(targets) = self.other_resources(&resources).filter(|_| other) {
             for action in &actions {
                 if action.contains('*') {
                     self.push(Violation::WildcardAction {

@@ -368,3 +368,50 @@ fn public_surface_is_as_designed() {
         );
     }
 }
+
+#[test]
+fn stream_bus_queue_and_signing_key_grants_are_checked_like_table_grants() {
+    let template = edit(
+        "  EventsRole:",
+        "Action: [events:PutEvents]",
+        "Action: [events:PutRule]",
+    );
+    expect(
+        &template,
+        &Violation::ActionMissing {
+            function: s("EventsFunction"),
+            table: s("EventsBus"),
+            action: s("events:PutEvents"),
+        },
+    );
+    expect(
+        &template,
+        &Violation::ActionExtra {
+            function: s("EventsFunction"),
+            table: s("EventsBus"),
+            action: s("events:PutRule"),
+        },
+    );
+    let template = edit(
+        "  EventsFeedRole:",
+        "Action: [kms:GetPublicKey, kms:Sign]",
+        "Action: [kms:GetPublicKey, kms:Sign, kms:Decrypt]",
+    );
+    expect(
+        &template,
+        &Violation::ActionExtra {
+            function: s("EventsFeedFunction"),
+            table: s("EventsSigningKey"),
+            action: s("kms:Decrypt"),
+        },
+    );
+    let template = edit("  EventsRole:", "dynamodb:GetRecords, ", "");
+    expect(
+        &template,
+        &Violation::ActionMissing {
+            function: s("EventsFunction"),
+            table: s("DirectoryTable.StreamArn"),
+            action: s("dynamodb:GetRecords"),
+        },
+    );
+}

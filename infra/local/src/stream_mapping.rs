@@ -97,9 +97,18 @@ impl Mapping {
             "eventID": record.event_id(),
             "reason": reason,
         });
-        eprintln!("stream-mapping: record {:?} failed {MAX_ATTEMPTS} times: {reason}", record.event_id());
+        eprintln!(
+            "stream-mapping: record {:?} failed {MAX_ATTEMPTS} times: {reason}",
+            record.event_id()
+        );
         if let Some(queue) = &self.dead_letter_queue {
-            let sent = self.sqs.send_message().queue_url(queue).message_body(message.to_string()).send().await;
+            let sent = self
+                .sqs
+                .send_message()
+                .queue_url(queue)
+                .message_body(message.to_string())
+                .send()
+                .await;
             if let Err(err) = sent {
                 eprintln!("stream-mapping: dead-letter queue unreachable: {err}");
             }
@@ -119,7 +128,10 @@ impl Mapping {
                 Answer::Done => continue,
                 Answer::RetryFrom(index) => (batch[index..].to_vec(), "batch item failure".into()),
                 Answer::FunctionError(reason) if batch.len() > 1 => {
-                    eprintln!("stream-mapping: invocation failed ({reason}); bisecting {} records", batch.len());
+                    eprintln!(
+                        "stream-mapping: invocation failed ({reason}); bisecting {} records",
+                        batch.len()
+                    );
                     let (head, tail) = batch.split_at(batch.len() / 2);
                     queue.push_front(tail.to_vec());
                     queue.push_front(head.to_vec());
@@ -150,7 +162,12 @@ impl Mapping {
             .map_err(|e| format!("describe the stream: {e}"))?;
         Ok(description
             .stream_description()
-            .map(|d| d.shards().iter().filter_map(|s| s.shard_id().map(str::to_owned)).collect())
+            .map(|d| {
+                d.shards()
+                    .iter()
+                    .filter_map(|s| s.shard_id().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -183,7 +200,14 @@ impl Mapping {
             let mut delivered = false;
             for iterator in iterators.values_mut() {
                 let Some(current) = iterator.clone() else { continue };
-                let output = match self.streams.get_records().shard_iterator(&current).limit(BATCH_SIZE).send().await {
+                let output = match self
+                    .streams
+                    .get_records()
+                    .shard_iterator(&current)
+                    .limit(BATCH_SIZE)
+                    .send()
+                    .await
+                {
                     Ok(output) => output,
                     Err(err) => {
                         eprintln!("stream-mapping: get records: {err}");
@@ -218,7 +242,10 @@ pub async fn run(table: &str, function: &str, address: &str) -> Result<(), Strin
         .and_then(|t| t.latest_stream_arn())
         .ok_or_else(|| format!("{table} has no stream (StreamSpecification in infra/template.yaml)"))?
         .to_owned();
-    let idle_ms = std::env::var("WIF_LOCAL_STREAM_POLL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+    let idle_ms = std::env::var("WIF_LOCAL_STREAM_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
     let mapping = Mapping {
         streams: aws_sdk_dynamodbstreams::Client::new(&config),
         sqs: aws_sdk_sqs::Client::new(&config),
@@ -227,7 +254,10 @@ pub async fn run(table: &str, function: &str, address: &str) -> Result<(), Strin
             .timeout(Duration::from_secs(300))
             .build()
             .map_err(|e| e.to_string())?,
-        invoke_url: format!("{}/2015-03-31/functions/{function}/invocations", address.trim_end_matches('/')),
+        invoke_url: format!(
+            "{}/2015-03-31/functions/{function}/invocations",
+            address.trim_end_matches('/')
+        ),
         dead_letter_queue: std::env::var("WIF_LOCAL_EVENTS_STREAM_DLQ_URL").ok(),
         stream_arn,
         idle: Duration::from_millis(idle_ms),

@@ -7,7 +7,11 @@ const PROV: &str = "urn:ietf:params:scim:event:prov:";
 /// What happened, the subject, the tenant, and how long after the change it arrived (`now` in Unix seconds).
 pub fn describe(claims: &Value, now: f64) -> String {
     let events = claims["events"].as_object().cloned().unwrap_or_default();
-    let has = |name: &str| events.keys().any(|uri| uri.strip_prefix(PROV).is_some_and(|rest| rest.starts_with(name)));
+    let has = |name: &str| {
+        events
+            .keys()
+            .any(|uri| uri.strip_prefix(PROV).is_some_and(|rest| rest.starts_with(name)))
+    };
     let sub = &claims["sub_id"];
     let uri = sub["uri"].as_str().unwrap_or_default();
     let kind = if uri.starts_with("/Groups/") { "group" } else { "user" };
@@ -30,14 +34,29 @@ pub fn describe(claims: &Value, now: f64) -> String {
         (format!("created {kind} {name}"), "POST")
     } else if has("delete") {
         (format!("deleted {kind} {name}"), "DELETE")
-    } else if let Some(operation) = events.values().find_map(|p| p["data"]["Operations"][0].as_object().cloned()) {
+    } else if let Some(operation) = events
+        .values()
+        .find_map(|p| p["data"]["Operations"][0].as_object().cloned())
+    {
         let member = operation["value"][0]["value"].as_str().map(str::to_owned).or_else(|| {
             let path = operation["path"].as_str().unwrap_or_default();
-            path.strip_prefix("members[value eq \"").and_then(|r| r.strip_suffix("\"]")).map(str::to_owned)
+            path.strip_prefix("members[value eq \"")
+                .and_then(|r| r.strip_suffix("\"]"))
+                .map(str::to_owned)
         });
-        let verb = if operation["op"] == "remove" { "removed user" } else { "added user" };
+        let verb = if operation["op"] == "remove" {
+            "removed user"
+        } else {
+            "added user"
+        };
         let member = member.unwrap_or_default();
-        (format!("{verb} {member} {} group {name}", if verb.starts_with("removed") { "from" } else { "to" }), "PATCH")
+        (
+            format!(
+                "{verb} {member} {} group {name}",
+                if verb.starts_with("removed") { "from" } else { "to" }
+            ),
+            "PATCH",
+        )
     } else if has("put") {
         (format!("replaced {kind} {name} ({})", attributes.join(", ")), "PUT")
     } else {
@@ -45,7 +64,10 @@ pub fn describe(claims: &Value, now: f64) -> String {
     };
     let tenant = claims["tenant"].as_str().unwrap_or("?");
     match claims["toe"].as_f64() {
-        Some(toe) => format!("{what} (tenant {tenant}) {:.1} s after Entra's {method}", (now - toe).max(0.0)),
+        Some(toe) => format!(
+            "{what} (tenant {tenant}) {:.1} s after Entra's {method}",
+            (now - toe).max(0.0)
+        ),
         None => format!("{what} (tenant {tenant})"),
     }
 }

@@ -84,7 +84,9 @@ impl Receiver {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         let Some(token) = body["access_token"].as_str().filter(|_| status.is_success()) else {
-            return Err(ReceiverError::Token(body["error_description"].as_str().unwrap_or("no token").into()));
+            return Err(ReceiverError::Token(
+                body["error_description"].as_str().unwrap_or("no token").into(),
+            ));
         };
         let lifetime = body["expires_in"].as_u64().unwrap_or(3600).saturating_sub(60);
         self.token = Some((token.to_owned(), Instant::now() + Duration::from_secs(lifetime)));
@@ -96,13 +98,23 @@ impl Receiver {
     pub async fn poll(&mut self, wait: bool) -> Result<(Vec<Received>, bool), ReceiverError> {
         let token = self.access_token().await?;
         let request = json!({"ack": self.pending_acks, "returnImmediately": !wait, "maxEvents": 100});
-        let response = self.http.post(&self.settings.events_url).bearer_auth(token).json(&request).send().await?;
+        let response = self
+            .http
+            .post(&self.settings.events_url)
+            .bearer_auth(token)
+            .json(&request)
+            .send()
+            .await?;
         let status = response.status().as_u16();
         if status == 401 {
             self.token = None;
         }
         if status == 503 || status == 429 {
-            let retry = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
             tokio::time::sleep(Duration::from_secs(retry.unwrap_or(2))).await;
             return Ok((Vec::new(), true));
         }
@@ -122,7 +134,10 @@ impl Receiver {
                 }
             };
             if self.seen.insert(jti)? {
-                received.push(Received { jti: jti.clone(), claims });
+                received.push(Received {
+                    jti: jti.clone(),
+                    claims,
+                });
             }
             self.pending_acks.push(jti.clone());
         }

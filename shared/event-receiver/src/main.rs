@@ -51,10 +51,12 @@ fn now() -> f64 {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    let issuer = args
-        .issuer
-        .clone()
-        .unwrap_or_else(|| args.events_url.trim_end_matches('/').trim_end_matches("/events").to_owned());
+    let issuer = args.issuer.clone().unwrap_or_else(|| {
+        args.events_url
+            .trim_end_matches('/')
+            .trim_end_matches("/events")
+            .to_owned()
+    });
     let seen = match &args.seen_file {
         Some(path) => Seen::at(path.clone()),
         None => Ok(Seen::volatile()),

@@ -54,8 +54,14 @@ impl Verifier {
         validation.validate_exp = false;
         validation.validate_aud = false;
         validation.set_issuer(&[&self.issuer]);
-        let claims = decode::<Value>(set, &key, &validation).map_err(|e| e.to_string())?.claims;
-        if claims.get("events").and_then(Value::as_object).is_none_or(|events| events.is_empty()) {
+        let claims = decode::<Value>(set, &key, &validation)
+            .map_err(|e| e.to_string())?
+            .claims;
+        if claims
+            .get("events")
+            .and_then(Value::as_object)
+            .is_none_or(|events| events.is_empty())
+        {
             return Err("a SET carries events".into());
         }
         Ok(claims)

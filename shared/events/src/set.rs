@@ -240,7 +240,10 @@ mod tests {
         );
         let set = claims(&event, EventDataLevel::Ids, &issuer(), 0);
         assert_eq!(set["events"][PATCH_FULL]["data"]["Operations"][0]["op"], "remove");
-        assert_eq!(set["sub_id"], json!({"format": "scim", "uri": "/Groups/g1", "id": "g1"}));
+        assert_eq!(
+            set["sub_id"],
+            json!({"format": "scim", "uri": "/Groups/g1", "id": "g1"})
+        );
     }
 
     #[test]

@@ -8,20 +8,23 @@ use wif_common::config::{EnvSource, bounded_or, required};
 pub const ISSUER: &str = "WIF_EVENTS_ISSUER";
 pub const SETTLE: &str = "WIF_EVENTS_SETTLE_SECONDS";
 
-/// `WIF_EVENTS_ISSUER`: the SETs' `iss`, the events function's public base URL (absolute http(s)).
+/// `WIF_EVENTS_ISSUER`: the SETs' `iss` (RFC 7519 StringOrURI): the events function's public base URL, or a URN
+/// when the deployment has no stable URL for it (a function cannot name its own function URL).
 pub fn issuer(env: &(impl EnvSource + ?Sized)) -> Result<String, ConfigError> {
     let value = required(env, ISSUER)?;
-    let valid = value.starts_with("https://") || value.starts_with("http://");
+    let urn = value.starts_with("urn:") && value.len() > 6;
+    let url = value.starts_with("https://") || value.starts_with("http://");
     let host = value
         .split("://")
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_default();
-    if !valid || host.is_empty() || value.chars().any(char::is_whitespace) {
+    let printable = !value.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !(urn || url && !host.is_empty()) || !printable {
         return Err(ConfigError::Invalid {
             name: ISSUER,
             value,
-            reason: "must be an absolute http(s) URL".into(),
+            reason: "must be an absolute http(s) URL or a URN".into(),
         });
     }
     Ok(value.trim_end_matches('/').to_owned())

@@ -41,8 +41,22 @@ async fn a_provisioning_cycle_yields_exactly_the_expected_events_per_resource() 
     let sales_id = sales["id"].as_str().unwrap();
     let add_bob = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                          "Operations": [{"op": "Add", "path": "members", "value": [{"value": bob_id}]}]});
-    scim(&stack, &token, Method::PATCH, &format!("/Groups/{sales_id}"), Some(add_bob)).await;
-    scim(&stack, &token, Method::PATCH, &format!("/Users/{alice_id}"), Some(patch_active(false))).await;
+    scim(
+        &stack,
+        &token,
+        Method::PATCH,
+        &format!("/Groups/{sales_id}"),
+        Some(add_bob),
+    )
+    .await;
+    scim(
+        &stack,
+        &token,
+        Method::PATCH,
+        &format!("/Users/{alice_id}"),
+        Some(patch_active(false)),
+    )
+    .await;
     let mut replaced = user("bob@contoso.com");
     replaced["title"] = json!("Engineer");
     scim(&stack, &token, Method::PUT, &format!("/Users/{bob_id}"), Some(replaced)).await;
@@ -56,18 +70,40 @@ async fn a_provisioning_cycle_yields_exactly_the_expected_events_per_resource() 
         per_resource.entry(subject(set)).or_default().push(event_names(set));
     }
     let expected: BTreeMap<String, Vec<Vec<&str>>> = [
-        (format!("/Users/{alice_id}"), vec![vec!["create:notice"], vec!["deactivate", "patch:notice"], vec!["delete"]]),
-        (format!("/Users/{bob_id}"), vec![vec!["create:notice"], vec!["put:notice"]]),
+        (
+            format!("/Users/{alice_id}"),
+            vec![
+                vec!["create:notice"],
+                vec!["deactivate", "patch:notice"],
+                vec!["delete"],
+            ],
+        ),
+        (
+            format!("/Users/{bob_id}"),
+            vec![vec!["create:notice"], vec!["put:notice"]],
+        ),
         (
             format!("/Groups/{sales_id}"),
-            vec![vec!["create:notice"], vec!["patch:full"], vec!["patch:full"], vec!["patch:full"]],
+            vec![
+                vec!["create:notice"],
+                vec!["patch:full"],
+                vec!["patch:full"],
+                vec!["patch:full"],
+            ],
         ),
     ]
     .into_iter()
     .collect();
     let expected: BTreeMap<String, Vec<Vec<String>>> = expected
         .into_iter()
-        .map(|(k, v)| (k, v.into_iter().map(|e| e.into_iter().map(str::to_owned).collect()).collect()))
+        .map(|(k, v)| {
+            (
+                k,
+                v.into_iter()
+                    .map(|e| e.into_iter().map(str::to_owned).collect())
+                    .collect(),
+            )
+        })
         .collect();
     let mut group_events = per_resource.remove(&format!("/Groups/{sales_id}")).unwrap_or_default();
     let mut expected = expected;
@@ -79,16 +115,33 @@ async fn a_provisioning_cycle_yields_exactly_the_expected_events_per_resource() 
     assert_eq!(per_resource, expected, "{claims:#?}");
     assert_eq!(claims.len(), 9, "exactly one event per committed change: {claims:#?}");
 
-    let deactivation = claims.iter().find(|c| event_names(c).contains(&"deactivate".to_owned())).unwrap();
+    let deactivation = claims
+        .iter()
+        .find(|c| event_names(c).contains(&"deactivate".to_owned()))
+        .unwrap();
     assert_eq!(deactivation["sub_id"]["userName"], "alice@contoso.com");
-    assert_eq!(deactivation["events"][format!("{}patch:notice", events_support::PROV)]["attributes"], json!(["active"]));
-    let memberships: Vec<&Value> = claims.iter().filter(|c| subject(c).starts_with("/Groups/") && event_names(c) == ["patch:full"]).collect();
+    assert_eq!(
+        deactivation["events"][format!("{}patch:notice", events_support::PROV)]["attributes"],
+        json!(["active"])
+    );
+    let memberships: Vec<&Value> = claims
+        .iter()
+        .filter(|c| subject(c).starts_with("/Groups/") && event_names(c) == ["patch:full"])
+        .collect();
     let ops: Vec<&str> = memberships
         .iter()
-        .map(|c| c["events"][format!("{}patch:full", events_support::PROV)]["data"]["Operations"][0]["op"].as_str().unwrap())
+        .map(|c| {
+            c["events"][format!("{}patch:full", events_support::PROV)]["data"]["Operations"][0]["op"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ops.iter().filter(|op| **op == "add").count(), 2);
-    assert_eq!(ops.iter().filter(|op| **op == "remove").count(), 1, "deleting alice removed her membership");
+    assert_eq!(
+        ops.iter().filter(|op| **op == "remove").count(),
+        1,
+        "deleting alice removed her membership"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +155,14 @@ async fn a_receiver_that_crashes_and_restarts_misses_nothing_and_tenants_stay_ap
     spy.poll(&json!({"returnImmediately": true})).await;
     let token = customer.access_token(&stack).await;
     for i in 0..6 {
-        scim(&stack, &token, Method::POST, "/Users", Some(user(&format!("u{i}@contoso.com")))).await;
+        scim(
+            &stack,
+            &token,
+            Method::POST,
+            "/Users",
+            Some(user(&format!("u{i}@contoso.com"))),
+        )
+        .await;
     }
     // Offered but never acknowledged: the receiver "crashes" here.
     let mut offered = BTreeMap::new();
@@ -113,34 +173,61 @@ async fn a_receiver_that_crashes_and_restarts_misses_nothing_and_tenants_stay_ap
     }
     assert_eq!(offered.len(), 6);
     for set in offered.values() {
-        assert!(!set.contains("contoso.com"), "ids level: the SET payload is base64, check the claims below");
+        assert!(
+            !set.contains("contoso.com"),
+            "ids level: the SET payload is base64, check the claims below"
+        );
     }
     // Another tenant's receiver sees nothing and cannot acknowledge these.
     let (_, spied) = spy.poll(&json!({"returnImmediately": true})).await;
     assert_eq!(spied["sets"], json!({}), "{spied}");
     let foreign: Vec<&String> = offered.keys().collect();
     let (status, refused) = spy.poll(&json!({"ack": foreign, "returnImmediately": true})).await;
-    assert_eq!((status, refused["err"].as_str()), (400, Some("invalid_request")), "{refused}");
+    assert_eq!(
+        (status, refused["err"].as_str()),
+        (400, Some("invalid_request")),
+        "{refused}"
+    );
 
     // Malformed and unknown acknowledgements are refused whole; nothing is acknowledged.
     let first = offered.keys().next().unwrap().clone();
-    for bad in [json!({"ack": "x"}), json!({"ack": [first, "0123456789abcdef0123456789abcdef.ids"]}), json!({"setErrs": {first.clone(): 5}})] {
+    for bad in [
+        json!({"ack": "x"}),
+        json!({"ack": [first, "0123456789abcdef0123456789abcdef.ids"]}),
+        json!({"setErrs": {first.clone(): 5}}),
+    ] {
         let (status, body) = receiver.poll(&bad).await;
-        assert_eq!((status, body["err"].as_str()), (400, Some("invalid_request")), "{bad} → {body}");
+        assert_eq!(
+            (status, body["err"].as_str()),
+            (400, Some("invalid_request")),
+            "{bad} → {body}"
+        );
     }
     // After the restart: the same six, byte for byte, then acknowledge out of order while more arrive.
     let (_, again) = receiver.poll(&json!({"returnImmediately": true})).await;
     let again: BTreeMap<String, String> = serde_json::from_value(again["sets"].clone()).unwrap();
     assert_eq!(again, offered, "unacknowledged SETs are offered again after a restart");
     let late: Vec<&String> = offered.keys().rev().take(3).collect();
-    receiver.poll(&json!({"ack": late, "maxEvents": 0, "returnImmediately": true})).await;
+    receiver
+        .poll(&json!({"ack": late, "maxEvents": 0, "returnImmediately": true}))
+        .await;
     for i in 6..9 {
-        scim(&stack, &token, Method::POST, "/Users", Some(user(&format!("u{i}@contoso.com")))).await;
+        scim(
+            &stack,
+            &token,
+            Method::POST,
+            "/Users",
+            Some(user(&format!("u{i}@contoso.com"))),
+        )
+        .await;
     }
     let rest = receiver.collect(|c| c.len() >= 6, WAIT).await;
     assert_eq!(rest.len(), 6, "three never acknowledged plus three new: {rest:#?}");
     for set in &rest {
-        assert!(set["sub_id"].get("userName").is_none() && set["sub_id"].get("externalId").is_none(), "{set}");
+        assert!(
+            set["sub_id"].get("userName").is_none() && set["sub_id"].get("externalId").is_none(),
+            "{set}"
+        );
     }
     let (_, empty) = receiver.poll(&json!({"returnImmediately": true})).await;
     assert_eq!(empty["sets"], json!({}), "everything acknowledged: {empty}");
@@ -154,16 +241,35 @@ async fn deactivations_reach_a_poller_within_seconds() {
     let token = customer.access_token(&stack).await;
     let mut ids = Vec::new();
     for i in 0..20 {
-        let (_, created) = scim(&stack, &token, Method::POST, "/Users", Some(user(&format!("d{i}@contoso.com")))).await;
+        let (_, created) = scim(
+            &stack,
+            &token,
+            Method::POST,
+            "/Users",
+            Some(user(&format!("d{i}@contoso.com"))),
+        )
+        .await;
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
     receiver.collect(|c| c.len() >= 20, WAIT).await;
     let mut latencies = Vec::new();
     for id in &ids {
-        let (status, _) = scim(&stack, &token, Method::PATCH, &format!("/Users/{id}"), Some(patch_active(false))).await;
+        let (status, _) = scim(
+            &stack,
+            &token,
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(patch_active(false)),
+        )
+        .await;
         assert_eq!(status, 200);
         let answered = Instant::now();
-        let got = receiver.collect(|c| c.iter().any(|s| event_names(s).contains(&"deactivate".to_owned())), WAIT).await;
+        let got = receiver
+            .collect(
+                |c| c.iter().any(|s| event_names(s).contains(&"deactivate".to_owned())),
+                WAIT,
+            )
+            .await;
         assert!(got.iter().any(|s| subject(s) == format!("/Users/{id}")), "{got:#?}");
         latencies.push(answered.elapsed());
     }

@@ -44,15 +44,23 @@ impl EventReceiver {
             stack,
             reqwest::Method::POST,
             "",
-            Some(json!({"tenant_id": tenant, "wif_enabled": false, "secrets_enabled": true,
+            Some(
+                json!({"tenant_id": tenant, "wif_enabled": false, "secrets_enabled": true,
                         "scopes": ["events.read", "scim.read"], "events": {"level": level},
-                        "display_name": "ISV application (e2e)"})),
+                        "display_name": "ISV application (e2e)"}),
+            ),
         )
         .await;
         assert_eq!(status, 201, "{registration}");
         let client_id = registration["client_id"].as_str().unwrap().to_owned();
-        assert_eq!(registration["events_url"], format!("{}/events", events_base(stack)).as_str());
-        assert_eq!(registration["events_jwks_url"], format!("{}/events/jwks.json", events_base(stack)).as_str());
+        assert_eq!(
+            registration["events_url"],
+            format!("{}/events", events_base(stack)).as_str()
+        );
+        assert_eq!(
+            registration["events_jwks_url"],
+            format!("{}/events/jwks.json", events_base(stack)).as_str()
+        );
         let (status, secret) = admin(stack, reqwest::Method::POST, &format!("/{client_id}/secrets"), None).await;
         assert_eq!(status, 201, "{secret}");
         let secret = secret["client_secret"].as_str().unwrap().to_owned();
@@ -96,7 +104,9 @@ impl EventReceiver {
         let mut ack: Vec<String> = Vec::new();
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline && !done(&claims) {
-            let (status, body) = self.poll(&json!({"ack": ack, "returnImmediately": false, "maxEvents": 100})).await;
+            let (status, body) = self
+                .poll(&json!({"ack": ack, "returnImmediately": false, "maxEvents": 100}))
+                .await;
             assert_eq!(status, 200, "{body}");
             ack.clear();
             let sets: BTreeMap<String, Value> = serde_json::from_value(body["sets"].clone()).unwrap();
@@ -118,7 +128,8 @@ impl EventReceiver {
             claims.extend(fresh);
         }
         if !ack.is_empty() {
-            self.poll(&json!({"ack": ack, "maxEvents": 0, "returnImmediately": true})).await;
+            self.poll(&json!({"ack": ack, "maxEvents": 0, "returnImmediately": true}))
+                .await;
         }
         claims
     }
@@ -156,7 +167,13 @@ pub fn event_names(claims: &Value) -> Vec<String> {
 }
 
 /// SCIM request with a bearer token; (status, body).
-pub async fn scim(stack: &LocalStack, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub async fn scim(
+    stack: &LocalStack,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut request = http()
         .request(method, format!("{}{path}", stack.scim_url))
         .bearer_auth(token)

@@ -190,9 +190,9 @@ impl Mapping {
         loop {
             if last_listing.elapsed() > Duration::from_secs(5) {
                 for shard in self.shards().await? {
-                    if !iterators.contains_key(&shard) {
-                        let iterator = self.iterator(&shard).await?;
-                        iterators.insert(shard, iterator);
+                    if let std::collections::hash_map::Entry::Vacant(slot) = iterators.entry(shard) {
+                        let iterator = self.iterator(slot.key()).await?;
+                        slot.insert(iterator);
                     }
                 }
                 last_listing = std::time::Instant::now();

@@ -2,7 +2,8 @@
 
 use wif_auth::registration::RegistrationPolicy;
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, flag, list, optional, required};
+use wif_common::config::{EnvSource, bounded_or, list, local_development, public_url, required_public_url};
+use wif_jwks_http::FetchSettings;
 use wif_registry::PublicUrls;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
@@ -16,10 +17,8 @@ pub struct AdminConfig {
     pub policy: RegistrationPolicy,
     pub urls: PublicUrls,
     pub audit_retention_days: u32,
-    /// `WIF_JWKS_FETCH_TIMEOUT_MS` / `WIF_JWKS_MAX_BYTES`: the connection test fetches the JWKS like the token
-    /// endpoint would, with the same limits.
-    pub jwks_fetch_timeout_ms: u64,
-    pub jwks_max_bytes: usize,
+    /// The connection test fetches the JWKS like the token endpoint would, with the same limits.
+    pub jwks_fetch: FetchSettings,
 }
 
 impl AdminConfig {
@@ -33,54 +32,34 @@ impl AdminConfig {
                 reason: "must not exceed WIF_TOKEN_LIFETIME_MAX_SECONDS".into(),
             });
         }
+        let local_development = local_development(env)?;
         Ok(Self {
             tables: wif_store::TableNames::from_env_for(env, TABLES)?,
             policy: RegistrationPolicy {
-                local_development: flag(env, "WIF_LOCAL_DEVELOPMENT", false)?,
+                local_development,
                 extra_allowed_jwks_hosts: list(env, "WIF_JWKS_ALLOWED_HOSTS"),
                 token_lifetime_min,
                 token_lifetime_max,
             },
             urls: PublicUrls {
-                token_url: public_url(env, "WIF_PUBLIC_TOKEN_URL")?,
-                scim_url: public_url(env, "WIF_PUBLIC_SCIM_URL")?,
-                ..events_urls(env)?
+                token_url: required_public_url(env, "WIF_PUBLIC_TOKEN_URL", local_development)?,
+                scim_url: required_public_url(env, "WIF_PUBLIC_SCIM_URL", local_development)?,
+                ..events_urls(env, local_development)?
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
-            jwks_fetch_timeout_ms: bounded_or(env, "WIF_JWKS_FETCH_TIMEOUT_MS", 3000, 100, 30_000)?,
-            jwks_max_bytes: bounded_or(env, "WIF_JWKS_MAX_BYTES", 262_144, 1024, 4 * 1024 * 1024)?,
+            jwks_fetch: FetchSettings::from_env(env)?,
         })
     }
 }
 
-/// `WIF_PUBLIC_EVENTS_URL`, the events function's public base: its poll and JWKS URLs.
-fn events_urls(env: &(impl EnvSource + ?Sized)) -> Result<PublicUrls, ConfigError> {
-    if optional(env, EVENTS_URL).is_none() {
-        return Ok(PublicUrls::default());
-    }
-    let base = public_url(env, EVENTS_URL)?;
+/// `WIF_PUBLIC_EVENTS_URL`, the event feed function's public base: the registrations' poll and JWKS URLs.
+fn events_urls(env: &(impl EnvSource + ?Sized), local_development: bool) -> Result<PublicUrls, ConfigError> {
+    let base = public_url(env, "WIF_PUBLIC_EVENTS_URL", local_development)?;
     Ok(PublicUrls {
-        events_url: Some(format!("{base}{}", wif_events::POLL_PATH)),
-        events_jwks_url: Some(format!("{base}{}", wif_events::JWKS_PATH)),
+        events_url: base.as_ref().map(|base| format!("{base}{}", wif_events::POLL_PATH)),
+        events_jwks_url: base.map(|base| format!("{base}{}", wif_events::JWKS_PATH)),
         ..PublicUrls::default()
     })
-}
-
-const EVENTS_URL: &str = "WIF_PUBLIC_EVENTS_URL";
-
-fn public_url(env: &(impl EnvSource + ?Sized), name: &'static str) -> Result<String, ConfigError> {
-    let value = required(env, name)?;
-    if !(value.starts_with("https://")
-        || value.starts_with("http://127.0.0.1")
-        || value.starts_with("http://localhost"))
-    {
-        return Err(ConfigError::Invalid {
-            name,
-            value,
-            reason: "must be an https URL (or http on loopback for local development)".into(),
-        });
-    }
-    Ok(value.trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]
@@ -105,7 +84,7 @@ mod tests {
         assert_eq!(config.policy.token_lifetime_max, 21_600);
         assert_eq!(config.audit_retention_days, 365);
         assert_eq!(config.tables.get(TableKind::Keys).unwrap(), "k");
-        assert_eq!((config.jwks_fetch_timeout_ms, config.jwks_max_bytes), (3000, 262_144));
+        assert_eq!(config.jwks_fetch, FetchSettings::default());
     }
 
     #[test]
@@ -137,6 +116,59 @@ mod tests {
             AdminConfig::from_env(slow.as_slice()),
             Err(ConfigError::Invalid {
                 name: "WIF_JWKS_FETCH_TIMEOUT_MS",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn public_urls_are_https_or_loopback_in_local_development_only() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut env: Vec<(&str, &str)> = BASE
+                .iter()
+                .copied()
+                .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+                .collect();
+            env.extend_from_slice(extra);
+            AdminConfig::from_env(env.as_slice())
+        };
+        for hostile in [
+            "http://localhost.attacker.example/oauth2/token",
+            "http://localhost@evil.example/oauth2/token",
+            "http://127.0.0.1.attacker.example/oauth2/token",
+        ] {
+            for local in ["true", "false"] {
+                let result = with(&[("WIF_PUBLIC_TOKEN_URL", hostile), ("WIF_LOCAL_DEVELOPMENT", local)]);
+                assert!(
+                    matches!(
+                        result,
+                        Err(ConfigError::Invalid {
+                            name: "WIF_PUBLIC_TOKEN_URL",
+                            ..
+                        })
+                    ),
+                    "{hostile} accepted with WIF_LOCAL_DEVELOPMENT={local}"
+                );
+            }
+        }
+        let local_stack = "http://127.0.0.1:9000/lambda-url/token/oauth2/token";
+        assert!(with(&[("WIF_PUBLIC_TOKEN_URL", local_stack), ("WIF_LOCAL_DEVELOPMENT", "true")]).is_ok());
+        assert!(
+            with(&[("WIF_PUBLIC_TOKEN_URL", local_stack)]).is_err(),
+            "plain http outside local development"
+        );
+    }
+
+    #[test]
+    fn local_development_is_refused_inside_aws_lambda() {
+        let mut env = BASE.to_vec();
+        env.push(("WIF_LOCAL_DEVELOPMENT", "true"));
+        assert!(AdminConfig::from_env(env.as_slice()).unwrap().policy.local_development);
+        env.push(("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"));
+        assert!(matches!(
+            AdminConfig::from_env(env.as_slice()),
+            Err(ConfigError::Invalid {
+                name: "WIF_LOCAL_DEVELOPMENT",
                 ..
             })
         ));

@@ -11,23 +11,25 @@
 //! - `POST|GET /clients/{id}/secrets`, `DELETE /clients/{id}/secrets/{secret_id}?version=&revoke_tokens=true`
 //! - `GET /audit?tenant_id=|client_id=&from=&to=&cursor=&limit=&order=asc|desc`
 //!
-//! Responses are JSON with `Cache-Control: no-store` (a created secret's value travels in one of them); errors are
-//! `{"error","error_description"}` with the status of [`wif_registry::RegistryError`].
+//! Responses are JSON with `Cache-Control: no-store` (a created secret's value travels in one of them): the wire
+//! types of `wif-admin-api` ([`routes`], [`response`]); errors are `{"error","error_description"}` ([`error`]),
+//! mapped once from the typed [`error::AdminError`]. Request parsing is in [`request`].
 
 pub mod config;
+pub mod error;
 pub mod permissions;
+pub mod request;
+pub mod response;
+pub mod routes;
 mod wiring;
 
-use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
-use serde::de::DeserializeOwned;
-use serde_json::json;
 use tracing::Instrument;
 
-use wif_edge::{RequestMeta, body_bytes, into_lambda_response};
-use wif_registry::secrets::SecretRequest;
-use wif_registry::service::RegistrationUpdate;
-use wif_registry::{Actor, AuditQueries, AuditRequest, ClientCreate, ConnectionTester, RegistryError, RegistryService};
+use wif_edge::{RequestMeta, into_lambda_response};
+use wif_registry::{Actor, AuditQueries, ConnectionTester, RegistryService};
+
+use crate::error::AdminError;
 
 /// Request bodies above this size are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -40,75 +42,9 @@ pub struct AdminApp {
     pub local_development: bool,
 }
 
-/// An admin-API answer before conversion to the Lambda type.
-#[derive(Debug)]
-pub struct ApiResponse {
-    pub status: StatusCode,
-    pub body: serde_json::Value,
-    pub location: Option<String>,
-    pub allow: Option<&'static str>,
-}
-
-impl ApiResponse {
-    fn ok(body: serde_json::Value) -> Self {
-        Self {
-            status: StatusCode::OK,
-            body,
-            location: None,
-            allow: None,
-        }
-    }
-
-    fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: json!({ "error": code, "error_description": description.into() }),
-            location: None,
-            allow: None,
-        }
-    }
-
-    fn method_not_allowed(allow: &'static str) -> Self {
-        let mut response = Self::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("this resource supports {allow}"),
-        );
-        response.allow = Some(allow);
-        response
-    }
-
-    fn into_response(self) -> Response<Body> {
-        let mut builder = lambda_http::http::Response::builder()
-            .status(self.status)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::CACHE_CONTROL, "no-store");
-        if let Some(location) = &self.location {
-            builder = builder.header(header::LOCATION, location);
-        }
-        if let Some(allow) = self.allow {
-            builder = builder.header(header::ALLOW, allow);
-        }
-        let body = serde_json::to_string(&self.body).unwrap_or_else(|_| "{}".into());
-        match builder.body(body) {
-            Ok(response) => into_lambda_response(response),
-            Err(_) => Response::new(Body::Empty),
-        }
-    }
-}
-
-impl From<RegistryError> for ApiResponse {
-    fn from(err: RegistryError) -> Self {
-        let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        if status.is_server_error() {
-            tracing::error!(error = %err, "admin request failed");
-        }
-        Self {
-            status,
-            body: err.to_json(),
-            location: None,
-            allow: None,
-        }
+impl wif_edge::HttpFunction for AdminApp {
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send {
+        handle(self, request)
     }
 }
 
@@ -117,244 +53,30 @@ pub async fn handle(app: &AdminApp, request: Request) -> Response<Body> {
     let meta = RequestMeta::of(&request);
     let span = meta.span("admin", request.method().as_str(), request.uri().path());
     async {
-        let response = route(app, &request, &meta).await;
-        tracing::info!(status = response.status.as_u16(), "admin request");
-        response.into_response()
+        let answer = match actor(app, &meta) {
+            Ok(actor) => routes::route(app, &request, &actor).await,
+            Err(err) => Err(err),
+        };
+        let response = answer.unwrap_or_else(AdminError::into_response);
+        tracing::info!(status = response.status().as_u16(), "admin request");
+        into_lambda_response(response)
     }
     .instrument(span)
     .await
 }
 
-fn query_param(request: &Request, name: &str) -> Option<String> {
-    request.uri().query().and_then(|query| {
-        form_urlencoded::parse(query.as_bytes())
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.into_owned())
+/// The audited caller: the IAM principal that signed the request, or `local-developer` without IAM auth in front.
+fn actor(app: &AdminApp, meta: &RequestMeta) -> Result<Actor, AdminError> {
+    let principal = match (&meta.iam_principal, app.local_development) {
+        (Some(principal), _) => principal.clone(),
+        (None, true) => "local-developer".to_owned(),
+        (None, false) => return Err(AdminError::NoPrincipal),
+    };
+    Ok(Actor {
+        principal,
+        request_id: Some(meta.request_id.clone()),
+        source_ip: meta.source_ip.clone(),
     })
-}
-
-fn parse_number<T: std::str::FromStr>(request: &Request, name: &str) -> Result<Option<T>, ApiResponse> {
-    match query_param(request, name) {
-        None => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| {
-            ApiResponse::error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!("{name}: must be a non-negative integer"),
-            )
-        }),
-    }
-}
-
-fn parse_flag(request: &Request, name: &str) -> Result<bool, ApiResponse> {
-    match query_param(request, name).as_deref() {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(_) => Err(ApiResponse::error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            format!("{name}: must be true or false"),
-        )),
-    }
-}
-
-/// A JSON body that may be absent altogether (`POST /clients/{id}/secrets` with no options).
-fn parse_optional_json<T: DeserializeOwned + Default>(request: &Request) -> Result<T, ApiResponse> {
-    if body_bytes(request).iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    parse_json(request)
-}
-
-fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, ApiResponse> {
-    let body = body_bytes(request);
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiResponse::error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            format!("body: larger than {MAX_BODY_BYTES} bytes"),
-        ));
-    }
-    if let Some(kind) = wif_common::http_util::media_type(request.headers())
-        && kind != "application/json"
-    {
-        return Err(ApiResponse::error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_request",
-            format!("Content-Type must be application/json, not {kind}"),
-        ));
-    }
-    serde_json::from_slice(body)
-        .map_err(|err| ApiResponse::error(StatusCode::BAD_REQUEST, "invalid_request", format!("body: {err}")))
-}
-
-async fn route(app: &AdminApp, request: &Request, meta: &RequestMeta) -> ApiResponse {
-    let actor = match (&meta.iam_principal, app.local_development) {
-        (Some(principal), _) => Actor {
-            principal: principal.clone(),
-            request_id: Some(meta.request_id.clone()),
-            source_ip: meta.source_ip.clone(),
-        },
-        (None, true) => Actor {
-            principal: "local-developer".into(),
-            request_id: Some(meta.request_id.clone()),
-            source_ip: meta.source_ip.clone(),
-        },
-        // Defence in depth: the function URL's AWS_IAM auth should make this unreachable in AWS.
-        (None, false) => {
-            return ApiResponse::error(
-                StatusCode::FORBIDDEN,
-                "access_denied",
-                "the admin API requires a SigV4-signed request from an IAM principal",
-            );
-        }
-    };
-    let path = request.uri().path().trim_end_matches('/');
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let method = request.method();
-    let result = match segments.as_slice() {
-        ["clients"] => match *method {
-            Method::POST => create(app, request, &actor).await,
-            Method::GET => list(app, request).await,
-            _ => return ApiResponse::method_not_allowed("GET, POST"),
-        },
-        ["clients", id] => match *method {
-            Method::GET => app.registry.get(id).await.map(|view| ApiResponse::ok(json!(view))),
-            Method::PATCH => match parse_json::<RegistrationUpdate>(request) {
-                Ok(update) => app
-                    .registry
-                    .update(id, update, &actor)
-                    .await
-                    .map(|view| ApiResponse::ok(json!(view))),
-                Err(response) => return response,
-            },
-            Method::DELETE => match parse_number::<u64>(request, "version") {
-                Ok(version) => app.registry.delete(id, version, &actor).await.map(|revoked| {
-                    ApiResponse::ok(json!({ "client_id": id, "deleted": true, "revoked_tokens": revoked }))
-                }),
-                Err(response) => return response,
-            },
-            _ => return ApiResponse::method_not_allowed("GET, PATCH, DELETE"),
-        },
-        ["clients", id, action @ ("enable" | "disable")] => {
-            if *method != Method::POST {
-                return ApiResponse::method_not_allowed("POST");
-            }
-            match parse_number::<u64>(request, "version") {
-                Ok(version) => app
-                    .registry
-                    .set_enabled(id, *action == "enable", version, &actor)
-                    .await
-                    .map(|view| ApiResponse::ok(json!(view))),
-                Err(response) => return response,
-            }
-        }
-        ["clients", id, "revoke-tokens"] => {
-            if *method != Method::POST {
-                return ApiResponse::method_not_allowed("POST");
-            }
-            app.registry
-                .revoke_tokens(id, &actor)
-                .await
-                .map(|revoked| ApiResponse::ok(json!({ "client_id": id, "revoked_tokens": revoked })))
-        }
-        ["clients", id, "test"] => {
-            if *method != Method::GET {
-                return ApiResponse::method_not_allowed("GET");
-            }
-            match app.registry.registration(id).await {
-                Ok(registration) => Ok(ApiResponse::ok(json!(app.tester.test(&registration).await))),
-                Err(err) => Err(err),
-            }
-        }
-        ["clients", id, "secrets"] => match *method {
-            Method::GET => app
-                .registry
-                .list_secrets(id)
-                .await
-                .map(|list| ApiResponse::ok(json!(list))),
-            Method::POST => match parse_optional_json::<SecretRequest>(request) {
-                Ok(body) => app
-                    .registry
-                    .create_secret(id, body, &actor)
-                    .await
-                    .map(|created| ApiResponse {
-                        status: StatusCode::CREATED,
-                        location: Some(format!("/clients/{id}/secrets/{}", created.secret_id)),
-                        body: json!(created),
-                        allow: None,
-                    }),
-                Err(response) => return response,
-            },
-            _ => return ApiResponse::method_not_allowed("GET, POST"),
-        },
-        ["clients", id, "secrets", secret_id] => {
-            if *method != Method::DELETE {
-                return ApiResponse::method_not_allowed("DELETE");
-            }
-            let options = parse_number::<u64>(request, "version")
-                .and_then(|version| parse_flag(request, "revoke_tokens").map(|revoke| (version, revoke)));
-            match options {
-                Ok((version, revoke_tokens)) => app
-                    .registry
-                    .revoke_secret(id, secret_id, version, revoke_tokens, &actor)
-                    .await
-                    .map(|revoked| ApiResponse::ok(json!(revoked))),
-                Err(response) => return response,
-            }
-        }
-        ["audit"] => {
-            if *method != Method::GET {
-                return ApiResponse::method_not_allowed("GET");
-            }
-            let param = |name: &str| query_param(request, name);
-            app.audit
-                .query(AuditRequest {
-                    tenant_id: param("tenant_id"),
-                    client_id: param("client_id"),
-                    from: param("from"),
-                    to: param("to"),
-                    cursor: param("cursor"),
-                    limit: param("limit"),
-                    order: param("order"),
-                })
-                .await
-                .map(|page| ApiResponse::ok(json!(page)))
-        }
-        _ => {
-            return ApiResponse::error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("no admin resource at {path:?}"),
-            );
-        }
-    };
-    result.unwrap_or_else(ApiResponse::from)
-}
-
-async fn create(app: &AdminApp, request: &Request, actor: &Actor) -> Result<ApiResponse, RegistryError> {
-    let body: serde_json::Value = match parse_json(request) {
-        Ok(body) => body,
-        Err(response) => return Ok(response),
-    };
-    let view = app.registry.create(ClientCreate::from_json(body)?, actor).await?;
-    Ok(ApiResponse {
-        status: StatusCode::CREATED,
-        location: Some(format!("/clients/{}", view.client_id)),
-        body: json!(view),
-        allow: None,
-    })
-}
-
-async fn list(app: &AdminApp, request: &Request) -> Result<ApiResponse, RegistryError> {
-    let limit = match parse_number::<u32>(request, "limit") {
-        Ok(limit) => limit,
-        Err(response) => return Ok(response),
-    };
-    let tenant = query_param(request, "tenant_id");
-    let cursor = query_param(request, "cursor");
-    let page = app.registry.list(tenant.as_deref(), cursor.as_deref(), limit).await?;
-    Ok(ApiResponse::ok(json!(page)))
 }
 
 #[cfg(test)]
@@ -362,11 +84,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use serde_json::json;
     use wif_auth::registration::RegistrationPolicy;
     use wif_auth::testing::{InMemoryKeyStore, InMemoryTokenStore, StaticJwksFetcher, TestKey, jwks_document};
     use wif_common::FixedClock;
-    use wif_registry::PublicUrls;
     use wif_registry::memory::{InMemoryAudit, InMemoryRegistrations};
+    use wif_registry::{PublicUrls, RegistryPorts};
 
     struct Harness {
         app: AdminApp,
@@ -391,10 +114,12 @@ mod tests {
         };
         let app = AdminApp {
             registry: RegistryService::new(
-                Arc::new(InMemoryRegistrations::default()),
-                Arc::new(InMemoryTokenStore::default()),
-                audit.clone(),
-                clock.clone(),
+                RegistryPorts {
+                    store: Arc::new(InMemoryRegistrations::default()),
+                    tokens: Arc::new(InMemoryTokenStore::default()),
+                    audit: audit.clone(),
+                    clock: clock.clone(),
+                },
                 policy.clone(),
                 PublicUrls {
                     token_url: "http://127.0.0.1:9000/lambda-url/token/oauth2/token".into(),
@@ -402,7 +127,12 @@ mod tests {
                     ..Default::default()
                 },
             ),
-            tester: ConnectionTester::new(Arc::new(InMemoryKeyStore::default()), fetcher.clone(), clock, policy),
+            tester: ConnectionTester {
+                keys: Arc::new(InMemoryKeyStore::default()),
+                fetcher: fetcher.clone(),
+                clock,
+                policy,
+            },
             audit: AuditQueries::new(audit.clone()),
             local_development,
         };

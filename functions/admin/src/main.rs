@@ -2,38 +2,20 @@
 //! handler.
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use admin::AdminApp;
 use admin::config::AdminConfig;
-use admin::{AdminApp, handle};
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::Error;
 use wif_common::SystemClock;
-use wif_common::config::ProcessEnv;
-use wif_jwks_http::{FetchSettings, HttpJwksFetcher};
+use wif_jwks_http::HttpJwksFetcher;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
-    let config =
-        AdminConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
+    let config = wif_common::config::load(AdminConfig::from_env)?;
     let client = wif_store::dynamodb_client_from_env(None).await;
-    let fetcher = HttpJwksFetcher::new(
-        config.policy.url_policy(),
-        FetchSettings::from_timeout(
-            Duration::from_millis(config.jwks_fetch_timeout_ms),
-            config.jwks_max_bytes,
-        ),
-    )
-    .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
-    let app = Arc::new(AdminApp::from_config(
-        &config,
-        &client,
-        Arc::new(SystemClock),
-        Arc::new(fetcher),
-    )?);
-    run(service_fn(move |request: Request| {
-        let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(&app, request).await) }
-    }))
-    .await
+    let fetcher = HttpJwksFetcher::new(config.policy.url_policy(), config.jwks_fetch)
+        .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
+    let app = AdminApp::from_config(&config, &client, Arc::new(SystemClock), Arc::new(fetcher))?;
+    wif_edge::serve(app).await
 }

@@ -44,14 +44,3 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_JWKS_FETCH_TIMEOUT_MS",
     "WIF_JWKS_MAX_BYTES",
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn declares_exactly_the_configured_tables() {
-        let mismatch = wif_store::tables::declaration_mismatch(DYNAMODB_PERMISSIONS, crate::config::TABLES, ENV_VARS);
-        assert_eq!(mismatch, None);
-    }
-}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use wif_auth::ports::JwksFetcher;
 use wif_common::{Clock, ConfigError};
-use wif_registry::{AuditQueries, ConnectionTester, RegistryService};
+use wif_registry::{AuditQueries, ConnectionTester, RegistryPorts, RegistryService};
 use wif_store::audit::AuditRepository;
 use wif_store::clients::ClientRepository;
 use wif_store::keys::KeyRepository;
@@ -28,24 +28,23 @@ impl AdminApp {
             tables.get(TableKind::Audit)?,
             config.audit_retention_days,
         ));
-        let registry = RegistryService::new(
-            Arc::new(ClientRepository::new(client.clone(), tables.get(TableKind::Clients)?)),
-            Arc::new(TokenRepository::new(
+        let ports = RegistryPorts {
+            store: Arc::new(ClientRepository::new(client.clone(), tables.get(TableKind::Clients)?)),
+            tokens: Arc::new(TokenRepository::new(
                 client.clone(),
                 tables.get(TableKind::Tokens)?,
                 clock.clone(),
             )),
-            audit.clone(),
-            clock.clone(),
-            config.policy.clone(),
-            config.urls.clone(),
-        );
-        let tester = ConnectionTester::new(
-            Arc::new(KeyRepository::new(client.clone(), tables.get(TableKind::Keys)?)),
+            audit: audit.clone(),
+            clock: clock.clone(),
+        };
+        let registry = RegistryService::new(ports, config.policy.clone(), config.urls.clone());
+        let tester = ConnectionTester {
+            keys: Arc::new(KeyRepository::new(client.clone(), tables.get(TableKind::Keys)?)),
             fetcher,
             clock,
-            config.policy.clone(),
-        );
+            policy: config.policy.clone(),
+        };
         Ok(AdminApp {
             registry,
             tester,

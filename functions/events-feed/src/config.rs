@@ -53,6 +53,7 @@ mod tests {
             (SIGNING_KEY, "1234abcd-12ab-34cd-56ef-1234567890ab"),
             ("WIF_EVENTS_ISSUER", "https://events.isv.example"),
         ];
+        assert!(FeedConfig::from_env(env).is_ok());
         let config = FeedConfig::from_env(env).unwrap();
         assert_eq!(config.long_poll, Duration::from_secs(10));
         assert_eq!(config.poll_interval, Duration::from_millis(500));

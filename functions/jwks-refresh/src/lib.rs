@@ -1,19 +1,59 @@
 //! The scheduled JWKS refresher. Every registered JWKS URL is fetched (conditionally, with the stored ETag) and the
 //! result written to the Keys table that every token-endpoint environment reads, so key rotations reach all of
 //! them without each one fetching. A failed fetch never replaces the last good document; it is recorded (and
-//! logged with `jwks_refresh_failed = true`, which the template's metric filter and alarm count).
+//! logged with `jwks_refresh_failed = true`, which the template's metric filter and alarm count). The round itself
+//! (fetch, 304, parse, store) is [`wif_auth::jwks_fetch::fetch_and_store`], the token endpoint's path too.
+//!
+//! Shape as in the other functions: [`RefreshApp`] is built once per environment (`wiring.rs`), [`handle`] runs
+//! one scheduled invocation, `main.rs` only wires the two to the Lambda runtime.
 
 pub mod config;
 pub mod permissions;
+mod wiring;
 
 use std::sync::Arc;
 
 use futures::StreamExt;
 use serde::Serialize;
+use tracing::Instrument;
 
-use wif_auth::jwks::JwkSet;
-use wif_auth::ports::{JwksFetchOutcome, JwksFetcher, KeyStore, StoredJwks};
+use wif_auth::jwks_fetch::{Fetched, HeldDocument, fetch_and_store};
+use wif_auth::ports::{JwksFetcher, KeyStore};
 use wif_common::Clock;
+use wif_store::clients::ClientRepository;
+
+/// What the handler needs, built once per Lambda environment.
+pub struct RefreshApp {
+    pub refresher: Refresher,
+    /// Where the registered JWKS URLs come from (the Clients table).
+    pub clients: ClientRepository,
+}
+
+/// Why a whole run failed (a single URL's failure is part of the report instead).
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("the registered JWKS URLs could not be listed: {0}")]
+    ListUrls(#[from] wif_store::StoreError),
+}
+
+/// One scheduled run: every registered JWKS URL, refreshed and reported. Only listing the URLs fails the run, so
+/// Lambda counts an error and the event is retried; a URL that fails is logged and reported, not an error.
+pub async fn handle(app: &RefreshApp, request_id: &str) -> Result<RefreshReport, RefreshError> {
+    let span = tracing::info_span!("refresh", function = "jwks-refresh", request_id);
+    async move {
+        let uris = app.clients.all_jwks_uris().await?;
+        let report = app.refresher.refresh_all(uris).await;
+        tracing::info!(
+            updated = report.updated,
+            unchanged = report.unchanged,
+            failed = report.failed,
+            "refresh done"
+        );
+        Ok(report)
+    }
+    .instrument(span)
+    .await
+}
 
 /// How many URLs are fetched at once.
 pub const CONCURRENCY: usize = 8;
@@ -61,55 +101,22 @@ impl Refresher {
                 };
             }
         };
-        // Only revalidate with an ETag when we hold the document it names.
-        let etag = previous
-            .as_ref()
-            .filter(|p| p.document.is_some())
-            .and_then(|p| p.etag.clone());
-        let now = self.clock.now_unix();
-        let failure = match self.fetcher.fetch(jwks_uri, etag.as_deref()).await {
-            Ok(JwksFetchOutcome::Fresh { body, etag, .. }) => match JwkSet::parse(&body) {
-                Ok(set) if !set.is_empty() => {
-                    let entry = StoredJwks {
-                        jwks_uri: jwks_uri.to_owned(),
-                        document: Some(body),
-                        fetched_at: Some(now),
-                        etag,
-                        last_attempt_at: Some(now),
-                        last_failure: None,
-                        last_failure_at: None,
-                    };
-                    return match self.store.put_jwks(&entry).await {
-                        Ok(()) => RefreshOutcome::Updated { keys: set.len() },
-                        Err(err) => RefreshOutcome::Failed {
-                            reason: err.to_string(),
-                        },
-                    };
+        let held = previous.as_ref().and_then(HeldDocument::of);
+        let round = fetch_and_store(&*self.fetcher, &*self.store, jwks_uri, held, self.clock.now_unix()).await;
+        match (round.fetched, round.recorded) {
+            (Fetched::Failed { reason }, recorded) => {
+                if let Err(err) = recorded {
+                    tracing::error!(jwks_uri, error = %err, "could not record the JWKS fetch failure");
                 }
-                Ok(_) => "JWKS has no usable signing key".to_owned(),
-                Err(err) => format!("JWKS is malformed: {err}"),
+                RefreshOutcome::Failed { reason }
+            }
+            // Every environment reads the Keys table: a set that did not reach it was not refreshed.
+            (_, Err(err)) => RefreshOutcome::Failed {
+                reason: err.to_string(),
             },
-            Ok(JwksFetchOutcome::NotModified { .. }) => match previous {
-                Some(mut entry) => {
-                    entry.fetched_at = Some(now);
-                    entry.last_attempt_at = Some(now);
-                    entry.last_failure = None;
-                    entry.last_failure_at = None;
-                    return match self.store.put_jwks(&entry).await {
-                        Ok(()) => RefreshOutcome::Unchanged,
-                        Err(err) => RefreshOutcome::Failed {
-                            reason: err.to_string(),
-                        },
-                    };
-                }
-                None => "server answered 304 to an unconditional request".to_owned(),
-            },
-            Err(err) => err.to_string(),
-        };
-        if let Err(err) = self.store.record_fetch_failure(jwks_uri, now, &failure).await {
-            tracing::error!(jwks_uri, error = %err, "could not record the JWKS fetch failure");
+            (Fetched::Updated { set, .. }, Ok(())) => RefreshOutcome::Updated { keys: set.len() },
+            (Fetched::Unchanged, Ok(())) => RefreshOutcome::Unchanged,
         }
-        RefreshOutcome::Failed { reason: failure }
     }
 
     /// Refreshes every URL, a few at a time, and logs one line per URL.
@@ -148,7 +155,7 @@ impl Refresher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wif_auth::ports::JwksFetchError;
+    use wif_auth::ports::{JwksFetchError, JwksFetchOutcome};
     use wif_auth::testing::{InMemoryKeyStore, StaticJwksFetcher, TestKey, jwks_document};
     use wif_common::FixedClock;
 

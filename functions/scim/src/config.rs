@@ -2,7 +2,7 @@
 //! message naming the variable instead of failing requests later.
 
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, optional};
+use wif_common::config::{EnvSource, bounded_or, local_development, public_url};
 use wif_store::TableKind;
 use wif_store::tables::{PartialTableNames, TableNames};
 
@@ -17,7 +17,7 @@ pub struct ScimConfig {
     pub tables: PartialTableNames,
     pub audit_retention_days: u32,
     /// The public SCIM base URL (`https://host/scim/v2`) for `meta.location`; derived from each request's host
-    /// when unset.
+    /// when unset. Plain http only to loopback in local development (`WIF_LOCAL_DEVELOPMENT`, the local stack).
     pub public_scim_url: Option<String>,
 }
 
@@ -25,24 +25,7 @@ impl ScimConfig {
     pub fn from_env(env: &(impl EnvSource + ?Sized)) -> Result<Self, ConfigError> {
         let tables = TableNames::from_env_for(env, &TABLES)?;
         let audit_retention_days = bounded_or(env, AUDIT_RETENTION_DAYS, 365u32, 1, 3_650)?;
-        let public_scim_url = match optional(env, PUBLIC_SCIM_URL) {
-            None => None,
-            Some(value) => {
-                let parsed = url::Url::parse(&value).map_err(|e| ConfigError::Invalid {
-                    name: PUBLIC_SCIM_URL,
-                    value: value.clone(),
-                    reason: e.to_string(),
-                })?;
-                if !matches!(parsed.scheme(), "https" | "http") || parsed.host_str().is_none() {
-                    return Err(ConfigError::Invalid {
-                        name: PUBLIC_SCIM_URL,
-                        value,
-                        reason: "must be an absolute http(s) URL".into(),
-                    });
-                }
-                Some(value.trim_end_matches('/').to_owned())
-            }
-        };
+        let public_scim_url = public_url(env, PUBLIC_SCIM_URL, local_development(env)?)?;
         Ok(Self {
             tables,
             audit_retention_days,
@@ -98,5 +81,47 @@ mod tests {
             ("WIF_AUDIT_RETENTION_DAYS", "0"),
         ];
         assert!(ScimConfig::from_env(days).is_err());
+    }
+
+    /// The three tables plus `extra`.
+    fn config_with(extra: &[(&'static str, &'static str)]) -> Result<ScimConfig, ConfigError> {
+        let mut env = vec![
+            ("WIF_DIRECTORY_TABLE", "dir"),
+            ("WIF_TOKENS_TABLE", "tok"),
+            ("WIF_AUDIT_TABLE", "aud"),
+        ];
+        env.extend_from_slice(extra);
+        ScimConfig::from_env(env.as_slice())
+    }
+
+    fn refused(result: Result<ScimConfig, ConfigError>) -> Option<&'static str> {
+        match result {
+            Err(ConfigError::Invalid { name, .. }) => Some(name),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_in_local_development() {
+        let config = |url, local| config_with(&[("WIF_LOCAL_DEVELOPMENT", local), (PUBLIC_SCIM_URL, url)]);
+        for hostile in [
+            "http://scim.example.com/scim/v2",
+            "http://localhost.attacker.example/scim/v2",
+            "http://localhost@evil.example/scim/v2",
+        ] {
+            assert_eq!(refused(config(hostile, "true")), Some(PUBLIC_SCIM_URL), "{hostile}");
+        }
+        let local_stack = "http://127.0.0.1:9000/lambda-url/scim/scim/v2";
+        assert!(config(local_stack, "true").is_ok());
+        assert_eq!(refused(config(local_stack, "false")), Some(PUBLIC_SCIM_URL));
+    }
+
+    #[test]
+    fn local_development_is_refused_inside_aws_lambda() {
+        let lambda = config_with(&[
+            ("WIF_LOCAL_DEVELOPMENT", "true"),
+            ("AWS_EXECUTION_ENV", "AWS_Lambda_rust"),
+        ]);
+        assert_eq!(refused(lambda), Some("WIF_LOCAL_DEVELOPMENT"));
     }
 }

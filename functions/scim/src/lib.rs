@@ -12,15 +12,15 @@ mod wiring;
 
 use std::sync::Arc;
 
-use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::http::{self, HeaderValue, header};
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
 use wif_auth::bearer::{BearerError, authenticate_bearer};
 use wif_auth::ports::TokenStore;
 use wif_common::Clock;
-use wif_edge::{RequestMeta, body_bytes};
-use wif_scim::api::{ApiRequest, ApiResponse, ScimApi};
+use wif_edge::{RequestMeta, into_lambda_response};
+use wif_scim::api::{ScimApi, error_response};
 use wif_scim::error::ScimError;
 use wif_scim::service::Caller;
 
@@ -35,50 +35,40 @@ pub struct ScimApp {
     pub public_scim_url: Option<String>,
 }
 
-fn to_lambda(response: ApiResponse) -> Response<Body> {
-    let mut builder = Response::builder().status(response.status);
-    for (name, value) in &response.headers {
-        builder = builder.header(name.as_str(), value.as_str());
+impl wif_edge::HttpFunction for ScimApp {
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send {
+        handle(self, request)
     }
-    let body = match response.body {
-        None => Body::Empty,
-        Some(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Body::Text(text),
-            Err(err) => Body::Binary(err.into_bytes()),
-        },
-    };
-    builder.body(body).unwrap_or_else(|_| {
-        let mut fallback = Response::new(Body::Empty);
-        *fallback.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    })
 }
 
-fn bearer_failure(err: &BearerError) -> Response<Body> {
-    let status = err.status().as_u16();
-    let scim = ScimError::new(status, None, err.description());
-    let mut response = to_lambda(ApiResponse::error(&scim));
+fn bearer_failure(err: &BearerError) -> http::Response<String> {
+    let scim = ScimError::new(err.status().as_u16(), None, err.description());
+    let mut response = error_response(&scim);
     if let Some(challenge) = err.www_authenticate().and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
     }
     response
 }
 
+/// The request as the SCIM API sees it: its path is the part after the SCIM base, and it carries no credentials
+/// (they stay out of the API layer, and so out of anything it might log).
+fn api_request(request: Request, rest: &str) -> http::Request<Body> {
+    let (mut parts, body) = request.into_parts();
+    let path = if rest.is_empty() { "/" } else { rest };
+    let target = match parts.uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    // `rest` and the query come from a URI that parsed, so this parses too.
+    parts.uri = target.parse().unwrap_or_default();
+    parts.headers.remove(header::AUTHORIZATION);
+    http::Request::from_parts(parts, body)
+}
+
 /// `https://<host>/scim/v2` from the request, for deployments that do not configure the public URL. The host is
 /// only used if it looks like a host name (it comes from the client).
 fn derived_base_url(meta: &RequestMeta) -> String {
-    let host = meta
-        .domain_name
-        .as_deref()
-        .filter(|host| {
-            !host.is_empty()
-                && host.len() <= 253
-                && host
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("https://{host}{SCIM_PREFIX}")
+    format!("https://{}{SCIM_PREFIX}", meta.public_host())
 }
 
 /// Handles one request. Never fails: every error is an HTTP answer.
@@ -88,26 +78,26 @@ pub async fn handle(app: &ScimApp, request: Request) -> Response<Body> {
     let span = meta.span("scim", request.method().as_str(), &path);
     async move {
         let started = std::time::Instant::now();
-        let response = route(app, &request, &meta, &path).await;
+        let response = route(app, request, &meta, &path).await;
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "request handled"
         );
-        response
+        into_lambda_response(response)
     }
     .instrument(span)
     .await
 }
 
-async fn route(app: &ScimApp, request: &Request, meta: &RequestMeta, path: &str) -> Response<Body> {
+async fn route(app: &ScimApp, request: Request, meta: &RequestMeta, path: &str) -> http::Response<String> {
     let Some(rest) = path
         .strip_prefix(SCIM_PREFIX)
         .filter(|r| r.is_empty() || r.starts_with('/'))
     else {
-        return to_lambda(ApiResponse::error(&ScimError::not_found(format!(
+        return error_response(&ScimError::not_found(format!(
             "no SCIM endpoint at {path}; the SCIM base is {SCIM_PREFIX}"
-        ))));
+        )));
     };
     let grant = match authenticate_bearer(request.headers(), app.tokens.as_ref(), app.clock.now_unix()).await {
         Ok(grant) => grant,
@@ -132,28 +122,20 @@ async fn route(app: &ScimApp, request: &Request, meta: &RequestMeta, path: &str)
         can_write: grant.can_write(),
     };
     tracing::debug!(client_id = %grant.client_id, tenant_id = %grant.tenant_id, "bearer token accepted");
-    let api_request = ApiRequest {
-        method: request.method().as_str().to_owned(),
-        path: rest.to_owned(),
-        query: request.uri().query().unwrap_or_default().to_owned(),
-        headers: request
-            .headers()
-            .iter()
-            // Credentials stay out of the API layer (and so out of anything it might log).
-            .filter(|(name, _)| *name != header::AUTHORIZATION)
-            .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_owned(), v.to_owned())))
-            .collect(),
-        body: body_bytes(request).to_vec(),
-    };
     let base_url = app.public_scim_url.clone().unwrap_or_else(|| derived_base_url(meta));
     let response = app
         .api
-        .handle(&api_request, caller, &base_url, Some(meta.request_id.clone()))
+        .handle(
+            &api_request(request, rest),
+            caller,
+            &base_url,
+            Some(meta.request_id.clone()),
+        )
         .await;
-    if response.status >= 500 {
-        tracing::error!(status = response.status, "SCIM request failed on our side");
+    if response.status().is_server_error() {
+        tracing::error!(status = response.status().as_u16(), "SCIM request failed on our side");
     }
-    to_lambda(response)
+    response
 }
 
 #[cfg(test)]

@@ -2,22 +2,16 @@
 
 use std::sync::Arc;
 
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::Error;
+use scim::ScimApp;
 use scim::config::ScimConfig;
-use scim::{ScimApp, handle};
 use wif_common::SystemClock;
-use wif_common::config::ProcessEnv;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
-    let config =
-        ScimConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
+    let config = wif_common::config::load(ScimConfig::from_env)?;
     let client = wif_store::dynamodb_client_from_env(None).await;
-    let app = Arc::new(ScimApp::from_config(&config, &client, Arc::new(SystemClock))?);
-    run(service_fn(move |request: Request| {
-        let app = app.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(&app, request).await) }
-    }))
-    .await
+    let app = ScimApp::from_config(&config, &client, Arc::new(SystemClock))?;
+    wif_edge::serve(app).await
 }

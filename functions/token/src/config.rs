@@ -1,14 +1,12 @@
 //! The token function's configuration, read and validated once at start-up: a bad value stops the function before
 //! it serves anything, with an error naming the variable.
 
-use std::time::Duration;
-
 use wif_auth::assertion::AssertionPolicy;
 use wif_auth::jwks_cache::JwksCacheSettings;
 use wif_auth::service::{TokenSettings, body_cap_for};
 use wif_auth::url_policy::JwksUrlPolicy;
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, flag, list, optional};
+use wif_common::config::{EnvSource, bounded_or, list, local_development, public_url};
 use wif_jwks_http::FetchSettings;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
@@ -36,7 +34,7 @@ pub struct TokenConfig {
 
 impl TokenConfig {
     pub fn from_env(env: &(impl EnvSource + ?Sized)) -> Result<Self, ConfigError> {
-        let local_development = flag(env, "WIF_LOCAL_DEVELOPMENT", false)?;
+        let local_development = local_development(env)?;
         let max_bytes = bounded_or(env, "WIF_MAX_ASSERTION_BYTES", 16_384usize, 1024, 262_144)?;
         let assertion = AssertionPolicy {
             max_bytes,
@@ -54,52 +52,22 @@ impl TokenConfig {
             refetch_cooldown_seconds: bounded_or(env, "WIF_JWKS_REFETCH_COOLDOWN_SECONDS", 60i64, 1, 3600)?,
             ..JwksCacheSettings::default()
         };
-        let fetch = FetchSettings::from_timeout(
-            Duration::from_millis(bounded_or(env, "WIF_JWKS_FETCH_TIMEOUT_MS", 3000u64, 100, 30_000)?),
-            bounded_or(env, "WIF_JWKS_MAX_BYTES", 262_144usize, 1024, 4 * 1024 * 1024)?,
-        );
-        let public_token_url = match optional(env, "WIF_PUBLIC_TOKEN_URL") {
-            None => None,
-            Some(value) => Some(public_url("WIF_PUBLIC_TOKEN_URL", value, local_development)?),
-        };
         Ok(Self {
             tables: wif_store::TableNames::from_env_for(env, TABLES)?,
             url_policy: JwksUrlPolicy::new(local_development, &list(env, "WIF_JWKS_ALLOWED_HOSTS")),
             token,
             cache,
-            fetch,
-            public_token_url,
+            fetch: FetchSettings::from_env(env)?,
+            public_token_url: public_url(env, "WIF_PUBLIC_TOKEN_URL", local_development)?,
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365u32, 1, 3650)?,
         })
     }
 }
 
-/// An https URL, or http on loopback in local development (the local stack's URLs).
-fn public_url(name: &'static str, value: String, local_development: bool) -> Result<String, ConfigError> {
-    let invalid = |reason: &str| ConfigError::Invalid {
-        name,
-        value: value.clone(),
-        reason: reason.to_owned(),
-    };
-    let url = url::Url::parse(&value).map_err(|_| invalid("is not an absolute URL"))?;
-    let loopback = matches!(
-        url.host(),
-        Some(url::Host::Domain("localhost")) | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
-    ) || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback && local_development => {}
-        _ => {
-            return Err(invalid(
-                "must be an https URL (http only on loopback with WIF_LOCAL_DEVELOPMENT)",
-            ));
-        }
-    }
-    Ok(value.trim_end_matches('/').to_owned())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     const TABLE_VARS: &[(&str, &str)] = &[
@@ -223,5 +191,27 @@ mod tests {
                 "{name}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn local_development_is_refused_inside_aws_lambda() {
+        let local = env(&[("WIF_LOCAL_DEVELOPMENT", "true")]);
+        assert!(
+            TokenConfig::from_env(local.as_slice())
+                .unwrap()
+                .url_policy
+                .local_development()
+        );
+        let lambda = env(&[
+            ("WIF_LOCAL_DEVELOPMENT", "true"),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+        ]);
+        assert!(matches!(
+            TokenConfig::from_env(lambda.as_slice()),
+            Err(ConfigError::Invalid {
+                name: "WIF_LOCAL_DEVELOPMENT",
+                ..
+            })
+        ));
     }
 }

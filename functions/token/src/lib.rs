@@ -27,6 +27,12 @@ pub struct TokenApp {
     pub public_token_url: Option<String>,
 }
 
+impl wif_edge::HttpFunction for TokenApp {
+    fn handle(&self, request: Request) -> impl Future<Output = Response<Body>> + Send {
+        handle(self, request)
+    }
+}
+
 /// Handles one request. Never fails: every error is an HTTP answer.
 pub async fn handle(app: &TokenApp, request: Request) -> Response<Body> {
     let meta = RequestMeta::of(&request);
@@ -77,15 +83,7 @@ async fn route(
 
 /// `https://<host>/oauth2/token` from the request, for deployments that do not configure the public URL.
 fn derived_token_url(meta: &RequestMeta) -> String {
-    let host = meta
-        .domain_name
-        .as_deref()
-        .filter(|host| {
-            host.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-        })
-        .unwrap_or("localhost");
-    format!("https://{host}{TOKEN_PATH}")
+    format!("https://{}{TOKEN_PATH}", meta.public_host())
 }
 
 #[cfg(test)]

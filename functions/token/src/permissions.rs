@@ -43,14 +43,3 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_AUDIT_RETENTION_DAYS",
     "WIF_PUBLIC_TOKEN_URL",
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn declares_exactly_the_configured_tables() {
-        let mismatch = wif_store::tables::declaration_mismatch(DYNAMODB_PERMISSIONS, crate::config::TABLES, ENV_VARS);
-        assert_eq!(mismatch, None);
-    }
-}

@@ -127,16 +127,14 @@ async fn jwks_refresh_function_sends_exactly_what_it_declares() {
     fetcher.answer(&failing.jwks_uri, Err(JwksFetchError::Status(503)));
     fetcher.answer(&unchanged.jwks_uri, Ok(JwksFetchOutcome::NotModified { max_age: None }));
 
-    // The same wiring as functions/jwks-refresh/src/main.rs.
-    let clients = ClientRepository::new(dynamo.recorded.clone(), names.get(TableKind::Clients));
-    let refresher = jwks_refresh::Refresher {
-        store: Arc::new(KeyRepository::new(dynamo.recorded.clone(), names.get(TableKind::Keys))),
-        fetcher,
-        clock: Arc::new(FixedClock::at(NOW)),
-    };
-    let uris = clients.all_jwks_uris().await.unwrap();
-    assert_eq!(uris.len(), 3);
-    let report = refresher.refresh_all(uris).await;
+    // The function's own wiring and handler, as functions/jwks-refresh/src/main.rs runs them.
+    let config = jwks_refresh::config::RefreshConfig::from_env(&dynamo.env(&[])).unwrap_or_else(|err| panic!("{err}"));
+    let app = jwks_refresh::RefreshApp::from_config(&config, &dynamo.recorded, Arc::new(FixedClock::at(NOW)), fetcher)
+        .unwrap_or_else(|err| panic!("{err}"));
+    let report = jwks_refresh::handle(&app, "scheduled-run")
+        .await
+        .unwrap_or_else(|err| panic!("{err}"));
+    assert_eq!(report.urls.len(), 3);
     assert_eq!(
         (report.updated, report.unchanged, report.failed),
         (1, 1, 1),

@@ -75,6 +75,26 @@ fn every_function_starts_with_the_environment_the_template_gives_it() {
     }
 }
 
+/// Local-development mode (plain http, an admin API without IAM) cannot be switched on in a deployed function:
+/// with the template's environment plus `WIF_LOCAL_DEVELOPMENT=true`, every function starts on a developer's machine
+/// and refuses to start once the variable the Lambda service sets is present.
+#[test]
+fn no_function_starts_in_local_development_inside_aws_lambda() {
+    let template = Template::parse(TEMPLATE_YAML).unwrap();
+    let evaluator = Evaluator::new(&template, &[]);
+    for spec in FUNCTIONS {
+        let mut values = evaluator
+            .function_environment(spec.logical_id)
+            .unwrap_or_else(|err| panic!("{}: {err}", spec.logical_id));
+        values.insert("WIF_LOCAL_DEVELOPMENT".into(), "true".into());
+        let local = load(spec.logical_id, &RecordingEnv::new(values.clone()));
+        assert_eq!(local, Ok(()), "{} in local development", spec.logical_id);
+        values.insert("AWS_LAMBDA_INITIALIZATION_TYPE".into(), "on-demand".into());
+        let err = load(spec.logical_id, &RecordingEnv::new(values)).expect_err(spec.logical_id);
+        assert!(err.contains("WIF_LOCAL_DEVELOPMENT"), "{}: {err}", spec.logical_id);
+    }
+}
+
 #[test]
 fn public_urls_are_the_function_urls_or_the_custom_domain() {
     let template = Template::parse(TEMPLATE_YAML).unwrap();
@@ -130,5 +150,21 @@ fn nothing_points_a_deployed_function_at_a_local_endpoint() {
             "{} must not run in local-development mode in AWS",
             spec.logical_id
         );
+    }
+}
+
+/// Each function's permissions.rs names exactly the tables its configuration reads, in order, and their environment
+/// variables.
+#[test]
+fn declarations_name_exactly_the_configured_tables() {
+    for (logical_id, configured) in [
+        ("TokenFunction", token::config::TABLES),
+        ("ScimFunction", &scim::config::TABLES[..]),
+        ("JwksRefreshFunction", jwks_refresh::config::TABLES),
+        ("AdminFunction", admin::config::TABLES),
+    ] {
+        let spec = common::spec(logical_id);
+        let mismatch = wif_store::tables::declaration_mismatch(spec.dynamodb, configured, spec.env_vars);
+        assert_eq!(mismatch, None, "functions/{}/src/permissions.rs", spec.name);
     }
 }

@@ -1,6 +1,6 @@
 //! [`AdminClient`]: one method per admin-API operation, plain HTTP to the local stack and SigV4-signed HTTPS to
-//! the function URL in AWS. Every method also exists in a raw form ([`AdminClient::call`]) returning the JSON as
-//! the server sent it, which the CLI prints for `--json`.
+//! the function URL in AWS. Every method answers a [`Reply`]: the typed body (a wire type of `wif-admin-api`) and
+//! the JSON as the server sent it, which the CLI prints for `--json`.
 
 use std::time::{Duration, SystemTime};
 
@@ -11,8 +11,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
+use wif_admin_api::{
+    AuditFilter, AuditPage, Client, ClientPage, ClientUpdate, ConnectionReport, CreatedSecret, Deleted, NewClient,
+    NewSecret, RevokedSecret, SecretList, TokensRevoked,
+};
+
 use crate::error::ClientError;
-use crate::model::*;
 use crate::target::AdminTarget;
 
 /// The connection test fetches a JWKS with a 3 s budget and listing pages through DynamoDB; 30 s leaves room for
@@ -35,6 +39,14 @@ pub struct PreparedRequest {
     pub url: url::Url,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// An answer of the admin API: the typed body, and the JSON exactly as the server sent it (what `wif-admin --json`
+/// prints).
+#[derive(Debug, Clone)]
+pub struct Reply<T> {
+    pub value: T,
+    pub json: serde_json::Value,
 }
 
 pub struct AdminClient {
@@ -200,18 +212,26 @@ impl AdminClient {
         }
     }
 
-    async fn typed<T: DeserializeOwned>(&self, value: serde_json::Value) -> Result<T, ClientError> {
-        serde_json::from_value(value).map_err(|err| ClientError::InvalidResponse {
+    /// Sends a request and reads the answer as `T`, keeping the JSON as the server sent it.
+    async fn fetch<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<&impl Serialize>,
+    ) -> Result<Reply<T>, ClientError> {
+        let json = self.call(method, segments, query, body).await?;
+        let value = serde_json::from_value(json.clone()).map_err(|err| ClientError::InvalidResponse {
             status: 200,
             message: format!("the answer does not have the expected shape: {err}"),
-        })
+        })?;
+        Ok(Reply { value, json })
     }
 
     const NO_BODY: Option<&'static ()> = None;
 
-    pub async fn create_client(&self, client: &NewClient) -> Result<Client, ClientError> {
-        let value = self.call(Method::POST, &["clients"], &[], Some(client)).await?;
-        self.typed(value).await
+    pub async fn create_client(&self, client: &NewClient) -> Result<Reply<Client>, ClientError> {
+        self.fetch(Method::POST, &["clients"], &[], Some(client)).await
     }
 
     pub async fn list_clients(
@@ -219,24 +239,19 @@ impl AdminClient {
         tenant_id: Option<&str>,
         limit: Option<u32>,
         cursor: Option<&str>,
-    ) -> Result<ClientPage, ClientError> {
+    ) -> Result<Reply<ClientPage>, ClientError> {
         let query = list_query(tenant_id, limit, cursor);
-        let value = self.call(Method::GET, &["clients"], &query, Self::NO_BODY).await?;
-        self.typed(value).await
+        self.fetch(Method::GET, &["clients"], &query, Self::NO_BODY).await
     }
 
-    pub async fn get_client(&self, client_id: &str) -> Result<Client, ClientError> {
-        let value = self
-            .call(Method::GET, &["clients", client_id], &[], Self::NO_BODY)
-            .await?;
-        self.typed(value).await
+    pub async fn get_client(&self, client_id: &str) -> Result<Reply<Client>, ClientError> {
+        self.fetch(Method::GET, &["clients", client_id], &[], Self::NO_BODY)
+            .await
     }
 
-    pub async fn update_client(&self, client_id: &str, update: &ClientUpdate) -> Result<Client, ClientError> {
-        let value = self
-            .call(Method::PATCH, &["clients", client_id], &[], Some(update))
-            .await?;
-        self.typed(value).await
+    pub async fn update_client(&self, client_id: &str, update: &ClientUpdate) -> Result<Reply<Client>, ClientError> {
+        self.fetch(Method::PATCH, &["clients", client_id], &[], Some(update))
+            .await
     }
 
     pub async fn set_enabled(
@@ -244,62 +259,41 @@ impl AdminClient {
         client_id: &str,
         enabled: bool,
         version: Option<u64>,
-    ) -> Result<Client, ClientError> {
+    ) -> Result<Reply<Client>, ClientError> {
         let action = if enabled { "enable" } else { "disable" };
-        let value = self
-            .call(
-                Method::POST,
-                &["clients", client_id, action],
-                &version_query(version),
-                Self::NO_BODY,
-            )
-            .await?;
-        self.typed(value).await
+        let query = version_query(version);
+        self.fetch(Method::POST, &["clients", client_id, action], &query, Self::NO_BODY)
+            .await
     }
 
-    pub async fn delete_client(&self, client_id: &str, version: Option<u64>) -> Result<Deleted, ClientError> {
-        let value = self
-            .call(
-                Method::DELETE,
-                &["clients", client_id],
-                &version_query(version),
-                Self::NO_BODY,
-            )
-            .await?;
-        self.typed(value).await
+    pub async fn delete_client(&self, client_id: &str, version: Option<u64>) -> Result<Reply<Deleted>, ClientError> {
+        let query = version_query(version);
+        self.fetch(Method::DELETE, &["clients", client_id], &query, Self::NO_BODY)
+            .await
     }
 
-    pub async fn revoke_tokens(&self, client_id: &str) -> Result<TokensRevoked, ClientError> {
-        let value = self
-            .call(
-                Method::POST,
-                &["clients", client_id, "revoke-tokens"],
-                &[],
-                Self::NO_BODY,
-            )
-            .await?;
-        self.typed(value).await
+    pub async fn revoke_tokens(&self, client_id: &str) -> Result<Reply<TokensRevoked>, ClientError> {
+        let segments = ["clients", client_id, "revoke-tokens"];
+        self.fetch(Method::POST, &segments, &[], Self::NO_BODY).await
     }
 
-    pub async fn test_client(&self, client_id: &str) -> Result<ConnectionReport, ClientError> {
-        let value = self
-            .call(Method::GET, &["clients", client_id, "test"], &[], Self::NO_BODY)
-            .await?;
-        self.typed(value).await
+    pub async fn test_client(&self, client_id: &str) -> Result<Reply<ConnectionReport>, ClientError> {
+        let segments = ["clients", client_id, "test"];
+        self.fetch(Method::GET, &segments, &[], Self::NO_BODY).await
     }
 
-    pub async fn create_secret(&self, client_id: &str, options: &NewSecret) -> Result<CreatedSecret, ClientError> {
-        let value = self
-            .call(Method::POST, &["clients", client_id, "secrets"], &[], Some(options))
-            .await?;
-        self.typed(value).await
+    pub async fn create_secret(
+        &self,
+        client_id: &str,
+        options: &NewSecret,
+    ) -> Result<Reply<CreatedSecret>, ClientError> {
+        let segments = ["clients", client_id, "secrets"];
+        self.fetch(Method::POST, &segments, &[], Some(options)).await
     }
 
-    pub async fn list_secrets(&self, client_id: &str) -> Result<SecretList, ClientError> {
-        let value = self
-            .call(Method::GET, &["clients", client_id, "secrets"], &[], Self::NO_BODY)
-            .await?;
-        self.typed(value).await
+    pub async fn list_secrets(&self, client_id: &str) -> Result<Reply<SecretList>, ClientError> {
+        let segments = ["clients", client_id, "secrets"];
+        self.fetch(Method::GET, &segments, &[], Self::NO_BODY).await
     }
 
     pub async fn revoke_secret(
@@ -308,24 +302,15 @@ impl AdminClient {
         secret_id: &str,
         version: Option<u64>,
         revoke_tokens: bool,
-    ) -> Result<RevokedSecret, ClientError> {
+    ) -> Result<Reply<RevokedSecret>, ClientError> {
         let query = revoke_secret_query(version, revoke_tokens);
-        let value = self
-            .call(
-                Method::DELETE,
-                &["clients", client_id, "secrets", secret_id],
-                &query,
-                Self::NO_BODY,
-            )
-            .await?;
-        self.typed(value).await
+        let segments = ["clients", client_id, "secrets", secret_id];
+        self.fetch(Method::DELETE, &segments, &query, Self::NO_BODY).await
     }
 
-    pub async fn audit(&self, filter: &AuditFilter) -> Result<AuditPage, ClientError> {
-        let value = self
-            .call(Method::GET, &["audit"], &audit_query(filter), Self::NO_BODY)
-            .await?;
-        self.typed(value).await
+    pub async fn audit(&self, filter: &AuditFilter) -> Result<Reply<AuditPage>, ClientError> {
+        self.fetch(Method::GET, &["audit"], &filter.to_query(), Self::NO_BODY)
+            .await
     }
 }
 
@@ -351,27 +336,6 @@ pub fn revoke_secret_query(version: Option<u64>, revoke_tokens: bool) -> Vec<(&'
     let mut query = version_query(version);
     if revoke_tokens {
         query.push(("revoke_tokens", "true".into()));
-    }
-    query
-}
-
-pub fn audit_query(filter: &AuditFilter) -> Vec<(&'static str, String)> {
-    let mut query = Vec::new();
-    let mut push = |name: &'static str, value: &Option<String>| {
-        if let Some(value) = value {
-            query.push((name, value.clone()));
-        }
-    };
-    push("tenant_id", &filter.tenant_id);
-    push("client_id", &filter.client_id);
-    push("from", &filter.from);
-    push("to", &filter.to);
-    push("cursor", &filter.cursor);
-    if let Some(limit) = filter.limit {
-        query.push(("limit", limit.to_string()));
-    }
-    if filter.ascending {
-        query.push(("order", "asc".into()));
     }
     query
 }
@@ -469,12 +433,12 @@ mod tests {
         );
         let filter = AuditFilter {
             client_id: Some("c".into()),
-            limit: Some(5),
-            ascending: true,
+            limit: Some("5".into()),
+            order: Some("asc".into()),
             ..Default::default()
         };
         assert_eq!(
-            audit_query(&filter),
+            filter.to_query(),
             vec![
                 ("client_id", "c".to_owned()),
                 ("limit", "5".to_owned()),

@@ -124,6 +124,19 @@ pub fn client(client: &Client) -> View {
     row("updated", time(client.updated_at));
     row("token URL (Entra)", client.token_url.clone());
     row("SCIM URL (Entra)", client.scim_url.clone());
+    if let Some(events) = &client.events {
+        row("events level", events.level.clone().unwrap_or_default());
+        row(
+            "events push URL",
+            events.push_url.clone().unwrap_or_else(|| "(poll only)".into()),
+        );
+    }
+    if let Some(url) = &client.events_url {
+        row("events_url", url.clone());
+    }
+    if let Some(url) = &client.events_jwks_url {
+        row("events_jwks_url", url.clone());
+    }
     keep_whole(&mut t, &[0]);
     View::Table {
         table: Box::new(t),

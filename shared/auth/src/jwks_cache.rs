@@ -1,20 +1,26 @@
-//! The three-level JWKS cache (DESIGN §5): memory (this Lambda environment) → [`KeyStore`] (the Keys table shared
-//! by every environment and kept fresh by `jwks-refresh`) → [`JwksFetcher`] (the issuer's JWKS URL).
+//! The three-level JWKS cache: memory (this Lambda environment) → [`KeyStore`] (the Keys table shared by every
+//! environment and kept fresh by `jwks-refresh`) → [`JwksFetcher`] (the issuer's JWKS URL).
 //!
 //! - A known kid is answered from memory; memory re-reads the Keys table once `memory_ttl` has passed, so a key
 //!   the refresher added (or removed) reaches every environment within that time without any fetch.
 //! - An unknown kid first re-reads the Keys table (another environment may already have fetched the rotated set),
 //!   then refetches the URL. Fetches of one URL are single-flight (one async lock per URL) and happen at most once
 //!   per `refetch_cooldown`, counting failures too; the cooldown is shared across environments through
-//!   `StoredJwks::last_attempt_at`. Kids that were still not found are negatively cached for the cooldown, so a
-//!   flood of random kids costs one fetch per cooldown, not one per request.
+//!   `StoredJwks::last_attempt_at`. A flood of random kids therefore costs one fetch per cooldown, not one per
+//!   request.
+//! - Entra may publish a key and sign with it at once. A kid is only declared unknown
+//!   ([`KeyLookupError::UnknownKid`], a client error, 401) once a set fetched *after* the kid was first seen lacks
+//!   it; such kids are negatively cached until the next fetch is allowed. A kid first seen after the latest fetch,
+//!   while the cooldown forbids another, is [`KeyLookupError::NotYetChecked`] (503 with the seconds left in the
+//!   cooldown): the next request after that fetches. Time is in whole seconds, so a set fetched in the same second
+//!   as a kid's first sighting does not count as fetched after it, unless this environment fetched it for that
+//!   very lookup (the URL lock orders the two). A kid withdrawn from a set this environment held is unknown at once.
 //! - A fetch that fails, returns malformed JSON or a set without a single usable key never replaces the last good
-//!   set: cached keys keep validating while the URL is down.
-//! - A kid that is not in the set is [`KeyLookupError::UnknownKid`] (a client error) when the latest fetch attempt
-//!   succeeded; when it failed, or no set was ever obtained, the answer is [`KeyLookupError::Unavailable`] (503):
-//!   we cannot tell a rotated key from a bogus one while the issuer is unreachable.
+//!   set: cached keys keep validating while the URL is down. An uncached kid is then [`KeyLookupError::Unavailable`]
+//!   (503): we cannot tell a rotated key from a bogus one while the issuer is unreachable.
 //! - Cache-Control `max-age` is not used to expire keys: a key stays trusted while it is in the issuer's set, and
 //!   freshness comes from the refresher, the memory TTL and the `max_document_age` backstop.
+//! - Fetching and storing is [`crate::jwks_fetch::fetch_and_store`], shared with `jwks-refresh`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wif_common::Clock;
 
 use crate::jwks::{JwkSet, VerifyingKey};
-use crate::ports::{JwksFetchOutcome, JwksFetcher, KeyStore, StoredJwks};
+use crate::jwks_fetch::{Fetched, HeldDocument, fetch_and_store};
+use crate::ports::{JwksFetcher, KeyStore};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JwksCacheSettings {
@@ -46,15 +53,32 @@ impl Default for JwksCacheSettings {
     }
 }
 
-/// Bound on negatively cached kids per URL, so a flood cannot grow memory without limit.
-const MAX_MISSING_KIDS: usize = 1024;
+/// Bound on remembered unknown kids per URL, so a flood cannot grow memory without limit.
+const MAX_UNKNOWN_KIDS: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyLookupError {
+    /// Absent from a set fetched after the kid was first seen.
     #[error("signing key {kid} is not in the JWKS at {jwks_uri}")]
     UnknownKid { kid: String, jwks_uri: String },
+    /// Not in the set, but the set predates the kid's first sighting and the cooldown forbids a fetch for
+    /// `retry_after_seconds` more.
+    #[error(
+        "signing key {kid} is not in the JWKS at {jwks_uri} as fetched before the kid was first seen; \
+         the next fetch is allowed in {retry_after_seconds} s"
+    )]
+    NotYetChecked {
+        kid: String,
+        jwks_uri: String,
+        retry_after_seconds: u64,
+    },
+    /// The latest fetch failed, or no set was ever obtained; the next fetch is allowed in `retry_after_seconds`.
     #[error("no usable JWKS for {jwks_uri}: {reason}")]
-    Unavailable { jwks_uri: String, reason: String },
+    Unavailable {
+        jwks_uri: String,
+        reason: String,
+        retry_after_seconds: u64,
+    },
 }
 
 /// How often each level was consulted (for tests and metrics).
@@ -85,13 +109,87 @@ struct UrlState {
     last_attempt_at: Option<i64>,
     /// The reason if the latest attempt failed.
     last_failure: Option<String>,
-    /// Kids not found, with the instant until which they stay "not found" without another lookup.
-    missing: HashMap<String, i64>,
+    /// Kids asked for that the set lacks (at most [`MAX_UNKNOWN_KIDS`]).
+    unknown: HashMap<String, Sighting>,
+}
+
+/// What is known about a kid the current set lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sighting {
+    /// First asked for at `first_seen`, and no set fetched after that has been seen yet: Entra may have just
+    /// published it.
+    Unchecked { first_seen: i64 },
+    /// Absent from a set fetched after it was first seen, or withdrawn from a set this environment held.
+    Absent,
+}
+
+/// Which unchecked kids a newly taken set answers for.
+#[derive(Debug, Clone, Copy)]
+enum Checked {
+    /// This environment fetched it while holding the URL lock, after every recorded sighting.
+    All,
+    /// Another environment fetched it at this instant (from the Keys table).
+    SeenBefore(i64),
 }
 
 impl UrlState {
     fn find(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
         self.keys.as_ref().and_then(|keys| keys.get_shared(kid))
+    }
+
+    fn is_absent(&self, kid: &str) -> bool {
+        self.unknown.get(kid) == Some(&Sighting::Absent)
+    }
+
+    /// Remembers that `kid`, which the set lacks, was asked for at `now` (its first sighting, unless known).
+    fn sighted(&mut self, kid: &str, now: i64) {
+        if self.unknown.contains_key(kid) {
+            return;
+        }
+        if self.unknown.len() >= MAX_UNKNOWN_KIDS {
+            // Forgetting is safe: a forgotten kid counts as new again, which can delay its 401 until the next
+            // fetch (503 meanwhile) but never turn a new key into a 401.
+            self.unknown.clear();
+        }
+        self.unknown
+            .insert(kid.to_owned(), Sighting::Unchecked { first_seen: now });
+    }
+
+    /// Takes a new set with its document. Kids of the previous set that it lacks were withdrawn.
+    fn adopt(
+        &mut self,
+        set: JwkSet,
+        document: String,
+        etag: Option<String>,
+        fetched_at: Option<i64>,
+        checked: Checked,
+    ) {
+        if let Some(previous) = &self.keys {
+            for withdrawn in previous.kids().filter(|kid| set.get(kid).is_none()) {
+                self.unknown.insert(withdrawn.to_owned(), Sighting::Absent);
+            }
+        }
+        self.unknown.retain(|kid, _| set.get(kid).is_none());
+        self.keys = Some(Arc::new(set));
+        self.document = Some(document);
+        self.etag = etag;
+        self.fetched_at = fetched_at;
+        self.settle(checked);
+    }
+
+    /// Unchecked kids first seen before the current set was fetched are now known to be absent from it.
+    fn settle(&mut self, checked: Checked) {
+        for sighting in self.unknown.values_mut() {
+            if let Sighting::Unchecked { first_seen } = *sighting {
+                let answered = match checked {
+                    Checked::All => true,
+                    Checked::SeenBefore(fetched_at) => first_seen < fetched_at,
+                };
+                if answered {
+                    *sighting = Sighting::Absent;
+                }
+            }
+        }
     }
 }
 
@@ -141,7 +239,8 @@ impl JwksCache {
     /// The key `kid` of the JWKS at `jwks_uri`.
     pub async fn key(&self, jwks_uri: &str, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         let slot = self.slot(jwks_uri);
-        // Held across store reads and fetches: this is what makes refetching single-flight per URL.
+        // Held across store reads and fetches: this is what makes refetching single-flight per URL, and what
+        // orders a sighting before the fetch it causes.
         let mut state = slot.lock().await;
         let now = self.clock.now_unix();
         let memory_stale = state
@@ -151,21 +250,12 @@ impl JwksCache {
             self.load_from_store(&mut state, jwks_uri, now).await;
         }
         if let Some(key) = state.find(kid) {
-            let too_old = state
-                .fetched_at
-                .is_some_and(|fetched| now - fetched >= self.settings.max_document_age_seconds);
-            if too_old && self.may_fetch(&state, now) {
-                self.refetch(&mut state, jwks_uri, now).await;
-                // A failed backstop refresh keeps the old set, so the key is still there; a successful one that
-                // dropped the key means Entra withdrew it.
-                return state
-                    .find(kid)
-                    .ok_or_else(|| self.not_found(&mut state, jwks_uri, kid, now));
-            }
-            return Ok(key);
+            return self.backstop(&mut state, jwks_uri, kid, key, now).await;
         }
-        if state.missing.get(kid).is_some_and(|until| *until > now) {
-            return Err(self.describe_missing(&state, jwks_uri, kid));
+        state.sighted(kid, now);
+        // Negatively cached: asking again cannot change the answer until the next fetch may happen.
+        if state.is_absent(kid) && !self.may_fetch(&state, now) {
+            return Err(self.verdict(&state, jwks_uri, kid, now));
         }
         // Another environment may have fetched the rotated set already; asking the table is cheaper than the
         // issuer, but still rate-limited like fetches so random kids cannot turn into a read flood either.
@@ -185,7 +275,29 @@ impl JwksCache {
                 return Ok(key);
             }
         }
-        Err(self.not_found(&mut state, jwks_uri, kid, now))
+        Err(self.verdict(&state, jwks_uri, kid, now))
+    }
+
+    /// A found key whose set is older than `max_document_age` is refetched first (cooldown permitting), so a
+    /// withdrawn key cannot stay trusted forever should the refresher stop.
+    async fn backstop(
+        &self,
+        state: &mut UrlState,
+        jwks_uri: &str,
+        kid: &str,
+        key: Arc<VerifyingKey>,
+        now: i64,
+    ) -> Result<Arc<VerifyingKey>, KeyLookupError> {
+        let too_old = state
+            .fetched_at
+            .is_some_and(|fetched| now - fetched >= self.settings.max_document_age_seconds);
+        if !(too_old && self.may_fetch(state, now)) {
+            return Ok(key);
+        }
+        self.refetch(state, jwks_uri, now).await;
+        // A failed refresh keeps the old set, so the key is still there; a successful one that dropped the key
+        // means Entra withdrew it (and `adopt` marked it absent).
+        state.find(kid).ok_or_else(|| self.verdict(state, jwks_uri, kid, now))
     }
 
     fn may_fetch(&self, state: &UrlState, now: i64) -> bool {
@@ -194,33 +306,42 @@ impl JwksCache {
             .is_none_or(|attempt| now - attempt >= self.settings.refetch_cooldown_seconds)
     }
 
-    fn not_found(&self, state: &mut UrlState, jwks_uri: &str, kid: &str, now: i64) -> KeyLookupError {
-        if state.missing.len() >= MAX_MISSING_KIDS {
-            state.missing.retain(|_, until| *until > now);
-            if state.missing.len() >= MAX_MISSING_KIDS {
-                state.missing.clear();
-            }
-        }
-        // Until the next fetch may happen, asking again cannot change the answer.
-        let until = state.last_attempt_at.unwrap_or(now) + self.settings.refetch_cooldown_seconds;
-        state.missing.insert(kid.to_owned(), until.max(now + 1));
-        self.describe_missing(state, jwks_uri, kid)
+    /// Seconds until the next fetch of this URL is allowed (at least 1).
+    fn cooldown_left(&self, state: &UrlState, now: i64) -> u64 {
+        let cooldown = self.settings.refetch_cooldown_seconds;
+        let left = state
+            .last_attempt_at
+            .map_or(cooldown, |attempt| attempt + cooldown - now);
+        u64::try_from(left.clamp(1, cooldown.max(1))).unwrap_or(1)
     }
 
-    fn describe_missing(&self, state: &UrlState, jwks_uri: &str, kid: &str) -> KeyLookupError {
-        match (&state.keys, &state.last_failure) {
-            (Some(_), None) => KeyLookupError::UnknownKid {
+    /// Why `kid` could not be found, after every lookup this request was allowed.
+    fn verdict(&self, state: &UrlState, jwks_uri: &str, kid: &str, now: i64) -> KeyLookupError {
+        let retry_after_seconds = self.cooldown_left(state, now);
+        let unavailable = |reason: String| KeyLookupError::Unavailable {
+            jwks_uri: jwks_uri.to_owned(),
+            reason,
+            retry_after_seconds,
+        };
+        if let Some(failure) = &state.last_failure {
+            return unavailable(format!(
+                "kid {kid} not cached and the latest JWKS fetch failed: {failure}"
+            ));
+        }
+        if state.keys.is_none() {
+            return unavailable(format!("kid {kid} not cached and no JWKS has been fetched yet"));
+        }
+        if state.is_absent(kid) {
+            KeyLookupError::UnknownKid {
                 kid: kid.to_owned(),
                 jwks_uri: jwks_uri.to_owned(),
-            },
-            (_, Some(failure)) => KeyLookupError::Unavailable {
+            }
+        } else {
+            KeyLookupError::NotYetChecked {
+                kid: kid.to_owned(),
                 jwks_uri: jwks_uri.to_owned(),
-                reason: format!("kid {kid} not cached and the latest JWKS fetch failed: {failure}"),
-            },
-            (None, None) => KeyLookupError::Unavailable {
-                jwks_uri: jwks_uri.to_owned(),
-                reason: format!("kid {kid} not cached and no JWKS has been fetched yet"),
-            },
+                retry_after_seconds,
+            }
         }
     }
 
@@ -255,11 +376,8 @@ impl JwksCache {
             let Some(document) = entry.document else { return };
             match JwkSet::parse(&document) {
                 Ok(set) if !set.is_empty() => {
-                    state.keys = Some(Arc::new(set));
-                    state.document = Some(document);
-                    state.etag = entry.etag;
-                    state.fetched_at = entry.fetched_at;
-                    state.missing.clear();
+                    let checked = Checked::SeenBefore(entry.fetched_at.unwrap_or(i64::MIN));
+                    state.adopt(set, document, entry.etag, entry.fetched_at, checked);
                 }
                 Ok(_) => tracing::warn!(jwks_uri, "stored JWKS has no usable key; ignoring it"),
                 Err(err) => tracing::warn!(jwks_uri, error = %err, "stored JWKS is unreadable; ignoring it"),
@@ -269,63 +387,30 @@ impl JwksCache {
 
     async fn refetch(&self, state: &mut UrlState, jwks_uri: &str, now: i64) {
         self.counters.fetches.fetch_add(1, Ordering::Relaxed);
+        self.counters.store_writes.fetch_add(1, Ordering::Relaxed);
         state.last_attempt_at = Some(now);
-        // Without a document to fall back on, a conditional request could only be answered usefully with 200.
-        let etag = if state.document.is_some() {
-            state.etag.clone()
-        } else {
-            None
-        };
-        let failure = match self.fetcher.fetch(jwks_uri, etag.as_deref()).await {
-            Ok(JwksFetchOutcome::Fresh { body, etag, .. }) => match JwkSet::parse(&body) {
-                Ok(set) if !set.is_empty() => {
-                    if !set.skipped().is_empty() {
-                        tracing::info!(jwks_uri, skipped = ?set.skipped(), "JWKS keys skipped");
-                    }
-                    state.keys = Some(Arc::new(set));
-                    state.document = Some(body);
-                    state.etag = etag;
-                    state.fetched_at = Some(now);
-                    state.last_failure = None;
-                    state.missing.clear();
-                    self.record_success(state, jwks_uri, now).await;
-                    return;
-                }
-                Ok(set) => format!("JWKS has no usable key (skipped: {})", set.skipped().join("; ")),
-                Err(err) => err.to_string(),
-            },
-            Ok(JwksFetchOutcome::NotModified { .. }) if state.document.is_some() => {
+        let held = state.document.as_deref().map(|document| HeldDocument {
+            document,
+            etag: state.etag.as_deref(),
+        });
+        let round = fetch_and_store(&*self.fetcher, &*self.store, jwks_uri, held, now).await;
+        if let Err(err) = &round.recorded {
+            tracing::warn!(jwks_uri, error = %err, "could not record the JWKS fetch in the keys table");
+        }
+        match round.fetched {
+            Fetched::Updated { set, document, etag } => {
+                state.adopt(set, document, etag, Some(now), Checked::All);
+                state.last_failure = None;
+            }
+            Fetched::Unchanged => {
                 state.fetched_at = Some(now);
                 state.last_failure = None;
-                self.record_success(state, jwks_uri, now).await;
-                return;
+                state.settle(Checked::All);
             }
-            Ok(JwksFetchOutcome::NotModified { .. }) => {
-                "JWKS server answered 304 to an unconditional request".to_owned()
+            Fetched::Failed { reason } => {
+                tracing::warn!(jwks_uri, reason = %reason, "JWKS fetch failed; keeping the last good set");
+                state.last_failure = Some(reason);
             }
-            Err(err) => err.to_string(),
-        };
-        tracing::warn!(jwks_uri, reason = %failure, "JWKS fetch failed; keeping the last good set");
-        state.last_failure = Some(failure.clone());
-        self.counters.store_writes.fetch_add(1, Ordering::Relaxed);
-        if let Err(err) = self.store.record_fetch_failure(jwks_uri, now, &failure).await {
-            tracing::warn!(jwks_uri, error = %err, "could not record the JWKS fetch failure");
-        }
-    }
-
-    async fn record_success(&self, state: &UrlState, jwks_uri: &str, now: i64) {
-        let entry = StoredJwks {
-            jwks_uri: jwks_uri.to_owned(),
-            document: state.document.clone(),
-            fetched_at: Some(now),
-            etag: state.etag.clone(),
-            last_attempt_at: Some(now),
-            last_failure: None,
-            last_failure_at: None,
-        };
-        self.counters.store_writes.fetch_add(1, Ordering::Relaxed);
-        if let Err(err) = self.store.put_jwks(&entry).await {
-            tracing::warn!(jwks_uri, error = %err, "could not store the fetched JWKS");
         }
     }
 }

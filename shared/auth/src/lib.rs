@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod event_settings;
 pub mod jwks;
 pub mod jwks_cache;
+pub mod jwks_fetch;
 pub mod metadata;
 pub mod oauth_error;
 pub mod ports;

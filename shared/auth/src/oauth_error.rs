@@ -71,6 +71,12 @@ impl OAuthError {
         self
     }
 
+    /// Replaces the `Retry-After` seconds (at least 1) of a 429 or 503.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
+    }
+
     pub fn with_challenge(mut self, challenge: impl Into<String>) -> Self {
         self.www_authenticate = Some(challenge.into());
         self

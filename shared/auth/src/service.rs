@@ -472,15 +472,29 @@ fn assertion_error(error: &AssertionError) -> OAuthError {
 }
 
 fn key_error(error: &KeyLookupError, alg: &str) -> OAuthError {
+    let printable_kid = |kid: &str| kid.chars().filter(char::is_ascii_graphic).take(64).collect::<String>();
     match error {
         KeyLookupError::UnknownKid { kid, .. } => OAuthError::invalid_client(format!(
             "assertion kid {} is not a signing key of this client's JWKS",
-            kid.chars().filter(char::is_ascii_graphic).take(64).collect::<String>()
+            printable_kid(kid)
         ))
         .with_reason(format!("{error} (alg {alg})")),
-        KeyLookupError::Unavailable { .. } => {
-            OAuthError::temporarily_unavailable("the client's signing keys could not be retrieved; retry shortly")
-                .with_reason(error.to_string())
-        }
+        // Entra may sign with a key it has just published: never a 401 (a credential failure to Entra) before a
+        // set fetched after the kid appeared has been looked at.
+        KeyLookupError::NotYetChecked {
+            kid,
+            retry_after_seconds,
+            ..
+        } => OAuthError::temporarily_unavailable(format!(
+            "assertion kid {} is not among the client's signing keys fetched so far; retry after the indicated time",
+            printable_kid(kid)
+        ))
+        .with_retry_after(*retry_after_seconds)
+        .with_reason(format!("{error} (alg {alg})")),
+        KeyLookupError::Unavailable {
+            retry_after_seconds, ..
+        } => OAuthError::temporarily_unavailable("the client's signing keys could not be retrieved; retry shortly")
+            .with_retry_after(*retry_after_seconds)
+            .with_reason(error.to_string()),
     }
 }

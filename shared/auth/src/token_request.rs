@@ -56,13 +56,46 @@ impl TokenRequest {
 const MAX_CLIENT_ID_LEN: usize = 256;
 const MAX_SECRET_LEN: usize = 512;
 
-/// Parses the request. `max_body_bytes` is checked before the body is decoded at all.
+/// Parses the request. `max_body_bytes` is checked before the body is decoded at all. The checks run in a fixed
+/// order (envelope, form, grant type, authentication method, credential, scope), so each bad request gets the
+/// error of its first problem.
 pub fn parse_token_request(
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
     max_body_bytes: usize,
 ) -> Result<TokenRequest, OAuthError> {
+    check_envelope(method, headers, body, max_body_bytes)?;
+    let form = Form::parse(body)?;
+    require_client_credentials_grant(&form)?;
+    let basic = basic_credentials(headers)?;
+    require_one_authentication_method(&form, basic.is_some())?;
+    let form_client_id = client_id_of(&form)?;
+    let (client_id, credential) = match (basic, form.get("client_secret")) {
+        (Some((basic_id, secret)), _) => {
+            if form_client_id.as_ref().is_some_and(|id| *id != basic_id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id differs from the HTTP Basic user name",
+                ));
+            }
+            (Some(basic_id), ClientCredential::SecretBasic(secret))
+        }
+        (None, Some(secret)) => {
+            let credential = secret_post(form_client_id.is_some(), secret)?;
+            (form_client_id, credential)
+        }
+        (None, None) => (form_client_id, assertion_credential(&form)?),
+    };
+    let scopes = form.get("scope").map(parse_scopes).transpose()?;
+    Ok(TokenRequest {
+        client_id,
+        credential,
+        scopes,
+    })
+}
+
+/// POST, within the size cap, with a form body.
+fn check_envelope(method: &Method, headers: &HeaderMap, body: &[u8], max_body_bytes: usize) -> Result<(), OAuthError> {
     if method != Method::POST {
         return Err(OAuthError::method_not_allowed("POST"));
     }
@@ -72,24 +105,22 @@ pub fn parse_token_request(
         )));
     }
     match wif_common::http_util::media_type(headers).as_deref() {
-        Some("application/x-www-form-urlencoded") => {}
-        Some(other) => {
-            return Err(OAuthError::invalid_request(format!(
-                "Content-Type must be application/x-www-form-urlencoded, not {}",
-                other
-                    .chars()
-                    .filter(char::is_ascii_graphic)
-                    .take(64)
-                    .collect::<String>()
-            )));
-        }
-        None => {
-            return Err(OAuthError::invalid_request(
-                "Content-Type must be application/x-www-form-urlencoded",
-            ));
-        }
+        Some("application/x-www-form-urlencoded") => Ok(()),
+        Some(other) => Err(OAuthError::invalid_request(format!(
+            "Content-Type must be application/x-www-form-urlencoded, not {}",
+            other
+                .chars()
+                .filter(char::is_ascii_graphic)
+                .take(64)
+                .collect::<String>()
+        ))),
+        None => Err(OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        )),
     }
-    let form = Form::parse(body)?;
+}
+
+fn require_client_credentials_grant(form: &Form) -> Result<(), OAuthError> {
     let grant_type = form
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
@@ -98,74 +129,64 @@ pub fn parse_token_request(
             "only grant_type=client_credentials is supported",
         ));
     }
-    let basic = basic_credentials(headers)?;
-    let assertion_type = form.get("client_assertion_type");
-    let assertion = form.get("client_assertion");
-    let secret_post = form.get("client_secret");
+    Ok(())
+}
+
+/// Exactly one of: an assertion (either assertion parameter), `client_secret` in the form, HTTP Basic.
+fn require_one_authentication_method(form: &Form, basic: bool) -> Result<(), OAuthError> {
     let methods = [
-        assertion.is_some() || assertion_type.is_some(),
-        secret_post.is_some(),
-        basic.is_some(),
+        form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some(),
+        form.get("client_secret").is_some(),
+        basic,
     ];
     match methods.iter().filter(|used| **used).count() {
-        0 => {
-            return Err(
-                OAuthError::invalid_client("no client authentication was provided").with_challenge(BASIC_CHALLENGE)
-            );
+        0 => Err(OAuthError::invalid_client("no client authentication was provided").with_challenge(BASIC_CHALLENGE)),
+        1 => Ok(()),
+        _ => Err(OAuthError::invalid_request(
+            "exactly one client authentication method may be used (client_assertion, client_secret or HTTP Basic)",
+        )),
+    }
+}
+
+fn client_id_of(form: &Form) -> Result<Option<String>, OAuthError> {
+    match form.get("client_id") {
+        Some(id) if id.len() > MAX_CLIENT_ID_LEN || id.chars().any(char::is_control) => {
+            Err(OAuthError::invalid_request("client_id is malformed"))
         }
-        1 => {}
-        _ => {
+        id => Ok(id.map(str::to_owned)),
+    }
+}
+
+/// `client_secret_post`: the secret needs the `client_id` beside it.
+fn secret_post(has_client_id: bool, secret: &str) -> Result<ClientCredential, OAuthError> {
+    if !has_client_id {
+        return Err(OAuthError::invalid_request("client_id is required with client_secret"));
+    }
+    if secret.len() > MAX_SECRET_LEN {
+        return Err(OAuthError::invalid_request("client_secret is too long"));
+    }
+    Ok(ClientCredential::SecretPost(secret.to_owned()))
+}
+
+/// RFC 7523 §2.2: the JWT-bearer assertion type and the assertion, both required.
+fn assertion_credential(form: &Form) -> Result<ClientCredential, OAuthError> {
+    match form.get("client_assertion_type") {
+        Some(ASSERTION_TYPE_JWT_BEARER) => {}
+        Some(_) => {
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {ASSERTION_TYPE_JWT_BEARER}"
+            )));
+        }
+        None => {
             return Err(OAuthError::invalid_request(
-                "exactly one client authentication method may be used (client_assertion, client_secret or HTTP Basic)",
+                "client_assertion_type is required with client_assertion",
             ));
         }
     }
-    let mut client_id = form.get("client_id").map(str::to_owned);
-    if let Some(id) = &client_id
-        && (id.len() > MAX_CLIENT_ID_LEN || id.chars().any(char::is_control))
-    {
-        return Err(OAuthError::invalid_request("client_id is malformed"));
-    }
-    let credential = if let Some((basic_id, secret)) = basic {
-        if client_id.as_ref().is_some_and(|id| *id != basic_id) {
-            return Err(OAuthError::invalid_request(
-                "client_id differs from the HTTP Basic user name",
-            ));
-        }
-        client_id = Some(basic_id);
-        ClientCredential::SecretBasic(secret)
-    } else if let Some(secret) = secret_post {
-        if client_id.is_none() {
-            return Err(OAuthError::invalid_request("client_id is required with client_secret"));
-        }
-        if secret.len() > MAX_SECRET_LEN {
-            return Err(OAuthError::invalid_request("client_secret is too long"));
-        }
-        ClientCredential::SecretPost(secret.to_owned())
-    } else {
-        match assertion_type {
-            Some(ASSERTION_TYPE_JWT_BEARER) => {}
-            Some(_) => {
-                return Err(OAuthError::invalid_request(format!(
-                    "client_assertion_type must be {ASSERTION_TYPE_JWT_BEARER}"
-                )));
-            }
-            None => {
-                return Err(OAuthError::invalid_request(
-                    "client_assertion_type is required with client_assertion",
-                ));
-            }
-        }
-        let assertion = assertion
-            .ok_or_else(|| OAuthError::invalid_request("client_assertion is required with client_assertion_type"))?;
-        ClientCredential::Assertion(assertion.to_owned())
-    };
-    let scopes = form.get("scope").map(parse_scopes).transpose()?;
-    Ok(TokenRequest {
-        client_id,
-        credential,
-        scopes,
-    })
+    let assertion = form
+        .get("client_assertion")
+        .ok_or_else(|| OAuthError::invalid_request("client_assertion is required with client_assertion_type"))?;
+    Ok(ClientCredential::Assertion(assertion.to_owned()))
 }
 
 /// Space-delimited, case-sensitive scope tokens (RFC 6749 §3.3). Unknown names are `invalid_scope`.

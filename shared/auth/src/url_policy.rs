@@ -3,6 +3,7 @@
 //! from somewhere the current setting forbids.
 
 use url::{Host, Url};
+use wif_common::config::is_loopback;
 
 /// Entra's login hosts, from Microsoft's instance-discovery metadata and national-cloud documentation:
 /// the global cloud and its aliases, Azure Government (and its alias), and Microsoft Azure operated by 21Vianet
@@ -194,15 +195,6 @@ pub fn is_public_ip(ip: std::net::IpAddr) -> bool {
                 || (first & 0xffc0) == 0xfe80
                 || first == 0x2001 && v6.segments()[1] == 0x0db8)
         }
-    }
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
     }
 }
 

@@ -117,47 +117,173 @@ async fn key_rotation_is_picked_up_by_one_fetch() {
         s.cache.key(URL, "old").await,
         Err(KeyLookupError::UnknownKid { .. })
     ));
-    // Within the cooldown a kid that just appeared cannot be seen yet, after it one fetch finds it.
+    // Within the cooldown a kid that just appeared cannot be fetched yet: "retry later", never "unknown". Once
+    // the cooldown allows, one fetch finds it.
     let newer = TestKey::rsa("newer");
     s.fetcher.serve(URL, &jwks_document(&[&new, &newer]));
     s.clock.advance(1);
     assert!(matches!(
         s.cache.key(URL, "newer").await,
-        Err(KeyLookupError::UnknownKid { .. })
+        Err(KeyLookupError::NotYetChecked {
+            retry_after_seconds: 59,
+            ..
+        })
     ));
-    s.clock.advance(60);
+    s.clock.advance(59);
     assert!(s.cache.key(URL, "newer").await.is_ok());
     assert_eq!(s.fetcher.count(), 3);
 }
 
 #[tokio::test]
-async fn a_random_kid_flood_costs_a_handful_of_fetches() {
+async fn a_random_kid_flood_costs_one_fetch_per_cooldown() {
     let s = setup();
     let key = TestKey::rsa("k1");
     s.fetcher.serve(URL, &jwks_document(&[&key]));
     s.cache.key(URL, "k1").await.unwrap();
     let before = s.cache.stats();
-    for i in 0..40 {
+    let mut answers = std::collections::BTreeMap::<&str, u64>::new();
+    // Ten minutes of a new random kid every second, then each of them asked for again.
+    let mut kids = Vec::new();
+    for i in 0..600 {
         let kid = format!("random-{i}-{}", uuid::Uuid::new_v4());
+        let answer = match s.cache.key(URL, &kid).await {
+            Err(KeyLookupError::NotYetChecked { .. }) => "503 not yet checked",
+            Err(KeyLookupError::UnknownKid { .. }) => "401 unknown",
+            other => panic!("{kid}: {other:?}"),
+        };
+        *answers.entry(answer).or_default() += 1;
+        kids.push(kid);
+        s.clock.advance(1);
+    }
+    let flood = s.cache.stats();
+    // Fetches were allowed at +60 s, +120 s, ... +540 s: nine, one per cooldown, each answering its own kid.
+    assert_eq!(flood.fetches - before.fetches, 9, "{before:?} -> {flood:?}");
+    assert_eq!(answers.get("401 unknown"), Some(&9), "{answers:?}");
+    assert_eq!(answers.get("503 not yet checked"), Some(&591), "{answers:?}");
+    assert!(flood.store_reads - before.store_reads <= 11, "{before:?} -> {flood:?}");
+    // Asked again at +600 s: the first request may fetch again (the cooldown allows it), which answers every kid
+    // of the flood; all of them are then negatively cached, 401 without another lookup.
+    for kid in &kids {
         assert!(matches!(
-            s.cache.key(URL, &kid).await,
+            s.cache.key(URL, kid).await,
             Err(KeyLookupError::UnknownKid { .. })
         ));
-        // Spread over 40 seconds, inside one cooldown.
-        s.clock.advance(1);
     }
-    let after = s.cache.stats();
-    assert!(after.fetches - before.fetches <= 1, "{before:?} -> {after:?}");
-    assert!(after.store_reads - before.store_reads <= 1, "{before:?} -> {after:?}");
-    // The same kid again is answered from the negative cache.
+    let again = s.cache.stats();
+    assert_eq!(again.fetches - flood.fetches, 1, "{flood:?} -> {again:?}");
+    assert!(again.store_reads - flood.store_reads <= 1, "{flood:?} -> {again:?}");
+    // The known key never stopped working.
     s.cache.key(URL, "k1").await.unwrap();
-    // Over ten minutes of flood: one fetch per cooldown at most.
-    for i in 0..600 {
-        let _ = s.cache.key(URL, &format!("flood-{i}")).await;
-        s.clock.advance(1);
+    println!(
+        "flood: 600 random kids over 600 s cost {} JWKS fetches and {} Keys table reads; answers {answers:?}",
+        flood.fetches - before.fetches,
+        flood.store_reads - before.store_reads
+    );
+}
+
+/// Entra publishes a key and signs with it seconds after someone else's unknown-kid fetch: the new kid waits for
+/// the cooldown (503 with the seconds left), then one fetch finds it. Never a 401.
+#[tokio::test]
+async fn a_key_used_right_after_an_unrelated_fetch_waits_for_the_cooldown() {
+    let s = setup();
+    let old = TestKey::rsa("old");
+    s.fetcher.serve(URL, &jwks_document(&[&old]));
+    s.cache.key(URL, "old").await.unwrap();
+    s.clock.advance(60);
+    // Someone else's unknown kid uses up the cooldown's fetch.
+    assert!(matches!(
+        s.cache.key(URL, "bogus").await,
+        Err(KeyLookupError::UnknownKid { .. })
+    ));
+    assert_eq!(s.fetcher.count(), 2);
+    // Three seconds later Entra publishes a new key and signs with it at once.
+    let new = TestKey::rsa("new");
+    s.fetcher.serve(URL, &jwks_document(&[&old, &new]));
+    for (advance, left) in [(3, 57), (20, 37), (36, 1)] {
+        s.clock.advance(advance);
+        match s.cache.key(URL, "new").await {
+            Err(KeyLookupError::NotYetChecked {
+                retry_after_seconds, ..
+            }) => assert_eq!(retry_after_seconds, left),
+            other => panic!("expected NotYetChecked, got {other:?}"),
+        }
     }
-    let later = s.cache.stats();
-    assert!(later.fetches - after.fetches <= 11, "{after:?} -> {later:?}");
+    assert_eq!(s.fetcher.count(), 2, "no fetch inside the cooldown");
+    s.clock.advance(1);
+    assert_eq!(s.cache.key(URL, "new").await.unwrap().kid(), "new");
+    assert_eq!(s.fetcher.count(), 3);
+    // The unrelated kid was checked by that fetch too (it was seen before it) and stays unknown.
+    assert!(matches!(
+        s.cache.key(URL, "bogus").await,
+        Err(KeyLookupError::UnknownKid { .. })
+    ));
+    assert_eq!(s.fetcher.count(), 3);
+    println!(
+        "rotation inside the cooldown: the new kid cost 1 JWKS fetch (3 in all, with the warm-up and the unrelated kid)"
+    );
+}
+
+/// A kid seen in one environment is answered by a set another environment fetched later (read from the Keys table),
+/// but not by one fetched in the same second or earlier.
+#[tokio::test]
+async fn a_set_fetched_elsewhere_counts_only_if_fetched_after_the_first_sighting() {
+    let s = setup();
+    let key = TestKey::rsa("k1");
+    s.fetcher.serve(URL, &jwks_document(&[&key]));
+    s.cache.key(URL, "k1").await.unwrap();
+    let other = environment(&s.store, &s.fetcher, &s.clock);
+    other.key(URL, "k1").await.unwrap();
+    assert_eq!(s.fetcher.count(), 1);
+    // `other` fetches at +60 s for a kid of its own; the same second, `s` first sees "fresh".
+    s.clock.advance(60);
+    assert!(other.key(URL, "elsewhere").await.is_err());
+    assert_eq!(s.fetcher.count(), 2);
+    assert!(matches!(
+        s.cache.key(URL, "fresh").await,
+        Err(KeyLookupError::NotYetChecked { .. })
+    ));
+    // `other` fetches again 60 s later: that set was fetched after the sighting and lacks the kid.
+    s.clock.advance(60);
+    assert!(other.key(URL, "elsewhere-2").await.is_err());
+    assert_eq!(s.fetcher.count(), 3);
+    s.clock.advance(1);
+    assert!(matches!(
+        s.cache.key(URL, "fresh").await,
+        Err(KeyLookupError::UnknownKid { .. })
+    ));
+    assert_eq!(
+        s.fetcher.count(),
+        3,
+        "answered from the Keys table, inside the shared cooldown"
+    );
+}
+
+/// 200 random kids at once, when the cooldown allows a fetch: one fetch, whose own kid is unknown (401); every
+/// other kid arrived after that fetch began and waits for the next one (503).
+#[tokio::test]
+async fn a_concurrent_flood_shares_one_fetch() {
+    let s = setup();
+    let key = TestKey::rsa("k1");
+    s.fetcher.serve(URL, &jwks_document(&[&key]));
+    s.cache.key(URL, "k1").await.unwrap();
+    s.clock.advance(60);
+    s.fetcher.delay(Duration::from_millis(50));
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let cache = s.cache.clone();
+            tokio::spawn(async move { cache.key(URL, &format!("burst-{i}")).await.err() })
+        })
+        .collect();
+    let (mut unknown, mut unchecked) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Some(KeyLookupError::UnknownKid { .. }) => unknown += 1,
+            Some(KeyLookupError::NotYetChecked { .. }) => unchecked += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((unknown, unchecked), (1, 199));
+    assert_eq!(s.fetcher.count(), 2);
 }
 
 #[tokio::test]

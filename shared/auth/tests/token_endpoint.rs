@@ -147,7 +147,9 @@ async fn embedded_keys_and_key_urls_are_never_used_or_fetched() {
         assert_invalid_client(&h.post_assertion(&forged).await, "assertion signature is invalid");
         assert_eq!(h.fetcher.count(), fetches, "{name} caused a fetch");
     }
-    // Under the attacker's own kid: only the registration's JWKS URL is consulted (one refetch at most).
+    // Under the attacker's own kid, once the cooldown allows a refetch: only the registration's JWKS URL is
+    // consulted (one refetch at most).
+    h.clock.advance(60);
     let header = serde_json::json!({"alg": "RS256", "kid": "evil", "jku": "https://attacker.example/jwks",
         "x5u": "https://attacker.example/cert", "jwk": attacker.public_jwk()})
     .to_string();

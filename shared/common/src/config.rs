@@ -30,6 +30,12 @@ impl EnvSource for ProcessEnv {
     }
 }
 
+/// Reads a function's configuration from the process environment, once at start-up: a bad value is logged (naming
+/// the variable) and refuses the start.
+pub fn load<T>(read: impl FnOnce(&ProcessEnv) -> Result<T, ConfigError>) -> Result<T, ConfigError> {
+    read(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))
+}
+
 impl EnvSource for std::collections::HashMap<String, String> {
     fn get(&self, name: &str) -> Option<String> {
         std::collections::HashMap::get(self, name).cloned()
@@ -128,6 +134,87 @@ pub fn list(env: &(impl EnvSource + ?Sized), name: &'static str) -> Vec<String> 
         .unwrap_or_default()
 }
 
+/// `WIF_LOCAL_DEVELOPMENT`: the local stack's mode (plain http to loopback, an admin API without IAM). Refused when
+/// the process runs in AWS Lambda itself, so a template or console edit cannot switch a deployed function into it.
+pub fn local_development(env: &(impl EnvSource + ?Sized)) -> Result<bool, ConfigError> {
+    let name = "WIF_LOCAL_DEVELOPMENT";
+    let local = flag(env, name, false)?;
+    if local && let Some(marker) = aws_lambda_marker(env) {
+        return Err(ConfigError::Invalid {
+            name,
+            value: "true".to_owned(),
+            reason: format!("local development is refused inside AWS Lambda ({marker} is set)"),
+        });
+    }
+    Ok(local)
+}
+
+/// Which variable shows that the process runs in AWS Lambda itself, if any. Both are set by the Lambda service and
+/// reserved (a function's configuration can neither set nor clear them); `cargo lambda watch` sets neither (it
+/// sets `AWS_LAMBDA_FUNCTION_NAME`, `_VERSION`, `_MEMORY_SIZE`, `AWS_LAMBDA_RUNTIME_API`,
+/// `AWS_LAMBDA_MAX_CONCURRENCY` and `AWS_LAMBDA_INSTANCE_ID`, so none of those can tell the two apart).
+/// `AWS_EXECUTION_ENV` is absent on OS-only runtimes such as our `provided.al2023`, and other AWS services use it
+/// with other prefixes (`AWS_ECS_…`, `CloudShell`), so it only counts with Lambda's `AWS_Lambda_` prefix.
+fn aws_lambda_marker(env: &(impl EnvSource + ?Sized)) -> Option<&'static str> {
+    if optional(env, "AWS_LAMBDA_INITIALIZATION_TYPE").is_some() {
+        return Some("AWS_LAMBDA_INITIALIZATION_TYPE");
+    }
+    optional(env, "AWS_EXECUTION_ENV")
+        .filter(|value| value.starts_with("AWS_Lambda_"))
+        .map(|_| "AWS_EXECUTION_ENV")
+}
+
+/// A loopback host: `localhost`, 127.0.0.0/8 or `::1`, judged on the parsed URL (so `localhost.example.com` and
+/// `localhost@example.com` are not).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// A public URL customers are given (`WIF_PUBLIC_TOKEN_URL`, `WIF_PUBLIC_SCIM_URL`), without a trailing slash: https,
+/// or plain http to a loopback host in local development (the local stack's URLs). Unset is `None`.
+pub fn public_url(
+    env: &(impl EnvSource + ?Sized),
+    name: &'static str,
+    local_development: bool,
+) -> Result<Option<String>, ConfigError> {
+    let Some(value) = optional(env, name) else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| ConfigError::Invalid {
+        name,
+        value: value.clone(),
+        reason: reason.to_owned(),
+    };
+    let url = url::Url::parse(&value).map_err(|err| invalid(&format!("is not an absolute URL ({err})")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("must not contain user information"));
+    }
+    match url.scheme() {
+        "https" if url.host().is_some() => {}
+        "http" if local_development && is_loopback(&url) => {}
+        _ => {
+            return Err(invalid(
+                "must be an https URL (plain http only to a loopback host with WIF_LOCAL_DEVELOPMENT=true)",
+            ));
+        }
+    }
+    Ok(Some(value.trim_end_matches('/').to_owned()))
+}
+
+/// [`public_url`] for a variable that must be set.
+pub fn required_public_url(
+    env: &(impl EnvSource + ?Sized),
+    name: &'static str,
+    local_development: bool,
+) -> Result<String, ConfigError> {
+    public_url(env, name, local_development)?.ok_or(ConfigError::Missing { name })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +240,73 @@ mod tests {
         assert!(flag(env, "F", false).unwrap());
         assert!(flag(env, "A", false).is_err());
         assert_eq!(list(env, "L"), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn local_development_is_refused_inside_aws_lambda() {
+        let local: &[(&str, &str)] = &[
+            ("WIF_LOCAL_DEVELOPMENT", "true"),
+            // What `cargo lambda watch` sets (cargo-lambda 1.9, crates/cargo-lambda-watch/src/watcher.rs).
+            ("AWS_LAMBDA_FUNCTION_NAME", "token"),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "1"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "4096"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9000/.rt"),
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "1"),
+            ("AWS_EXECUTION_ENV", "CloudShell"),
+        ];
+        assert_eq!(local_development(local), Ok(true));
+        assert_eq!(local_development(&[][..]), Ok(false));
+        for marker in [
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            ("AWS_EXECUTION_ENV", "AWS_Lambda_rust"),
+        ] {
+            let lambda = [&[marker], local].concat();
+            let err = local_development(lambda.as_slice()).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { name: "WIF_LOCAL_DEVELOPMENT", reason, .. } if reason.contains(marker.0)),
+                "{err}"
+            );
+            let off = [&[("WIF_LOCAL_DEVELOPMENT", "false"), marker][..]].concat();
+            assert_eq!(local_development(off.as_slice()), Ok(false));
+        }
+    }
+
+    #[test]
+    fn public_urls_allow_http_only_to_loopback_in_local_development() {
+        let check = |value: &str, local: bool| public_url(&[("U", value)][..], "U", local);
+        assert_eq!(
+            check("https://scim.example.com/scim/v2/", false),
+            Ok(Some("https://scim.example.com/scim/v2".to_owned()))
+        );
+        for loopback in [
+            "http://127.0.0.1:9000/lambda-url/scim/scim/v2",
+            "http://localhost:9000/x",
+            "http://LOCALHOST/x",
+            "http://[::1]:9000/x",
+        ] {
+            assert!(check(loopback, true).is_ok(), "{loopback}");
+            assert!(check(loopback, false).is_err(), "{loopback} outside local development");
+        }
+        for hostile in [
+            "http://localhost.attacker.example/oauth2/token",
+            "http://localhost@evil.example/oauth2/token",
+            "http://127.0.0.1.nip.io/scim/v2",
+            "http://127.0.0.1@evil.example/",
+            "http://scim.example.com/scim/v2",
+            "https://user:pass@scim.example.com/scim/v2",
+            "ftp://scim.example.com/",
+            "/scim/v2",
+            "not a url",
+        ] {
+            assert!(
+                matches!(check(hostile, true), Err(ConfigError::Invalid { name: "U", .. })),
+                "{hostile} passed"
+            );
+        }
+        assert_eq!(check("", false), Ok(None));
+        assert_eq!(
+            required_public_url(&[][..], "U", true),
+            Err(ConfigError::Missing { name: "U" })
+        );
     }
 }

@@ -1,4 +1,6 @@
-//! Small helpers for building HTTP answers and reading requests, independent of the Lambda runtime.
+//! Small helpers for building HTTP answers and reading requests, independent of the Lambda runtime. Every function
+//! answers with `http::Response<String>`: JSON answers (OAuth, SCIM, admin) are built with [`json_response`], and
+//! `wif_edge::into_lambda_response` alone turns them into Lambda responses.
 
 use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
 

@@ -1,5 +1,7 @@
 //! Pieces every function shares and that carry no business rule: configuration read from the environment,
-//! JSON tracing for CloudWatch, the clock, the audit-event model and its sink trait, and small HTTP helpers.
+//! JSON tracing for CloudWatch, the clock, the audit sink trait (the audit event itself is a wire type of
+//! `wif-admin-api`, re-exported in [`audit`]), and the HTTP helpers every function builds its answers with
+//! ([`http_util::json_response`]).
 
 pub mod audit;
 pub mod clock;

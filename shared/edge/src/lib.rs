@@ -1,6 +1,12 @@
-//! What every HTTP function reads from a Lambda function-URL event besides the HTTP request itself, in one place:
-//! the Lambda request id (for the per-request tracing span and the audit trail), the caller's source IP and user
-//! agent, the IAM principal that signed the request (function URLs with `AuthType: AWS_IAM`), and the raw body.
+//! The one place where the HTTP functions meet the Lambda runtime. Inside, every function works with the `http`
+//! crate's types: requests in, `http::Response<String>` out. Here are what a function reads from a function-URL
+//! event besides the HTTP request itself ([`RequestMeta`]: the Lambda request id for the per-request tracing span and
+//! the audit trail, the caller's source IP and user agent, the IAM principal that signed the request with
+//! `AuthType: AWS_IAM`; [`body_bytes`]: the raw body), the one conversion of an answer into a Lambda response
+//! ([`into_lambda_response`]), and the runtime loop that serves an [`HttpFunction`] ([`serve`]).
+
+use std::convert::Infallible;
+use std::sync::Arc;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
@@ -55,6 +61,22 @@ impl RequestMeta {
         meta
     }
 
+    /// The host to build this deployment's own URLs from when none is configured (the token metadata's issuer, SCIM
+    /// `meta.location`): the request's host if it looks like a host name (it comes from the client, and ends up in
+    /// responses), else `localhost`.
+    pub fn public_host(&self) -> &str {
+        self.domain_name
+            .as_deref()
+            .filter(|host| {
+                !host.is_empty()
+                    && host.len() <= 253
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            })
+            .unwrap_or("localhost")
+    }
+
     /// The span every log line of this request is attached to.
     pub fn span(&self, function: &'static str, method: &str, path: &str) -> tracing::Span {
         tracing::info_span!("request", function, request_id = %self.request_id, method, path)
@@ -77,6 +99,23 @@ pub fn into_lambda_response(response: lambda_http::http::Response<String>) -> la
     lambda_http::Response::from_parts(parts, if body.is_empty() { Body::Empty } else { Body::Text(body) })
 }
 
+/// An HTTP function: what it builds once per Lambda environment, answering each request.
+pub trait HttpFunction: Send + Sync + 'static {
+    /// Answers one request. Every outcome is an answer: an error here would be a Lambda invocation error, which
+    /// the caller sees as a bare 502 instead of an HTTP error of the function's protocol.
+    fn handle(&self, request: Request) -> impl Future<Output = lambda_http::Response<Body>> + Send;
+}
+
+/// Runs `function` under the Lambda runtime until the environment shuts down.
+pub async fn serve(function: impl HttpFunction) -> Result<(), lambda_http::Error> {
+    let function = Arc::new(function);
+    lambda_http::run(lambda_http::service_fn(move |request: Request| {
+        let function = function.clone();
+        async move { Ok::<_, Infallible>(function.handle(request).await) }
+    }))
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +135,21 @@ mod tests {
         assert_eq!(meta.domain_name.as_deref(), Some("127.0.0.1:9000"));
         assert_eq!(meta.iam_principal, None);
         assert_eq!(body_bytes(&request), b"{}");
+    }
+
+    #[test]
+    fn public_host_ignores_strange_hosts() {
+        let meta = |host: &str| RequestMeta {
+            domain_name: Some(host.to_owned()),
+            ..RequestMeta::default()
+        };
+        for strange in ["evil.com/<script>", "", "a b", &"a".repeat(254)] {
+            assert_eq!(meta(strange).public_host(), "localhost", "{strange:?}");
+        }
+        assert_eq!(RequestMeta::default().public_host(), "localhost");
+        for host in ["abc.lambda-url.eu-west-1.on.aws", "127.0.0.1:9000", "[::1]:9000"] {
+            assert_eq!(meta(host).public_host(), host);
+        }
     }
 
     #[test]

@@ -3,17 +3,19 @@
 use std::time::Duration;
 
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, required};
+use wif_common::config::{EnvSource, bounded_or, local_development, required};
 
 pub const ISSUER: &str = "WIF_EVENTS_ISSUER";
 pub const SETTLE: &str = "WIF_EVENTS_SETTLE_SECONDS";
 
 /// `WIF_EVENTS_ISSUER`: the SETs' `iss` (RFC 7519 StringOrURI): the events function's public base URL, or a URN
-/// when the deployment has no stable URL for it (a function cannot name its own function URL).
+/// when the deployment has no stable URL for it (a function cannot name its own function URL). Plain `http://`
+/// only with `WIF_LOCAL_DEVELOPMENT=true` (which is refused inside AWS Lambda).
 pub fn issuer(env: &(impl EnvSource + ?Sized)) -> Result<String, ConfigError> {
+    let local = local_development(env)?;
     let value = required(env, ISSUER)?;
     let urn = value.starts_with("urn:") && value.len() > 6;
-    let url = value.starts_with("https://") || value.starts_with("http://");
+    let url = value.starts_with("https://") || local && value.starts_with("http://");
     let host = value
         .split("://")
         .nth(1)
@@ -24,7 +26,7 @@ pub fn issuer(env: &(impl EnvSource + ?Sized)) -> Result<String, ConfigError> {
         return Err(ConfigError::Invalid {
             name: ISSUER,
             value,
-            reason: "must be an absolute http(s) URL or a URN".into(),
+            reason: "must be an absolute https URL or a URN (http only in local development)".into(),
         });
     }
     Ok(value.trim_end_matches('/').to_owned())
@@ -46,6 +48,12 @@ mod tests {
             issuer(&[(ISSUER, "https://e.example/")][..]).unwrap(),
             "https://e.example"
         );
+        assert!(issuer(&[(ISSUER, "http://127.0.0.1:9000/events-feed")][..]).is_err());
+        let local = [
+            (ISSUER, "http://127.0.0.1:9000/events-feed"),
+            ("WIF_LOCAL_DEVELOPMENT", "true"),
+        ];
+        assert!(issuer(&local[..]).is_ok());
         for bad in ["events", "ftp://e.example", "https://", "https://a b"] {
             assert!(issuer(&[(ISSUER, bad)][..]).is_err(), "{bad}");
         }

@@ -11,6 +11,8 @@ use std::time::Duration;
 use reqwest::header::{self, HeaderMap};
 use wif_auth::ports::{JwksFetchError, JwksFetchOutcome, JwksFetcher};
 use wif_auth::url_policy::JwksUrlPolicy;
+use wif_common::ConfigError;
+use wif_common::config::{EnvSource, bounded_or};
 
 /// `WIF_JWKS_FETCH_TIMEOUT_MS` and `WIF_JWKS_MAX_BYTES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,14 @@ impl Default for FetchSettings {
 }
 
 impl FetchSettings {
+    /// `WIF_JWKS_FETCH_TIMEOUT_MS` (100–30,000, default 3,000) and `WIF_JWKS_MAX_BYTES` (1 KiB–4 MiB, default
+    /// 256 KiB), read the same way by every function that fetches a JWKS.
+    pub fn from_env(env: &(impl EnvSource + ?Sized)) -> Result<Self, ConfigError> {
+        let timeout_ms = bounded_or(env, "WIF_JWKS_FETCH_TIMEOUT_MS", 3000u64, 100, 30_000)?;
+        let max_bytes = bounded_or(env, "WIF_JWKS_MAX_BYTES", 262_144usize, 1024, 4 * 1024 * 1024)?;
+        Ok(Self::from_timeout(Duration::from_millis(timeout_ms), max_bytes))
+    }
+
     /// Connecting gets at most half of the total budget (but at least 100 ms), so a black-holed address fails
     /// with a connect error rather than an unexplained timeout.
     pub fn from_timeout(timeout: Duration, max_bytes: usize) -> Self {
@@ -187,6 +197,27 @@ mod tests {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=soon"));
         assert_eq!(max_age(&headers), None);
         assert_eq!(max_age(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn limits_are_read_from_the_environment() {
+        assert_eq!(FetchSettings::from_env(&[][..]), Ok(FetchSettings::default()));
+        let env: &[(&str, &str)] = &[("WIF_JWKS_FETCH_TIMEOUT_MS", "1000"), ("WIF_JWKS_MAX_BYTES", "2048")];
+        let settings = FetchSettings::from_env(env).unwrap();
+        assert_eq!(
+            (settings.timeout, settings.max_bytes),
+            (Duration::from_millis(1000), 2048)
+        );
+        for (name, value) in [
+            ("WIF_JWKS_FETCH_TIMEOUT_MS", "60000"),
+            ("WIF_JWKS_FETCH_TIMEOUT_MS", "soon"),
+            ("WIF_JWKS_MAX_BYTES", "1"),
+        ] {
+            assert!(
+                matches!(FetchSettings::from_env(&[(name, value)][..]), Err(ConfigError::Invalid { name: n, .. }) if n == name),
+                "{name}={value}"
+            );
+        }
     }
 
     #[test]

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
-use wif_common::audit::AuditEvent;
+use wif_admin_api::{AuditFilter, AuditPage};
 
 use crate::error::RegistryError;
 use crate::ports::{AuditLog, AuditQuery, AuditQueryError};
@@ -13,27 +11,6 @@ use crate::ports::{AuditLog, AuditQuery, AuditQueryError};
 pub const DEFAULT_AUDIT_PAGE: u32 = 50;
 pub const MAX_AUDIT_PAGE: u32 = 500;
 const MAX_ID_LEN: usize = 256;
-
-/// The query as the admin API receives it, before validation (all text, as in the query string).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditRequest {
-    pub tenant_id: Option<String>,
-    pub client_id: Option<String>,
-    /// Unix seconds or RFC 3339 (`2026-05-01T00:00:00Z`), inclusive.
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub cursor: Option<String>,
-    pub limit: Option<String>,
-    /// `desc` (default, newest first) or `asc`.
-    pub order: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditEvents {
-    pub events: Vec<AuditEvent>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
 
 pub struct AuditQueries {
     log: Arc<dyn AuditLog>,
@@ -77,7 +54,7 @@ impl AuditQueries {
         Self { log }
     }
 
-    pub fn validate(request: AuditRequest) -> Result<AuditQuery, RegistryError> {
+    pub fn validate(request: AuditFilter) -> Result<AuditQuery, RegistryError> {
         let tenant_id = id("tenant_id", request.tenant_id)?;
         let client_id = id("client_id", request.client_id)?;
         if tenant_id.is_none() && client_id.is_none() {
@@ -117,15 +94,11 @@ impl AuditQueries {
         })
     }
 
-    pub async fn query(&self, request: AuditRequest) -> Result<AuditEvents, RegistryError> {
+    pub async fn query(&self, request: AuditFilter) -> Result<AuditPage, RegistryError> {
         let query = Self::validate(request)?;
-        let page = self.log.query(&query).await.map_err(|err| match err {
+        self.log.query(&query).await.map_err(|err| match err {
             AuditQueryError::InvalidCursor => invalid("cursor: is not a cursor this query returned"),
             AuditQueryError::Unavailable(err) => err.into(),
-        })?;
-        Ok(AuditEvents {
-            events: page.events,
-            next_cursor: page.next_cursor,
         })
     }
 }
@@ -134,10 +107,10 @@ impl AuditQueries {
 mod tests {
     use super::*;
     use crate::memory::InMemoryAudit;
-    use wif_common::audit::{AuditCategory, AuditSink};
+    use wif_common::audit::{AuditCategory, AuditEvent, AuditSink};
 
-    fn request(tenant: Option<&str>, client: Option<&str>) -> AuditRequest {
-        AuditRequest {
+    fn request(tenant: Option<&str>, client: Option<&str>) -> AuditFilter {
+        AuditFilter {
             tenant_id: tenant.map(str::to_owned),
             client_id: client.map(str::to_owned),
             ..Default::default()
@@ -150,14 +123,14 @@ mod tests {
             (request(None, None), "tenant_id:"),
             (request(Some(""), None), "tenant_id:"),
             (
-                AuditRequest {
+                AuditFilter {
                     from: Some("yesterday".into()),
                     ..request(Some("t"), None)
                 },
                 "from:",
             ),
             (
-                AuditRequest {
+                AuditFilter {
                     from: Some("200".into()),
                     to: Some("100".into()),
                     ..request(Some("t"), None)
@@ -165,28 +138,28 @@ mod tests {
                 "from: must not be after to",
             ),
             (
-                AuditRequest {
+                AuditFilter {
                     limit: Some("0".into()),
                     ..request(Some("t"), None)
                 },
                 "limit:",
             ),
             (
-                AuditRequest {
+                AuditFilter {
                     limit: Some("501".into()),
                     ..request(Some("t"), None)
                 },
                 "limit:",
             ),
             (
-                AuditRequest {
+                AuditFilter {
                     order: Some("sideways".into()),
                     ..request(Some("t"), None)
                 },
                 "order:",
             ),
             (
-                AuditRequest {
+                AuditFilter {
                     to: Some("-1".into()),
                     ..request(Some("t"), None)
                 },
@@ -198,7 +171,7 @@ mod tests {
             assert_eq!(err.status(), 400);
             assert!(err.to_string().starts_with(prefix), "{err} vs {prefix}");
         }
-        let query = AuditQueries::validate(AuditRequest {
+        let query = AuditQueries::validate(AuditFilter {
             from: Some("2027-01-15T08:00:00Z".into()),
             to: Some("1800000000".into()),
             order: Some("asc".into()),
@@ -222,7 +195,7 @@ mod tests {
         }
         let queries = AuditQueries::new(log);
         let first = queries
-            .query(AuditRequest {
+            .query(AuditFilter {
                 limit: Some("2".into()),
                 ..request(Some("t1"), None)
             })
@@ -230,7 +203,7 @@ mod tests {
             .unwrap();
         assert_eq!(first.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![30, 20]);
         let rest = queries
-            .query(AuditRequest {
+            .query(AuditFilter {
                 limit: Some("2".into()),
                 cursor: first.next_cursor.clone(),
                 ..request(Some("t1"), None)
@@ -240,7 +213,7 @@ mod tests {
         assert_eq!(rest.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![10]);
         assert!(rest.next_cursor.is_none());
         let by_client = queries
-            .query(AuditRequest {
+            .query(AuditFilter {
                 order: Some("asc".into()),
                 from: Some("15".into()),
                 ..request(None, Some("a"))
@@ -250,7 +223,7 @@ mod tests {
         assert_eq!(by_client.events.iter().map(|e| e.at).collect::<Vec<_>>(), vec![30]);
         // A cursor of another query is refused rather than followed.
         let err = queries
-            .query(AuditRequest {
+            .query(AuditFilter {
                 cursor: first.next_cursor,
                 ..request(Some("t2"), None)
             })

@@ -1,17 +1,25 @@
 //! The ISV portal's backend (Entra setup step 2) over storage traits: client registrations and their lifecycle
-//! ([`RegistryService`]), client secrets ([`secrets`]), connection checks ([`ConnectionTester`]) and audit queries
-//! ([`AuditQueries`]). The admin Lambda is a thin HTTP adapter over these.
+//! ([`RegistryService`]: reads in [`service`], create and update in [`settings`], enable/disable/delete/revoke in
+//! [`lifecycle`]), client secrets ([`secrets`]), connection checks ([`ConnectionTester`]) and audit queries
+//! ([`AuditQueries`]). Requests and answers are the wire types of `wif-admin-api`, shared with the `wif-admin` CLI;
+//! [`view`] turns stored registrations into them. The admin Lambda is a thin HTTP adapter over these.
 
 pub mod audit_query;
 pub mod checks;
 pub mod error;
+pub mod lifecycle;
 pub mod memory;
 pub mod ports;
 pub mod secrets;
 pub mod service;
+pub mod settings;
 pub mod view;
 
-pub use audit_query::{AuditQueries, AuditRequest};
-pub use checks::{ConnectionReport, ConnectionTester};
+#[cfg(test)]
+mod tests;
+
+pub use audit_query::AuditQueries;
+pub use checks::ConnectionTester;
 pub use error::RegistryError;
-pub use service::{Actor, ClientCreate, PublicUrls, RegistryService};
+pub use service::{Actor, PublicUrls, RegistryPorts, RegistryService};
+pub use settings::parse_new_client;

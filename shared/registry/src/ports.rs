@@ -59,11 +59,8 @@ pub struct AuditQuery {
     pub descending: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct AuditPage {
-    pub events: Vec<wif_common::audit::AuditEvent>,
-    pub next_cursor: Option<String>,
-}
+/// A page of events: the admin API's wire type, which the store fills in directly.
+pub use wif_admin_api::AuditPage;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditQueryError {

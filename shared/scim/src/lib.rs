@@ -1,4 +1,4 @@
-//! SCIM 2.0 (RFC 7643 / RFC 7644) without AWS or HTTP: the protocol engine (schemas, filters, PATCH, projection,
+//! SCIM 2.0 (RFC 7643 / RFC 7644) without AWS or an HTTP stack: the protocol engine (schemas, filters, PATCH, projection,
 //! resource rules and Entra normalisations) and the directory service that runs it over a storage trait.
 //!
 //! # The protocol engine (pure functions over `serde_json::Value` documents)

@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use http::{Request, Response};
 use serde_json::{Value, json};
 use wif_common::FixedClock;
 use wif_common::audit::LogOnlyAudit;
-use wif_scim::api::{ApiRequest, ApiResponse, ScimApi};
+use wif_scim::api::ScimApi;
 use wif_scim::memory::MemoryDirectory;
 use wif_scim::service::{Caller, DirectoryService, ServiceConfig};
 use wif_scim::store::DirectoryStore;
@@ -48,34 +49,36 @@ fn caller() -> Caller {
     }
 }
 
-async fn call(api: &ScimApi, method: &str, target: &str, body: Option<Value>) -> ApiResponse {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let request = ApiRequest {
-        method: method.into(),
-        path: path.into(),
-        query: query.into(),
-        headers: vec![("Content-Type".into(), "application/scim+json".into())],
-        body: body
-            .map(|b| serde_json::to_vec(&b).unwrap_or_default())
-            .unwrap_or_default(),
-    };
+async fn call(api: &ScimApi, method: &str, target: &str, body: Option<Value>) -> Response<String> {
+    let body = body
+        .map(|b| serde_json::to_vec(&b).unwrap_or_default())
+        .unwrap_or_default();
+    let request = Request::builder()
+        .method(method)
+        .uri(target)
+        .header("Content-Type", "application/scim+json")
+        .body(body)
+        .unwrap_or_else(|err| panic!("request {method} {target}: {err}"));
     api.handle(&request, caller(), BASE, None).await
 }
 
-fn expect(response: &ApiResponse, status: u16, what: &str) {
-    if response.status != status {
+fn json_body(response: &Response<String>) -> Option<Value> {
+    serde_json::from_str(response.body()).ok()
+}
+
+fn expect(response: &Response<String>, status: u16, what: &str) {
+    if response.status() != status {
         eprintln!(
             "{what}: expected {status}, got {} {:?}",
-            response.status,
-            response.json_body()
+            response.status(),
+            json_body(response)
         );
         std::process::exit(1);
     }
 }
 
-fn id_of(response: &ApiResponse) -> String {
-    response
-        .json_body()
+fn id_of(response: &Response<String>) -> String {
+    json_body(response)
         .and_then(|b| b["id"].as_str().map(str::to_owned))
         .unwrap_or_default()
 }
@@ -367,8 +370,8 @@ async fn cpu_per_request() {
         for i in 0..N {
             let (method, target, body) = make(i);
             let r = call(&api, &method, &target, body).await;
-            if r.status >= 400 {
-                eprintln!("{label}: {} {:?}", r.status, r.json_body());
+            if r.status().as_u16() >= 400 {
+                eprintln!("{label}: {} {:?}", r.status(), json_body(&r));
                 std::process::exit(1);
             }
         }

@@ -27,8 +27,8 @@ pub enum TableKind {
 }
 
 /// Why a function's declarations disagree with its configuration, if they do: `permissions` must name exactly the
-/// tables it configures, in order, and `env_vars` must include each of their environment variables. Each
-/// function's `permissions.rs` tests itself with this; the IaC tests then compare the declarations with the
+/// tables it configures, in order, and `env_vars` must include each of their environment variables. The IaC tests
+/// (infra/checks) check every function's `permissions.rs` with this, then compare the declarations with the
 /// template.
 pub fn declaration_mismatch(
     permissions: &[(TableKind, &[&str])],

@@ -233,3 +233,94 @@ async fn protocol_errors_are_oauth_json() {
             .contains(&"client_credentials".into())
     );
 }
+
+/// One token request with `assertion`: status, `Retry-After` seconds, JSON body.
+async fn token_attempt(stack: &LocalStack, customer: &Customer, assertion: &str) -> (u16, Option<u64>, Value) {
+    let response = http()
+        .post(&stack.token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", customer.client_id.as_str()),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", assertion),
+            ("scope", "scim"),
+        ])
+        .send()
+        .await
+        .expect("token endpoint reachable");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok());
+    (status, retry_after, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Entra may publish a signing key and use it at once, seconds after an unrelated unknown-kid request made us fetch
+/// the JWKS. The new kid gets 503 `temporarily_unavailable` with `Retry-After` (or a token at once, from a function
+/// instance whose own cooldown allows a fetch), never 401, and its token once `Retry-After` has passed.
+#[tokio::test]
+async fn a_key_used_right_after_an_unrelated_jwks_fetch_is_never_401() {
+    let Some(stack) = LocalStack::get() else { return };
+    let customer = Customer::register(&stack, TokenVersion::V2).await;
+    let (status, _, body) = token_attempt(&stack, &customer, &customer.assertion()).await;
+    assert_eq!(status, 200, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+
+    // An unrelated unknown kid, until the answer is 401: a JWKS fetch after its arrival found no such key.
+    let unrelated = customer
+        .jwks
+        .assertion(TokenVersion::V2)
+        .header("kid", format!("unrelated-{}", uuid::Uuid::new_v4().simple()))
+        .sign(&customer.jwks.identity())
+        .expect("sign");
+    loop {
+        let (status, retry_after, body) = token_attempt(&stack, &customer, &unrelated).await;
+        if status == 401 {
+            break;
+        }
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("temporarily_unavailable")),
+            "{body}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unrelated kid never got its 401"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(
+            retry_after.expect("503 with Retry-After"),
+        ))
+        .await;
+    }
+
+    // At once, Entra publishes a new key and signs with it.
+    let fetches_before = customer.jwks.key_fetches();
+    let new_kid = customer.jwks.rotate_keys(false).expect("rotate");
+    let mut answers = Vec::new();
+    loop {
+        let (status, retry_after, body) = token_attempt(&stack, &customer, &customer.assertion()).await;
+        answers.push((status, retry_after));
+        if status == 200 {
+            break;
+        }
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("temporarily_unavailable")),
+            "kid {new_kid} after an unrelated fetch: {body}"
+        );
+        let description = body["error_description"].as_str().unwrap_or_default();
+        assert!(description.contains(&new_kid), "{description}");
+        let retry_after = retry_after.expect("503 with Retry-After");
+        assert!(retry_after >= 1, "{retry_after}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no token for kid {new_kid}: {answers:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    }
+    let fetches = customer.jwks.key_fetches() - fetches_before;
+    assert!(fetches >= 1, "the new kid was accepted without a fetch");
+    println!("rotation right after an unrelated fetch: (status, Retry-After) {answers:?}, {fetches} JWKS fetch(es)");
+}

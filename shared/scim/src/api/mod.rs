@@ -1,92 +1,52 @@
-//! The SCIM HTTP surface without an HTTP stack: (method, path after `/scim/v2`, raw query, headers, body, caller)
-//! → (status, headers, body). The Lambda adapter only translates to and from lambda_http; everything a client can
-//! get wrong is answered here, always as `application/scim+json`, errors in the RFC 7644 §3.12 schema.
+//! The SCIM HTTP surface over the `http` crate's types, without an HTTP stack: an `http::Request` whose path is
+//! the part after the SCIM base (`/Users/123?…`), plus the authenticated caller → an `http::Response<String>`.
+//! The Lambda adapter only strips the base path and turns the answer into a Lambda response; everything a client
+//! can get wrong is answered here, always as `application/scim+json`, errors in the RFC 7644 §3.12 schema.
 //!
 //! Routes: `/Users`, `/Users/{id}`, `/Groups`, `/Groups/{id}`, `POST /Users/.search`, `POST /Groups/.search`,
 //! `POST /.search`, `/ServiceProviderConfig`, `/ResourceTypes[/{id}]`, `/Schemas[/{id}]`. A known path with
-//! another method is 405 (with `Allow`); anything else 404.
+//! another method is 405 (with `Allow`); anything else 404. Query parameters are in [`query`], the SearchRequest
+//! body in [`search`].
 
 pub mod query;
+mod search;
 
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::Value;
+use wif_common::http_util::{header_str, json_response};
 
 use crate::error::ScimError;
+use crate::schema::ResourceKind;
+use crate::schema::ResourceSchema;
 use crate::schema::discovery::{self, DiscoveryConfig};
-use crate::schema::{ResourceKind, ResourceSchema, SEARCH_REQUEST_SCHEMA};
-use crate::service::{
-    Caller, DirectoryService, ListQuery, PatchResponse, Projection, RequestContext, ResourceResponse, etag,
-};
+use crate::service::{Caller, DirectoryService, PatchResponse, RequestContext, ResourceResponse, etag};
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 /// Largest request body accepted (a group PUT with thousands of members fits; DynamoDB items are capped lower).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
-/// One HTTP request, as the API sees it. Header names are matched case-insensitively.
-#[derive(Debug, Clone, Default)]
-pub struct ApiRequest {
-    pub method: String,
-    /// The path after the SCIM base (`/Users/123`), without query.
-    pub path: String,
-    /// The raw query string (no leading `?`); `+` means space.
-    pub query: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+/// A SCIM JSON answer.
+fn json(status: StatusCode, body: &Value) -> Response<String> {
+    json_response(status, SCIM_CONTENT_TYPE, body)
 }
 
-impl ApiRequest {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
+/// The RFC 7644 §3.12 error answer of `err`, with its status.
+pub fn error_response(err: &ScimError) -> Response<String> {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json(status, &err.to_json())
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    /// `None` for 204 / 304.
-    pub body: Option<Vec<u8>>,
+fn empty(status: StatusCode) -> Response<String> {
+    let mut response = Response::new(String::new());
+    *response.status_mut() = status;
+    response
 }
 
-impl ApiResponse {
-    fn json(status: u16, body: &Value) -> Self {
-        Self {
-            status,
-            headers: vec![("Content-Type".into(), SCIM_CONTENT_TYPE.into())],
-            body: Some(serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec())),
-        }
+fn with_header(mut response: Response<String>, name: header::HeaderName, value: &str) -> Response<String> {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(name, value);
     }
-
-    pub fn error(err: &ScimError) -> Self {
-        Self::json(err.status, &err.to_json())
-    }
-
-    fn empty(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: None,
-        }
-    }
-
-    fn with_header(mut self, name: &str, value: String) -> Self {
-        self.headers.push((name.to_owned(), value));
-        self
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body as JSON (tests and tools).
-    pub fn json_body(&self) -> Option<Value> {
-        self.body.as_deref().and_then(|b| serde_json::from_slice(b).ok())
-    }
+    response
 }
 
 /// The API over a directory service.
@@ -103,6 +63,13 @@ enum Route<'a> {
     Collection(ResourceKind),
     Search(Option<ResourceKind>),
     Resource(ResourceKind, &'a str),
+}
+
+/// The discovery documents that exist as a list and one by one.
+#[derive(Clone, Copy)]
+enum Listing {
+    ResourceTypes,
+    Schemas,
 }
 
 fn route(path: &str) -> Option<Route<'_>> {
@@ -131,11 +98,9 @@ fn route(path: &str) -> Option<Route<'_>> {
     }
 }
 
-fn method_not_allowed(method: &str, allow: &str) -> ApiResponse {
-    ApiResponse::error(&ScimError::method_not_allowed(format!(
-        "{method} is not supported here; allowed: {allow}"
-    )))
-    .with_header("Allow", allow.to_owned())
+fn method_not_allowed(method: &Method, allow: &str) -> Response<String> {
+    let err = ScimError::method_not_allowed(format!("{method} is not supported here; allowed: {allow}"));
+    with_header(error_response(&err), header::ALLOW, allow)
 }
 
 /// Accept: SCIM or plain JSON, a wildcard, or nothing (Entra sometimes sends none or `application/json`).
@@ -154,8 +119,8 @@ fn accept_ok(header: Option<&str>) -> bool {
 }
 
 /// Parses a JSON request body: SCIM or plain JSON media type (or none), within the size cap.
-fn json_body(request: &ApiRequest) -> Result<Value, ScimError> {
-    if let Some(content_type) = request.header("content-type") {
+fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ScimError> {
+    if let Some(content_type) = header_str(headers, header::CONTENT_TYPE) {
         let media = content_type
             .split(';')
             .next()
@@ -170,27 +135,35 @@ fn json_body(request: &ApiRequest) -> Result<Value, ScimError> {
             ));
         }
     }
-    if request.body.len() > MAX_BODY_BYTES {
+    if body.len() > MAX_BODY_BYTES {
         return Err(ScimError::new(
             413,
             None,
             format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
         ));
     }
-    if request.body.iter().all(u8::is_ascii_whitespace) {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::invalid_syntax("the request needs a JSON body"));
     }
-    serde_json::from_slice(&request.body)
-        .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
 }
 
-fn resource_response(status: u16, resource: ResourceResponse, with_location: bool) -> ApiResponse {
-    let mut response = ApiResponse::json(status, &resource.body).with_header("ETag", etag(resource.version));
+fn resource_response(status: StatusCode, resource: ResourceResponse, with_location: bool) -> Response<String> {
+    let response = with_header(json(status, &resource.body), header::ETAG, &etag(resource.version));
     if with_location {
-        response = response.with_header("Location", resource.location);
+        with_header(response, header::LOCATION, &resource.location)
+    } else {
+        response
     }
-    response
 }
+
+/// The method in upper case: methods are case-sensitive in HTTP, but this API has always accepted `get`.
+fn method_of<B>(request: &Request<B>) -> Method {
+    let upper = request.method().as_str().to_ascii_uppercase();
+    Method::from_bytes(upper.as_bytes()).unwrap_or_else(|_| request.method().clone())
+}
+
+type Answer = Result<Response<String>, ScimError>;
 
 impl ScimApi {
     pub fn new(service: DirectoryService) -> Self {
@@ -228,16 +201,17 @@ impl ScimApi {
         discovery::service_provider_config(&self.discovery_config(base_url))
     }
 
-    /// Answers one request. Never panics and never fails: every problem is a SCIM error response.
-    pub async fn handle(
+    /// Answers one request: `request`'s path is the part after the SCIM base. Never panics and never fails:
+    /// every problem is a SCIM error response.
+    pub async fn handle<B: AsRef<[u8]>>(
         &self,
-        request: &ApiRequest,
+        request: &Request<B>,
         caller: Caller,
         base_url: &str,
         request_id: Option<String>,
-    ) -> ApiResponse {
-        if !accept_ok(request.header("accept")) {
-            return ApiResponse::error(&ScimError::new(
+    ) -> Response<String> {
+        if !accept_ok(header_str(request.headers(), header::ACCEPT)) {
+            return error_response(&ScimError::new(
                 406,
                 None,
                 "responses are application/scim+json; accept it, application/json or */*",
@@ -250,180 +224,136 @@ impl ScimApi {
         };
         match self.dispatch(request, &ctx).await {
             Ok(response) => response,
-            Err(err) => ApiResponse::error(&err),
+            Err(err) => error_response(&err),
         }
     }
 
-    async fn dispatch(&self, request: &ApiRequest, ctx: &RequestContext) -> Result<ApiResponse, ScimError> {
-        let method = request.method.to_ascii_uppercase();
-        let Some(route) = route(&request.path) else {
-            return Err(ScimError::not_found(format!("no SCIM endpoint at {}", request.path)));
+    async fn dispatch<B: AsRef<[u8]>>(&self, request: &Request<B>, ctx: &RequestContext) -> Answer {
+        let method = method_of(request);
+        let path = request.uri().path();
+        let Some(route) = route(path) else {
+            return Err(ScimError::not_found(format!("no SCIM endpoint at {path}")));
         };
-        let params = query::Params::parse(&request.query)?;
-        let discovery = || self.discovery_config(&ctx.base_url);
-        let schemas = [ResourceSchema::user(), ResourceSchema::group()];
+        let params = query::Params::parse(request.uri().query().unwrap_or_default())?;
         match route {
-            Route::ServiceProviderConfig => match method.as_str() {
-                "GET" => Ok(ApiResponse::json(200, &self.service_provider_config(&ctx.base_url))),
+            Route::ServiceProviderConfig => match method {
+                Method::GET => Ok(json(StatusCode::OK, &self.service_provider_config(&ctx.base_url))),
                 _ => Ok(method_not_allowed(&method, "GET")),
             },
-            Route::ResourceTypes(id) => match (method.as_str(), id) {
-                ("GET", None) => Ok(ApiResponse::json(
-                    200,
-                    &discovery::list_response(discovery::resource_types(&discovery(), &schemas)),
-                )),
-                ("GET", Some(id)) => discovery::resource_type_by_id(&discovery(), &schemas, id)
-                    .map(|doc| ApiResponse::json(200, &doc))
-                    .ok_or_else(|| ScimError::not_found(format!("no resource type \"{id}\""))),
-                _ => Ok(method_not_allowed(&method, "GET")),
-            },
-            Route::Schemas(id) => match (method.as_str(), id) {
-                ("GET", None) => Ok(ApiResponse::json(
-                    200,
-                    &discovery::list_response(discovery::schemas(&discovery(), &schemas)),
-                )),
-                ("GET", Some(id)) => discovery::schema_by_id(&discovery(), &schemas, id)
-                    .map(|doc| ApiResponse::json(200, &doc))
-                    .ok_or_else(|| ScimError::not_found(format!("no schema \"{id}\""))),
-                _ => Ok(method_not_allowed(&method, "GET")),
-            },
-            Route::Collection(kind) => match method.as_str() {
-                "GET" => {
-                    let query = params.list_query()?;
-                    Ok(ApiResponse::json(
-                        200,
-                        &self.service.list(ctx, Some(kind), &query).await?,
-                    ))
-                }
-                "POST" => {
-                    let body = json_body(request)?;
-                    let projection = params.projection()?;
-                    let created = self.service.create(ctx, kind, body, &projection).await?;
-                    Ok(resource_response(201, created, true))
-                }
-                _ => Ok(method_not_allowed(&method, "GET, POST")),
-            },
-            Route::Search(scope) => match method.as_str() {
-                "POST" => {
-                    let body = json_body(request)?;
-                    let query = search_request(&body)?;
-                    Ok(ApiResponse::json(200, &self.service.list(ctx, scope, &query).await?))
+            Route::ResourceTypes(id) => self.discovery(&method, Listing::ResourceTypes, id, &ctx.base_url),
+            Route::Schemas(id) => self.discovery(&method, Listing::Schemas, id, &ctx.base_url),
+            Route::Collection(kind) => self.collection(&method, kind, request, &params, ctx).await,
+            Route::Search(scope) => match method {
+                Method::POST => {
+                    let body = json_body(request.headers(), request.body().as_ref())?;
+                    let query = search::search_request(&body)?;
+                    Ok(json(StatusCode::OK, &self.service.list(ctx, scope, &query).await?))
                 }
                 _ => Ok(method_not_allowed(&method, "POST")),
             },
-            Route::Resource(kind, id) => {
-                let projection = params.projection()?;
-                let if_match = request.header("if-match");
-                match method.as_str() {
-                    "GET" => {
-                        let resource = self.service.get(ctx, kind, id, &projection).await?;
-                        let current = resource.version.to_string();
-                        if crate::resource::if_none_match_hits(request.header("if-none-match"), &current) {
-                            return Ok(ApiResponse::empty(304).with_header("ETag", etag(resource.version)));
-                        }
-                        Ok(resource_response(200, resource, false))
-                    }
-                    "PUT" => {
-                        let body = json_body(request)?;
-                        let resource = self.service.replace(ctx, kind, id, body, if_match, &projection).await?;
-                        Ok(resource_response(200, resource, false))
-                    }
-                    "PATCH" => {
-                        let body = json_body(request)?;
-                        match self.service.patch(ctx, kind, id, &body, if_match, &projection).await? {
-                            PatchResponse::Resource(resource) => Ok(resource_response(200, resource, false)),
-                            PatchResponse::NoContent { version: Some(version) } => {
-                                Ok(ApiResponse::empty(204).with_header("ETag", etag(version)))
-                            }
-                            PatchResponse::NoContent { version: None } => Ok(ApiResponse::empty(204)),
-                        }
-                    }
-                    "DELETE" => {
-                        self.service.delete(ctx, kind, id, if_match).await?;
-                        Ok(ApiResponse::empty(204))
-                    }
-                    _ => Ok(method_not_allowed(&method, "GET, PUT, PATCH, DELETE")),
-                }
-            }
+            Route::Resource(kind, id) => self.resource(&method, kind, id, request, &params, ctx).await,
         }
     }
-}
 
-/// A SearchRequest body (RFC 7644 §3.4.3).
-fn search_request(body: &Value) -> Result<ListQuery, ScimError> {
-    let Some(object) = body.as_object() else {
-        return Err(ScimError::invalid_syntax(
-            "a search body must be a SearchRequest JSON object",
-        ));
-    };
-    let get = |name: &str| {
-        object
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
-    if let Some(schemas) = get("schemas") {
-        let ok = schemas.as_array().is_some_and(|a| {
-            a.iter().any(|s| {
-                s.as_str()
-                    .is_some_and(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST_SCHEMA))
-            })
-        });
-        if !ok {
-            return Err(ScimError::invalid_syntax(format!(
-                "'schemas' of a search body must contain {SEARCH_REQUEST_SCHEMA}"
-            )));
+    /// `/ResourceTypes[/{id}]` and `/Schemas[/{id}]`: GET only, the whole list or one document by id.
+    fn discovery(&self, method: &Method, listing: Listing, id: Option<&str>, base_url: &str) -> Answer {
+        if *method != Method::GET {
+            return Ok(method_not_allowed(method, "GET"));
+        }
+        let schemas = [ResourceSchema::user(), ResourceSchema::group()];
+        let config = self.discovery_config(base_url);
+        let Some(id) = id else {
+            let documents = match listing {
+                Listing::ResourceTypes => discovery::resource_types(&config, &schemas),
+                Listing::Schemas => discovery::schemas(&config, &schemas),
+            };
+            return Ok(json(StatusCode::OK, &discovery::list_response(documents)));
+        };
+        let (document, what) = match listing {
+            Listing::ResourceTypes => (discovery::resource_type_by_id(&config, &schemas, id), "resource type"),
+            Listing::Schemas => (discovery::schema_by_id(&config, &schemas, id), "schema"),
+        };
+        document
+            .map(|doc| json(StatusCode::OK, &doc))
+            .ok_or_else(|| ScimError::not_found(format!("no {what} \"{id}\"")))
+    }
+
+    /// `GET|POST /Users`, `/Groups`.
+    async fn collection<B: AsRef<[u8]>>(
+        &self,
+        method: &Method,
+        kind: ResourceKind,
+        request: &Request<B>,
+        params: &query::Params,
+        ctx: &RequestContext,
+    ) -> Answer {
+        match *method {
+            Method::GET => {
+                let query = params.list_query()?;
+                Ok(json(StatusCode::OK, &self.service.list(ctx, Some(kind), &query).await?))
+            }
+            Method::POST => {
+                let body = json_body(request.headers(), request.body().as_ref())?;
+                let projection = params.projection()?;
+                let created = self.service.create(ctx, kind, body, &projection).await?;
+                Ok(resource_response(StatusCode::CREATED, created, true))
+            }
+            _ => Ok(method_not_allowed(method, "GET, POST")),
         }
     }
-    let text = |name: &str| -> Result<Option<String>, ScimError> {
-        match get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(ScimError::invalid_value(format!("'{name}' must be a string"))),
+
+    /// `GET|PUT|PATCH|DELETE /Users/{id}`, `/Groups/{id}`.
+    async fn resource<B: AsRef<[u8]>>(
+        &self,
+        method: &Method,
+        kind: ResourceKind,
+        id: &str,
+        request: &Request<B>,
+        params: &query::Params,
+        ctx: &RequestContext,
+    ) -> Answer {
+        let projection = params.projection()?;
+        let headers = request.headers();
+        let if_match = header_str(headers, header::IF_MATCH);
+        let body = || json_body(headers, request.body().as_ref());
+        match *method {
+            Method::GET => {
+                let resource = self.service.get(ctx, kind, id, &projection).await?;
+                let current = resource.version.to_string();
+                if crate::resource::if_none_match_hits(header_str(headers, header::IF_NONE_MATCH), &current) {
+                    return Ok(with_header(
+                        empty(StatusCode::NOT_MODIFIED),
+                        header::ETAG,
+                        &etag(resource.version),
+                    ));
+                }
+                Ok(resource_response(StatusCode::OK, resource, false))
+            }
+            Method::PUT => {
+                let resource = self
+                    .service
+                    .replace(ctx, kind, id, body()?, if_match, &projection)
+                    .await?;
+                Ok(resource_response(StatusCode::OK, resource, false))
+            }
+            Method::PATCH => match self
+                .service
+                .patch(ctx, kind, id, &body()?, if_match, &projection)
+                .await?
+            {
+                PatchResponse::Resource(resource) => Ok(resource_response(StatusCode::OK, resource, false)),
+                PatchResponse::NoContent { version: Some(version) } => {
+                    Ok(with_header(empty(StatusCode::NO_CONTENT), header::ETAG, &etag(version)))
+                }
+                PatchResponse::NoContent { version: None } => Ok(empty(StatusCode::NO_CONTENT)),
+            },
+            Method::DELETE => {
+                self.service.delete(ctx, kind, id, if_match).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            _ => Ok(method_not_allowed(method, "GET, PUT, PATCH, DELETE")),
         }
-    };
-    let list = |name: &str| -> Result<Option<String>, ScimError> {
-        match get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|i| {
-                    i.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| ScimError::invalid_value(format!("'{name}' must list strings")))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(|v| Some(v.join(","))),
-            Some(_) => Err(ScimError::invalid_value(format!(
-                "'{name}' must be an array of attribute names"
-            ))),
-        }
-    };
-    let number = |name: &str| -> Result<Option<i64>, ScimError> {
-        match get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| ScimError::invalid_value(format!("'{name}' must be an integer"))),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| ScimError::invalid_value(format!("'{name}' must be an integer"))),
-            Some(_) => Err(ScimError::invalid_value(format!("'{name}' must be an integer"))),
-        }
-    };
-    Ok(ListQuery {
-        filter: text("filter")?,
-        sort_by: text("sortBy")?,
-        sort_order: text("sortOrder")?,
-        start_index: number("startIndex")?,
-        count: number("count")?,
-        cursor: text("cursor")?,
-        projection: Projection::parse(list("attributes")?.as_deref(), list("excludedAttributes")?.as_deref())?,
-    })
+    }
 }
 
 #[cfg(test)]

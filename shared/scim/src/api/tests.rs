@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use wif_common::FixedClock;
 use wif_common::audit::{AuditError, AuditEvent, AuditSink};
 
+use http::{Request, Response};
+
 use super::*;
 use crate::memory::MemoryDirectory;
 use crate::service::{DirectoryService, ServiceConfig};
@@ -68,25 +70,24 @@ impl Harness {
         target: &str,
         body: Option<Value>,
         headers: &[(&str, &str)],
-    ) -> ApiResponse {
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        let mut request = ApiRequest {
-            method: method.into(),
-            path: path.into(),
-            query: query.into(),
-            headers: headers
-                .iter()
-                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-                .collect(),
-            body: body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default(),
-        };
-        if !request.body.is_empty() && request.header("content-type").is_none() {
-            request.headers.push(("Content-Type".into(), SCIM_CONTENT_TYPE.into()));
+    ) -> Response<String> {
+        let mut request = Request::builder().method(method).uri(target);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
+        let body = body.map(|b| serde_json::to_vec(&b).unwrap()).unwrap_or_default();
+        if !body.is_empty()
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("Content-Type", SCIM_CONTENT_TYPE);
+        }
+        let request = request.body(body).unwrap();
         self.api.handle(&request, caller, BASE, Some("req-1".into())).await
     }
 
-    async fn call(&self, method: &str, target: &str, body: Option<Value>) -> ApiResponse {
+    async fn call(&self, method: &str, target: &str, body: Option<Value>) -> Response<String> {
         self.call_as(caller("t1", true), method, target, body, &[]).await
     }
 
@@ -94,7 +95,7 @@ impl Harness {
         let response = self
             .call("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "active": true})))
             .await;
-        assert_eq!(response.status, 201, "{:?}", response.json_body());
+        assert_eq!(response.status(), 201, "{:?}", response.json_body());
         response.json_body().unwrap()
     }
 
@@ -103,17 +104,42 @@ impl Harness {
         let response = self
             .call("POST", "/Groups", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members})))
             .await;
-        assert_eq!(response.status, 201, "{:?}", response.json_body());
+        assert_eq!(response.status(), 201, "{:?}", response.json_body());
         response.json_body().unwrap()
     }
+}
+
+/// What the assertions read of an answer.
+trait Answer {
+    fn header(&self, name: &str) -> Option<&str>;
+    fn json_body(&self) -> Option<Value>;
+}
+
+impl Answer for Response<String> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers().get(name).and_then(|value| value.to_str().ok())
+    }
+
+    fn json_body(&self) -> Option<Value> {
+        serde_json::from_str(self.body()).ok()
+    }
+}
+
+/// A raw request, for bodies and media types the JSON helpers would not send.
+fn raw_request(method: &str, target: &str, content_type: Option<&str>, body: Vec<u8>) -> Request<Vec<u8>> {
+    let mut request = Request::builder().method(method).uri(target);
+    if let Some(content_type) = content_type {
+        request = request.header("Content-Type", content_type);
+    }
+    request.body(body).unwrap()
 }
 
 fn id_of(resource: &Value) -> String {
     resource["id"].as_str().unwrap().to_owned()
 }
 
-fn assert_scim_error(response: &ApiResponse, status: u16, scim_type: Option<&str>) {
-    assert_eq!(response.status, status, "{:?}", response.json_body());
+fn assert_scim_error(response: &Response<String>, status: u16, scim_type: Option<&str>) {
+    assert_eq!(response.status(), status, "{:?}", response.json_body());
     assert_eq!(response.header("content-type"), Some(SCIM_CONTENT_TYPE));
     let body = response.json_body().expect("error body");
     assert_eq!(body["schemas"][0], crate::error::ERROR_SCHEMA);
@@ -133,7 +159,7 @@ async fn entra_test_connection_gets_an_empty_list() {
             &[("Accept", "application/json")],
         )
         .await;
-    assert_eq!(response.status, 200);
+    assert_eq!(response.status(), 200);
     assert_eq!(response.header("content-type"), Some(SCIM_CONTENT_TYPE));
     let body = response.json_body().unwrap();
     assert_eq!(body["totalResults"], 0);
@@ -158,7 +184,7 @@ async fn user_lifecycle_as_entra_drives_it() {
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Eng", "employeeNumber": "42"}
     });
     let response = h.call("POST", "/Users", Some(create.clone())).await;
-    assert_eq!(response.status, 201);
+    assert_eq!(response.status(), 201);
     let user = response.json_body().unwrap();
     let id = id_of(&user);
     assert_eq!(response.header("location"), Some(format!("{BASE}/Users/{id}").as_str()));
@@ -202,7 +228,7 @@ async fn user_lifecycle_as_entra_drives_it() {
     // Disable (Entra's string boolean) → 200 with the resource.
     let disable = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
     let response = h.call("PATCH", &format!("/Users/{id}"), Some(disable)).await;
-    assert_eq!(response.status, 200, "{:?}", response.json_body());
+    assert_eq!(response.status(), 200, "{:?}", response.json_body());
     let patched = response.json_body().unwrap();
     assert_eq!(patched["active"], false);
     assert_eq!(patched["meta"]["version"], "W/\"2\"");
@@ -275,7 +301,7 @@ async fn user_lifecycle_as_entra_drives_it() {
     // PUT replaces.
     let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "renamed@contoso.com", "active": false, "externalId": "0a21f0f2-8d2a-4f8e-b166-0a7ff8ec26a6"});
     let response = h.call("PUT", &format!("/Users/{id}"), Some(put)).await;
-    assert_eq!(response.status, 200, "{:?}", response.json_body());
+    assert_eq!(response.status(), 200, "{:?}", response.json_body());
     let replaced = response.json_body().unwrap();
     assert_eq!(replaced["userName"], "renamed@contoso.com");
     assert!(replaced.get("name").is_none(), "PUT clears what it does not carry");
@@ -289,8 +315,8 @@ async fn user_lifecycle_as_entra_drives_it() {
 
     // DELETE → 204, then 404.
     let response = h.call("DELETE", &format!("/Users/{id}"), None).await;
-    assert_eq!(response.status, 204);
-    assert!(response.body.is_none());
+    assert_eq!(response.status(), 204);
+    assert!(response.body().is_empty());
     assert_scim_error(&h.call("GET", &format!("/Users/{id}"), None).await, 404, None);
     assert_scim_error(&h.call("DELETE", &format!("/Users/{id}"), None).await, 404, None);
 }
@@ -310,16 +336,19 @@ async fn groups_with_members_in_both_removal_shapes() {
         "members": [{"value": users[0]}]
     });
     let response = h.call("POST", "/Groups", Some(create)).await;
-    assert_eq!(response.status, 201, "{:?}", response.json_body());
+    assert_eq!(response.status(), 201, "{:?}", response.json_body());
     let group = response.json_body().unwrap();
     let gid = id_of(&group);
     assert_eq!(group["members"][0]["value"], users[0]);
 
     let add = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Add", "path": "members", "value": [{"value": users[1]}, {"value": users[2]}, {"value": users[3]}]}]});
     let response = h.call("PATCH", &format!("/Groups/{gid}"), Some(add.clone())).await;
-    assert_eq!(response.status, 204);
+    assert_eq!(response.status(), 204);
     // Idempotent re-add.
-    assert_eq!(h.call("PATCH", &format!("/Groups/{gid}"), Some(add)).await.status, 204);
+    assert_eq!(
+        h.call("PATCH", &format!("/Groups/{gid}"), Some(add)).await.status(),
+        204
+    );
 
     // Membership check.
     let check =
@@ -336,14 +365,14 @@ async fn groups_with_members_in_both_removal_shapes() {
     assert_eq!(
         h.call("PATCH", &format!("/Groups/{gid}"), Some(remove_value))
             .await
-            .status,
+            .status(),
         204
     );
     let remove_filter = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "remove", "path": format!("members[value eq \"{}\"]", users[2])}]});
     assert_eq!(
         h.call("PATCH", &format!("/Groups/{gid}"), Some(remove_filter))
             .await
-            .status,
+            .status(),
         204
     );
     let group = h
@@ -387,7 +416,7 @@ async fn groups_with_members_in_both_removal_shapes() {
     // Rename and displayName lookup.
     let rename = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Replace", "path": "displayName", "value": "Sales EMEA"}]});
     assert_eq!(
-        h.call("PATCH", &format!("/Groups/{gid}"), Some(rename)).await.status,
+        h.call("PATCH", &format!("/Groups/{gid}"), Some(rename)).await.status(),
         204
     );
     let body = h
@@ -412,7 +441,7 @@ async fn groups_with_members_in_both_removal_shapes() {
 
     // Deleting a member user removes the membership; deleting the group → 204.
     assert_eq!(
-        h.call("DELETE", &format!("/Users/{}", users[0]), None).await.status,
+        h.call("DELETE", &format!("/Users/{}", users[0]), None).await.status(),
         204
     );
     let group = h
@@ -432,7 +461,7 @@ async fn groups_with_members_in_both_removal_shapes() {
         replaced["members"],
         json!([{"value": users[1], "$ref": format!("{BASE}/Users/{}", users[1]), "type": "User"}])
     );
-    assert_eq!(h.call("DELETE", &format!("/Groups/{gid}"), None).await.status, 204);
+    assert_eq!(h.call("DELETE", &format!("/Groups/{gid}"), None).await.status(), 204);
     assert_scim_error(&h.call("GET", &format!("/Groups/{gid}"), None).await, 404, None);
     assert!(h.store.groups_of_user("t1", &users[1]).await.unwrap().is_empty());
 }
@@ -446,7 +475,7 @@ async fn etags_guard_every_write() {
     let get = h
         .call_as(caller("t1", true), "GET", &path, None, &[("If-None-Match", "W/\"1\"")])
         .await;
-    assert_eq!(get.status, 304);
+    assert_eq!(get.status(), 304);
     assert_eq!(get.header("etag"), Some("W/\"1\""));
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "displayName", "value": "A"}]});
     let stale = [("If-Match", "W/\"9\"")];
@@ -477,12 +506,12 @@ async fn etags_guard_every_write() {
             &[("If-Match", "W/\"1\"")],
         )
         .await;
-    assert_eq!(ok.status, 200);
+    assert_eq!(ok.status(), 200);
     assert_eq!(ok.header("etag"), Some("W/\"2\""));
     assert_eq!(
         h.call_as(caller("t1", true), "PUT", &path, Some(put), &[("If-Match", "*")])
             .await
-            .status,
+            .status(),
         200
     );
 
@@ -504,13 +533,13 @@ async fn etags_guard_every_write() {
             &[("If-Match", "W/\"1\"")]
         )
         .await
-        .status,
+        .status(),
         204
     );
     assert_eq!(
         h.call_as(caller("t1", true), "DELETE", &gpath, None, &[("If-Match", "W/\"1\"")])
             .await
-            .status,
+            .status(),
         204
     );
 }
@@ -524,7 +553,7 @@ async fn concurrent_patches_never_lose_an_update() {
         let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "emails", "value": [{"type": format!("t{i}"), "value": format!("e{i}@x.com")}]}]});
         let path = path.clone();
         let h = &h;
-        async move { h.call("PATCH", &path, Some(body)).await.status }
+        async move { h.call("PATCH", &path, Some(body)).await.status() }
     });
     let statuses = futures::future::join_all(patches).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
@@ -540,7 +569,7 @@ async fn concurrent_patches_never_lose_an_update() {
     let statuses: Vec<u16> = futures::future::join_all(racers)
         .await
         .iter()
-        .map(|r| r.status)
+        .map(|r| r.status().as_u16())
         .collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1);
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19);
@@ -702,7 +731,9 @@ async fn sorting_by_meta_timestamps_and_display_name() {
     // Touch the first user: it becomes the most recently modified.
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "displayName", "value": "F"}]});
     assert_eq!(
-        h.call("PATCH", &format!("/Users/{}", ids[0]), Some(patch)).await.status,
+        h.call("PATCH", &format!("/Users/{}", ids[0]), Some(patch))
+            .await
+            .status(),
         200
     );
     let body = h
@@ -869,16 +900,16 @@ async fn read_only_tokens_cannot_write() {
     assert_eq!(
         h.call_as(reader.clone(), "GET", &format!("/Users/{uid}"), None, &[])
             .await
-            .status,
+            .status(),
         200
     );
     assert_eq!(
         h.call_as(reader.clone(), "POST", "/Users/.search", Some(json!({})), &[])
             .await
-            .status,
+            .status(),
         200
     );
-    assert_eq!(h.call_as(reader, "GET", "/Users", None, &[]).await.status, 200);
+    assert_eq!(h.call_as(reader, "GET", "/Users", None, &[]).await.status(), 200);
 }
 
 #[tokio::test]
@@ -895,11 +926,11 @@ async fn discovery_endpoints_and_errors() {
     );
     let types = h.call("GET", "/ResourceTypes", None).await.json_body().unwrap();
     assert_eq!(types["totalResults"], 2);
-    assert_eq!(h.call("GET", "/ResourceTypes/User", None).await.status, 200);
+    assert_eq!(h.call("GET", "/ResourceTypes/User", None).await.status(), 200);
     assert_eq!(
         h.call("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None)
             .await
-            .status,
+            .status(),
         200
     );
     assert_scim_error(&h.call("GET", "/Schemas/urn:nope", None).await, 404, None);
@@ -919,24 +950,18 @@ async fn discovery_endpoints_and_errors() {
     assert_scim_error(&h.call("GET", "/Users/a/b", None).await, 404, None);
 
     // Bad input is a 4xx SCIM error, never a 500.
-    let mut bad = ApiRequest {
-        method: "POST".into(),
-        path: "/Users".into(),
-        headers: vec![("Content-Type".into(), "text/plain".into())],
-        body: b"{}".to_vec(),
-        ..ApiRequest::default()
-    };
+    let bad = raw_request("POST", "/Users", Some("text/plain"), b"{}".to_vec());
     assert_scim_error(&h.api.handle(&bad, caller("t1", true), BASE, None).await, 415, None);
-    bad.headers = vec![("Content-Type".into(), "application/json; charset=utf-8".into())];
-    bad.body = b"{not json".to_vec();
+    let json_post = |body: Vec<u8>| raw_request("POST", "/Users", Some("application/json; charset=utf-8"), body);
+    let bad = json_post(b"{not json".to_vec());
     assert_scim_error(
         &h.api.handle(&bad, caller("t1", true), BASE, None).await,
         400,
         Some("invalidSyntax"),
     );
-    bad.body = vec![b' '; MAX_BODY_BYTES + 1];
+    let bad = json_post(vec![b' '; MAX_BODY_BYTES + 1]);
     assert_scim_error(&h.api.handle(&bad, caller("t1", true), BASE, None).await, 413, None);
-    bad.body = serde_json::to_vec(&json!({"userName": "x".repeat(600)})).unwrap();
+    let bad = json_post(serde_json::to_vec(&json!({"userName": "x".repeat(600)})).unwrap());
     assert_scim_error(
         &h.api.handle(&bad, caller("t1", true), BASE, None).await,
         400,
@@ -1164,18 +1189,8 @@ async fn storage_failure_is_503() {
         ServiceConfig::default(),
     );
     let api = ScimApi::new(service);
-    let request = ApiRequest {
-        method: "GET".into(),
-        path: "/Users".into(),
-        query: "filter=userName+eq+%22a%22".into(),
-        ..ApiRequest::default()
-    };
+    let request = raw_request("GET", "/Users?filter=userName+eq+%22a%22", None, Vec::new());
     assert_scim_error(&api.handle(&request, caller("t1", true), BASE, None).await, 503, None);
-    let request = ApiRequest {
-        method: "POST".into(),
-        path: "/Users".into(),
-        body: br#"{"userName":"a"}"#.to_vec(),
-        ..ApiRequest::default()
-    };
+    let request = raw_request("POST", "/Users", None, br#"{"userName":"a"}"#.to_vec());
     assert_scim_error(&api.handle(&request, caller("t1", true), BASE, None).await, 503, None);
 }

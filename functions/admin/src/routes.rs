@@ -1,0 +1,121 @@
+//! The admin API's routes, one function per resource: each checks the method, reads its parameters and calls the
+//! registry. Answers are the wire types of `wif-admin-api`.
+
+use lambda_http::Request;
+use lambda_http::http::{Method, Response};
+
+use wif_admin_api::{AuditFilter, ClientUpdate, Deleted, NewSecret, TokensRevoked};
+use wif_registry::{Actor, parse_new_client};
+
+use crate::AdminApp;
+use crate::error::AdminError;
+use crate::request::{only, parse_flag, parse_json, parse_number, parse_optional_json, query_param};
+use crate::response::{created, ok};
+
+type Answer = Result<Response<String>, AdminError>;
+
+pub async fn route(app: &AdminApp, request: &Request, actor: &Actor) -> Answer {
+    let path = request.uri().path().trim_end_matches('/');
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["clients"] => clients(app, request, actor).await,
+        ["clients", id] => client(app, request, id, actor).await,
+        ["clients", id, action @ ("enable" | "disable")] => {
+            only(request, Method::POST, "POST")?;
+            let version = parse_number::<u64>(request, "version")?;
+            let view = app
+                .registry
+                .set_enabled(id, *action == "enable", version, actor)
+                .await?;
+            Ok(ok(&view))
+        }
+        ["clients", id, "revoke-tokens"] => {
+            only(request, Method::POST, "POST")?;
+            let revoked_tokens = app.registry.revoke_tokens(id, actor).await?;
+            Ok(ok(&TokensRevoked {
+                client_id: (*id).to_owned(),
+                revoked_tokens,
+            }))
+        }
+        ["clients", id, "test"] => {
+            only(request, Method::GET, "GET")?;
+            let registration = app.registry.registration(id).await?;
+            Ok(ok(&app.tester.test(&registration).await))
+        }
+        ["clients", id, "secrets"] => secrets(app, request, id, actor).await,
+        ["clients", id, "secrets", secret_id] => revoke_secret(app, request, id, secret_id, actor).await,
+        ["audit"] => {
+            only(request, Method::GET, "GET")?;
+            let filter = AuditFilter::from_query(|name| query_param(request, name));
+            Ok(ok(&app.audit.query(filter).await?))
+        }
+        _ => Err(AdminError::NotFound { path: path.to_owned() }),
+    }
+}
+
+/// `POST /clients`, `GET /clients?tenant_id=&cursor=&limit=`.
+async fn clients(app: &AdminApp, request: &Request, actor: &Actor) -> Answer {
+    match *request.method() {
+        Method::POST => {
+            let new_client = parse_new_client(parse_json(request)?)?;
+            let view = app.registry.create(new_client, actor).await?;
+            Ok(created(&format!("/clients/{}", view.client_id), &view))
+        }
+        Method::GET => {
+            let limit = parse_number::<u32>(request, "limit")?;
+            let tenant = query_param(request, "tenant_id");
+            let cursor = query_param(request, "cursor");
+            let page = app.registry.list(tenant.as_deref(), cursor.as_deref(), limit).await?;
+            Ok(ok(&page))
+        }
+        _ => Err(AdminError::MethodNotAllowed { allow: "GET, POST" }),
+    }
+}
+
+/// `GET|PATCH|DELETE /clients/{id}`.
+async fn client(app: &AdminApp, request: &Request, id: &str, actor: &Actor) -> Answer {
+    match *request.method() {
+        Method::GET => Ok(ok(&app.registry.get(id).await?)),
+        Method::PATCH => {
+            let update: ClientUpdate = parse_json(request)?;
+            Ok(ok(&app.registry.update(id, update, actor).await?))
+        }
+        Method::DELETE => {
+            let version = parse_number::<u64>(request, "version")?;
+            let revoked_tokens = app.registry.delete(id, version, actor).await?;
+            Ok(ok(&Deleted {
+                client_id: id.to_owned(),
+                deleted: true,
+                revoked_tokens,
+            }))
+        }
+        _ => Err(AdminError::MethodNotAllowed {
+            allow: "GET, PATCH, DELETE",
+        }),
+    }
+}
+
+/// `GET|POST /clients/{id}/secrets`.
+async fn secrets(app: &AdminApp, request: &Request, id: &str, actor: &Actor) -> Answer {
+    match *request.method() {
+        Method::GET => Ok(ok(&app.registry.list_secrets(id).await?)),
+        Method::POST => {
+            let options: NewSecret = parse_optional_json(request)?;
+            let secret = app.registry.create_secret(id, options, actor).await?;
+            Ok(created(&format!("/clients/{id}/secrets/{}", secret.secret_id), &secret))
+        }
+        _ => Err(AdminError::MethodNotAllowed { allow: "GET, POST" }),
+    }
+}
+
+/// `DELETE /clients/{id}/secrets/{secret_id}?version=&revoke_tokens=true`.
+async fn revoke_secret(app: &AdminApp, request: &Request, id: &str, secret_id: &str, actor: &Actor) -> Answer {
+    only(request, Method::DELETE, "DELETE")?;
+    let version = parse_number::<u64>(request, "version")?;
+    let revoke_tokens = parse_flag(request, "revoke_tokens")?;
+    let revoked = app
+        .registry
+        .revoke_secret(id, secret_id, version, revoke_tokens, actor)
+        .await?;
+    Ok(ok(&revoked))
+}

@@ -1,0 +1,23 @@
+//! The admin API's wire types, defined once: the admin Lambda (through `wif-registry`) serializes them and the
+//! `wif-admin` CLI deserializes them, so the two cannot drift apart. Plain serde types with no server-side or
+//! AWS dependency.
+//!
+//! - [`client`]: registrations (`/clients…`): what a registration looks like, what creating and changing one sends.
+//! - [`secret`]: client secrets (`/clients/{id}/secrets…`).
+//! - [`check`]: the connection test (`/clients/{id}/test`).
+//! - [`audit`]: the audit trail (`/audit`), including the audit event every function records.
+//!
+//! Responses tolerate members they do not know (a newer server may add some); request bodies leave out what the
+//! caller did not set, and the server refuses members it does not know.
+
+pub mod audit;
+pub mod check;
+pub mod client;
+pub mod secret;
+
+pub use audit::{AuditCategory, AuditEvent, AuditFilter, AuditPage};
+pub use check::{Check, ConnectionReport};
+pub use client::{
+    Client, ClientEvents, ClientPage, ClientSettings, ClientUpdate, Deleted, NewClient, SecretInfo, TokensRevoked,
+};
+pub use secret::{CreatedSecret, NewSecret, RevokedSecret, SecretList};

@@ -161,7 +161,8 @@ log "running Entra's Test Connection against the demo registration"
 
 if $run_demo; then
   log "registering the ISV's application as the demo tenant's event receiver (events.read, a client secret)"
-  demo_tenant="$(sed -n 's/.*"tenant_id" *: *"\([^"]*\)".*/\1/p' "$STATE_DIR/demo-registration.json" | head -n1)"
+  demo_tenant="$("${PYTHON:-python3}" -c 'import json, sys; print(json.load(open(sys.argv[1]))["registration"]["tenant_id"])' \
+    "$STATE_DIR/demo-registration.json")"
   receiver_id="$(curl -s -X POST "$ADMIN_URL" -H 'content-type: application/json' \
     -d "{\"tenant_id\": \"$demo_tenant\", \"wif_enabled\": false, \"secrets_enabled\": true, \"display_name\": \"ISV application (events)\", \"scopes\": [\"events.read\", \"scim.read\"], \"events\": {\"level\": \"notice\"}}" \
     | sed -n 's/.*"client_id" *: *"\([^"]*\)".*/\1/p' | head -n1)"

@@ -284,3 +284,54 @@ async fn deactivations_reach_a_poller_within_seconds() {
     );
     assert!(p99 <= Duration::from_secs(5), "p99 {p99:?}: far beyond the 2 s target");
 }
+
+/// The local stack's environment file, for the bus tap queue's URL.
+fn functions_env(name: &str) -> Option<String> {
+    let dir = std::env::var("WIF_LOCAL_STATE_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local-stack").to_owned());
+    let text = std::fs::read_to_string(format!("{dir}/functions.env")).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}=")).map(str::to_owned))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eventbridge_entries_carry_the_event_type_and_the_tenant() {
+    let Some(stack) = LocalStack::get() else { return };
+    let tap = functions_env("WIF_LOCAL_EVENTS_BUS_TAP_URL").expect("the local stack's bus tap queue");
+    let customer = Customer::register(&stack, TokenVersion::V2).await;
+    let token = customer.access_token(&stack).await;
+    let (_, created) = scim(&stack, &token, Method::POST, "/Users", Some(user("eve@contoso.com"))).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    scim(&stack, &token, Method::PATCH, &format!("/Users/{id}"), Some(patch_active(false))).await;
+
+    let sqs = aws_sdk_sqs::Client::new(&wif_testkit::sdk_config(&stack.dynamodb_url).await);
+    let mut entries: Vec<Value> = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while entries.len() < 2 && Instant::now() < deadline {
+        let received = sqs.receive_message().queue_url(&tap).max_number_of_messages(10).send().await.unwrap();
+        for message in received.messages() {
+            let entry: Value = serde_json::from_str(message.body().unwrap_or_default()).unwrap();
+            // The tap sees every test's events; keep this tenant's, leave the others to their tests' tenants.
+            if entry["detail"]["tenant"] == customer.tenant_id.as_str() {
+                entries.push(entry);
+            }
+            if let Some(handle) = message.receipt_handle() {
+                sqs.delete_message().queue_url(&tap).receipt_handle(handle).send().await.unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let types: Vec<&str> = entries.iter().map(|e| e["detail-type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        vec![
+            "urn:ietf:params:scim:event:prov:create:notice",
+            "urn:ietf:params:scim:event:prov:deactivate"
+        ]
+    );
+    for entry in &entries {
+        assert_eq!(entry["source"], "wif.scim");
+        assert_eq!(entry["detail"]["id"], id.as_str());
+        assert_eq!(entry["detail"]["set"]["sub_id"]["userName"], "eve@contoso.com");
+    }
+}

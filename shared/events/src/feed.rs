@@ -106,6 +106,13 @@ pub fn plan(state: &ReceiverState, window: &Window, wanted: usize, settled_befor
     plan
 }
 
+/// Pending SETs in feed order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pending {
+    pub sets: Vec<(String, String)>,
+    pub more_available: bool,
+}
+
 /// The poll side of the pipeline.
 pub struct FeedService {
     pub store: Arc<dyn EventStore>,
@@ -183,6 +190,16 @@ impl FeedService {
 
     /// Up to `wanted` unacknowledged SETs at the receiver's level, oldest first.
     pub async fn next(&self, receiver: &Receiver, wanted: usize, now_ms: i64) -> Result<PollResponse, FeedError> {
+        let pending = self.pending(receiver, wanted, now_ms).await?;
+        Ok(PollResponse {
+            sets: pending.sets.into_iter().collect(),
+            more_available: pending.more_available,
+        })
+    }
+
+    /// Up to `wanted` unacknowledged SETs at the receiver's level as `(jti, SET)`, in feed order (what a push
+    /// delivers one by one).
+    pub async fn pending(&self, receiver: &Receiver, wanted: usize, now_ms: i64) -> Result<Pending, FeedError> {
         let state = self.state(receiver, now_ms).await?;
         let window = self
             .store
@@ -192,7 +209,7 @@ impl FeedService {
         if let Some(to) = &plan.advance_to {
             self.store.advance(&receiver.client_id, to, &plan.forget).await?;
         }
-        let mut response = PollResponse {
+        let mut response = Pending {
             more_available: plan.more_available,
             ..Default::default()
         };
@@ -224,7 +241,7 @@ impl FeedService {
                     }
                 }
             };
-            response.sets.insert(jti(&stored.event.change_id, receiver.level), set);
+            response.sets.push((jti(&stored.event.change_id, receiver.level), set));
         }
         if !signed.is_empty()
             && let Err(err) = self.store.cache_sets(&signed).await

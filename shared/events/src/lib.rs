@@ -7,10 +7,12 @@
 //! - [`set`]: that event as SET claims at a receiver's data level; `jti` and `txn`.
 //! - [`ingest`]: appending a batch to the tenant's feed so that no poller can miss an entry.
 //! - [`feed`]: per-receiver acknowledgement state and the RFC 8936 exchange; [`poll`] its wire format.
-//! - [`push`]: RFC 8935 answer classification and the retry schedule; [`bus`]: EventBridge entries.
+//! - [`push`]: RFC 8935 answer classification and the retry schedule; [`delivery`]: push rounds, backoff and the
+//!   dead letter; [`bus`]: EventBridge entries.
 
 pub mod bus;
 pub mod change;
+pub mod delivery;
 pub mod feed;
 pub mod ingest;
 #[cfg(any(test, feature = "test-support"))]

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::delivery::{PushState, PushStateStore};
 use crate::ports::{Append, EventStore, FeedEntry, FeedKey, ReceiverState, StoreError, StoredEvent, Window};
 
 #[derive(Default)]
@@ -13,6 +14,7 @@ pub struct MemoryEventStore {
     /// (tenant, key) → change id
     feed: Mutex<BTreeMap<(String, FeedKey), String>>,
     receivers: Mutex<BTreeMap<String, ReceiverState>>,
+    push_states: Mutex<BTreeMap<String, PushState>>,
     failing: AtomicBool,
 }
 
@@ -145,6 +147,20 @@ impl EventStore for MemoryEventStore {
             let forget: BTreeSet<&FeedKey> = forget.iter().collect();
             state.acked.retain(|key| !forget.contains(key));
         }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl PushStateStore for MemoryEventStore {
+    async fn push_state(&self, client_id: &str) -> Result<Option<PushState>, StoreError> {
+        self.check()?;
+        Ok(lock(&self.push_states).get(client_id).cloned())
+    }
+
+    async fn save_push_state(&self, client_id: &str, _tenant: &str, state: &PushState) -> Result<(), StoreError> {
+        self.check()?;
+        lock(&self.push_states).insert(client_id.to_owned(), state.clone());
         Ok(())
     }
 }

@@ -128,3 +128,23 @@ async fn events_flow_from_ingestion_to_acknowledgement_on_dynamodb() {
     assert!(state.acked.is_empty(), "settled acknowledgements are forgotten");
     assert_eq!(state.watermark, window.entries[29].key);
 }
+
+#[tokio::test]
+async fn push_states_are_kept_per_registration() {
+    use wif_events::delivery::{PushState, PushStateStore, PushStatus};
+    let repo = repository().await;
+    assert_eq!(repo.push_state("app").await.unwrap(), None);
+    let mut state = PushState {
+        failures: 12,
+        last_error: Some("status 503".into()),
+        dead_lettered_at_ms: Some(T0),
+        ..Default::default()
+    };
+    repo.save_push_state("app", "t1", &state).await.unwrap();
+    let stored = repo.push_state("app").await.unwrap().unwrap();
+    assert_eq!((stored.status(), &stored), (PushStatus::DeadLetter, &state));
+    state.redeliver();
+    repo.save_push_state("app", "t1", &state).await.unwrap();
+    assert_eq!(repo.push_state("app").await.unwrap().unwrap().status(), PushStatus::Active);
+    assert_eq!(repo.receiver("app").await.unwrap(), None, "the receiver state is another item");
+}

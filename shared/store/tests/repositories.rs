@@ -11,6 +11,7 @@ use wif_store::audit::{AuditQuery, AuditRepository};
 use wif_store::clients::{ClientRepository, ClientWriteError};
 use wif_store::keys::KeyRepository;
 use wif_store::rate_limits::RateLimitRepository;
+use wif_auth::event_settings::{EventDataLevel, EventSettings};
 use wif_store::tables::create_tables;
 use wif_store::tokens::TokenRepository;
 use wif_store::{CallCounter, TableNames};
@@ -147,6 +148,24 @@ async fn clients_list_pages_by_tenant_and_collects_jwks_uris() {
 
     let uris = repo.all_jwks_uris().await.unwrap();
     assert_eq!(uris.len(), 3, "{uris:?}");
+}
+
+#[tokio::test]
+async fn registrations_with_a_push_endpoint_are_found_by_the_sweep() {
+    let (client, names, _) = setup().await;
+    let repo = ClientRepository::new(client, &names.clients);
+    let mut pushing = registration("p1", "tenant-a");
+    pushing.events = Some(EventSettings {
+        level: EventDataLevel::Ids,
+        push_url: Some("https://app.isv.example/events".into()),
+    });
+    repo.insert(&pushing).await.unwrap();
+    let mut polling = registration("p2", "tenant-a");
+    polling.events = Some(EventSettings::default());
+    repo.insert(&polling).await.unwrap();
+    repo.insert(&registration("p3", "tenant-b")).await.unwrap();
+    let found = repo.with_push_endpoints().await.unwrap();
+    assert_eq!(found, vec![pushing]);
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 //! SET.
 
 pub mod items;
+pub mod push;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -9,6 +9,8 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use wif_auth::registration::Registration;
+use wif_auth::scope::Scope;
 
 use crate::feed::{FeedError, FeedService, Receiver};
 use crate::poll::{Acknowledgement, SetError};
@@ -95,6 +97,23 @@ pub trait SetTransport: Send + Sync {
 pub struct PushTarget {
     pub receiver: Receiver,
     pub url: String,
+}
+
+impl PushTarget {
+    /// The push target of a registration: enabled, allowed `events.read`, with a push endpoint.
+    pub fn of(registration: &Registration) -> Option<Self> {
+        let settings = registration.events.as_ref()?;
+        let url = settings.push_url.clone()?;
+        let receives = registration.enabled && registration.allowed_scopes.contains(&Scope::EventsRead);
+        receives.then(|| PushTarget {
+            receiver: Receiver {
+                client_id: registration.client_id.clone(),
+                tenant: registration.tenant_id.clone(),
+                level: settings.level,
+            },
+            url,
+        })
+    }
 }
 
 /// What one round did for one target.

@@ -45,7 +45,12 @@ impl ScriptedEndpoint {
 #[async_trait::async_trait]
 impl SetTransport for ScriptedEndpoint {
     async fn push(&self, url: &str, set: &str) -> PushOutcome {
-        let answer = self.answers.lock().unwrap().pop_front().unwrap_or(PushOutcome::Delivered);
+        let answer = self
+            .answers
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(PushOutcome::Delivered);
         if answer == PushOutcome::Delivered {
             self.received.lock().unwrap().push((url.to_owned(), set.to_owned()));
         }
@@ -119,7 +124,10 @@ async fn pending_sets_are_pushed_in_feed_order_and_settled() {
     assert_eq!((outcome.delivered, outcome.failure), (3, None));
     let sets: Vec<String> = endpoint.received().into_iter().map(|(_, set)| set).collect();
     assert_eq!(sets.len(), 3);
-    assert!(sets[0].contains("u1") && sets[1].contains("u2") && sets[2].contains("u3"), "{sets:?}");
+    assert!(
+        sets[0].contains("u1") && sets[1].contains("u2") && sets[2].contains("u3"),
+        "{sets:?}"
+    );
     let again = push.round(&target("app", "t1"), NOW + 20).await.unwrap();
     assert_eq!(again.delivered, 0, "acknowledged SETs are not pushed twice");
     let state = store.push_state("app").await.unwrap().unwrap();
@@ -158,15 +166,24 @@ async fn a_failure_keeps_order_and_backs_off_then_dead_letters() {
     let state = store.push_state("app").await.unwrap().unwrap();
     assert_eq!(state.status(), PushStatus::DeadLetter);
     assert_eq!(state.last_error.as_deref(), Some("redirect (302)"));
-    assert!(push.round(&target, NOW + 999_999).await.unwrap().skipped, "dead letter: no more attempts");
+    assert!(
+        push.round(&target, NOW + 999_999).await.unwrap().skipped,
+        "dead letter: no more attempts"
+    );
 
     let mut state = state;
     state.redeliver();
     store.save_push_state("app", "t1", &state).await.unwrap();
     let redelivered = push.round(&target, NOW + 1_000_000).await.unwrap();
-    assert_eq!(redelivered.delivered, 1, "the event that failed is still there, and delivered after redelivery");
+    assert_eq!(
+        redelivered.delivered, 1,
+        "the event that failed is still there, and delivered after redelivery"
+    );
     assert!(endpoint.received()[1].1.contains("u2"));
-    assert_eq!(store.push_state("app").await.unwrap().unwrap().status(), PushStatus::Active);
+    assert_eq!(
+        store.push_state("app").await.unwrap().unwrap().status(),
+        PushStatus::Active
+    );
 }
 
 #[tokio::test]
@@ -191,7 +208,13 @@ async fn one_tenants_failing_endpoint_does_not_touch_another_tenants_delivery() 
     put(&store, "t2", "b1", NOW).await;
     let endpoint = ScriptedEndpoint::answering(vec![PushOutcome::Retry("status 500".into())]);
     let push = delivery(&store, endpoint.clone());
-    assert!(push.round(&target("a", "t1"), NOW + 10).await.unwrap().failure.is_some());
+    assert!(
+        push.round(&target("a", "t1"), NOW + 10)
+            .await
+            .unwrap()
+            .failure
+            .is_some()
+    );
     let other = push.round(&target("b", "t2"), NOW + 10).await.unwrap();
     assert_eq!(other.delivered, 1);
     assert_eq!(endpoint.received()[0].0, "https://b.example/events");
@@ -208,4 +231,30 @@ fn states_report_their_status() {
     assert_eq!(state.last_error.as_ref().map(String::len), Some(ERROR_CHARS));
     assert!(!state.due(11));
     assert_eq!(serde_json::to_value(PushStatus::DeadLetter).unwrap(), "dead_letter");
+}
+
+#[test]
+fn only_enabled_events_read_registrations_with_an_endpoint_are_pushed_to() {
+    use wif_auth::event_settings::EventSettings;
+    use wif_auth::scope::Scope;
+    let mut registration: wif_auth::registration::Registration = serde_json::from_value(json!({
+        "client_id": "app", "tenant_id": "t1", "allowed_scopes": ["events.read"], "token_lifetime_seconds": 3600,
+        "allowed_algorithms": ["RS256"], "enabled": true, "version": 1, "created_at": 1, "updated_at": 1,
+        "events": {"level": "full", "push_url": "https://app.example/events"}
+    }))
+    .unwrap();
+    let target = PushTarget::of(&registration).unwrap();
+    assert_eq!(target.url, "https://app.example/events");
+    assert_eq!(
+        (target.receiver.tenant.as_str(), target.receiver.level),
+        ("t1", EventDataLevel::Full)
+    );
+    registration.enabled = false;
+    assert_eq!(PushTarget::of(&registration), None);
+    registration.enabled = true;
+    registration.allowed_scopes = vec![Scope::Scim];
+    assert_eq!(PushTarget::of(&registration), None, "events.read is required");
+    registration.allowed_scopes = vec![Scope::EventsRead];
+    registration.events = Some(EventSettings::default());
+    assert_eq!(PushTarget::of(&registration), None, "no endpoint: poll only");
 }

@@ -71,10 +71,17 @@ async fn main() {
     let client = wif_store::dynamo::client_with(&config, Some(counter.clone()));
     let names = wif_store::TableNames::with_prefix(&wif_testkit::unique_prefix());
     wif_store::tables::create_tables(&client, &names).await.expect("tables");
-    let moto = app(Arc::new(EventRepository::new(client, &names.events, Duration::from_secs(7 * 86_400))));
+    let moto = app(Arc::new(EventRepository::new(
+        client,
+        &names.events,
+        Duration::from_secs(7 * 86_400),
+    )));
     let memory = app(Arc::new(MemoryEventStore::default()));
     println!("events per stream batch (user creates of ~400 bytes, one invocation at a time)");
-    println!("{:>6} | {:>22} | {:>18} | {:>26}", "batch", "DynamoDB calls / batch", "moto: events/s", "in-memory store: events/s");
+    println!(
+        "{:>6} | {:>22} | {:>18} | {:>26}",
+        "batch", "DynamoDB calls / batch", "moto: events/s", "in-memory store: events/s"
+    );
     for (size, rounds) in [(1, 50), (10, 20), (100, 5)] {
         counter.reset();
         let (per_second, per_batch) = measure(&moto, size, rounds).await;

@@ -131,3 +131,64 @@ async fn events_feed_function_sends_exactly_what_it_declares() {
     assert_eq!(acked.status(), 200, "{}", json_of(&acked));
     assert_sent_matches_declared(&dynamo, "EventsFeedFunction", "EventsFeedRole");
 }
+
+/// A push endpoint on loopback that accepts every SET (202).
+async fn accepting_endpoint() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = vec![0u8; 16 * 1024];
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn events_push_function_sends_exactly_what_it_declares() {
+    let dynamo = Dynamo::start().await;
+    let config = sdk().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let mut registration = wif_auth::testing::sample_registration("pushed");
+    registration.tenant_id = "contoso".into();
+    registration.allowed_scopes = vec![Scope::EventsRead];
+    registration.events = Some(wif_auth::event_settings::EventSettings {
+        level: wif_auth::event_settings::EventDataLevel::Ids,
+        push_url: Some(accepting_endpoint().await),
+    });
+    ClientRepository::new(dynamo.unrecorded.clone(), dynamo.names.get(TableKind::Clients))
+        .insert(&registration)
+        .await
+        .unwrap();
+    let env = dynamo.env(&[
+        ("WIF_EVENTS_ISSUER", "https://events.example"),
+        ("WIF_EVENTS_SIGNING_KEY", &key_id),
+        ("WIF_LOCAL_DEVELOPMENT", "true"),
+    ]);
+    let push_config = events_push::config::PushConfig::from_env(&env).unwrap_or_else(|err| panic!("{err}"));
+    let app = events_push::PushApp::from_config(&push_config, &dynamo.recorded, &kms).unwrap();
+    // The first sweep starts the receiver's feed; the event is appended after it, as the events function would.
+    assert_eq!(events_push::handle(&app).await.unwrap().targets, 1);
+    let events_env = dynamo.env(&[("WIF_EVENTS_ISSUER", "https://events.example")]);
+    let events_config = events::config::EventsConfig::from_env(&events_env).unwrap();
+    let eventbridge = aws_sdk_eventbridge::Client::new(&config);
+    let ingest = events::EventsApp::from_config(&events_config, &dynamo.unrecorded, &eventbridge).unwrap();
+    events::handle(&ingest, stream_event("record-3")).await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let summary = events_push::handle(&app).await.unwrap();
+    assert_eq!(summary.delivered, 1, "{summary:?}");
+    assert_sent_matches_declared(&dynamo, "EventsPushFunction", "EventsPushRole");
+}

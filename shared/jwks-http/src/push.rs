@@ -80,7 +80,10 @@ impl HttpSetPoster {
     /// POSTs one SET (`application/secevent+jwt`, RFC 8935 §2.1). A redirect is an answer like any other (its
     /// status), never followed.
     pub async fn post_set(&self, url: &str, set: &str) -> Result<Answer, PostError> {
-        let url = self.policy.check(url).map_err(|err| PostError::Disallowed(err.to_string()))?;
+        let url = self
+            .policy
+            .check(url)
+            .map_err(|err| PostError::Disallowed(err.to_string()))?;
         let mut response = self
             .client
             .post(url)
@@ -118,7 +121,10 @@ mod tests {
     use super::*;
 
     fn resolve(host: &str, allow_loopback: bool) -> Result<Vec<SocketAddr>, String> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let resolver = PublicAddressesOnly { allow_loopback };
         runtime
             .block_on(resolver.resolve(host.parse().unwrap()))
@@ -138,7 +144,11 @@ mod tests {
     #[tokio::test]
     async fn loopback_and_plain_http_are_refused_outside_local_development() {
         let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default()).unwrap();
-        for url in ["http://127.0.0.1:9/events", "https://127.0.0.1/events", "https://10.0.0.1/e"] {
+        for url in [
+            "http://127.0.0.1:9/events",
+            "https://127.0.0.1/events",
+            "https://10.0.0.1/e",
+        ] {
             assert!(
                 matches!(poster.post_set(url, "a.b.c").await, Err(PostError::Disallowed(_))),
                 "{url}"

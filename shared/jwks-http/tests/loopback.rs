@@ -359,7 +359,11 @@ mod push {
 
     #[tokio::test]
     async fn slow_endpoints_time_out_and_long_answers_are_cut() {
-        let slow = Server::start(vec![Reply::After(Duration::from_secs(3), response("202 Accepted", &[], ""))]).await;
+        let slow = Server::start(vec![Reply::After(
+            Duration::from_secs(3),
+            response("202 Accepted", &[], ""),
+        )])
+        .await;
         let started = Instant::now();
         let err = local_poster(Duration::from_millis(300))
             .post_set(&slow.url("/events"), "h.p.s")

@@ -145,6 +145,13 @@ async fn push_states_are_kept_per_registration() {
     assert_eq!((stored.status(), &stored), (PushStatus::DeadLetter, &state));
     state.redeliver();
     repo.save_push_state("app", "t1", &state).await.unwrap();
-    assert_eq!(repo.push_state("app").await.unwrap().unwrap().status(), PushStatus::Active);
-    assert_eq!(repo.receiver("app").await.unwrap(), None, "the receiver state is another item");
+    assert_eq!(
+        repo.push_state("app").await.unwrap().unwrap().status(),
+        PushStatus::Active
+    );
+    assert_eq!(
+        repo.receiver("app").await.unwrap(),
+        None,
+        "the receiver state is another item"
+    );
 }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use wif_auth::event_settings::{EventDataLevel, EventSettings};
 use wif_auth::ports::{KeyStore, RateCounter, StoredJwks, TokenRecord, TokenStore};
 use wif_auth::registration::Registration;
 use wif_auth::scope::Scope;
@@ -11,7 +12,6 @@ use wif_store::audit::{AuditQuery, AuditRepository};
 use wif_store::clients::{ClientRepository, ClientWriteError};
 use wif_store::keys::KeyRepository;
 use wif_store::rate_limits::RateLimitRepository;
-use wif_auth::event_settings::{EventDataLevel, EventSettings};
 use wif_store::tables::create_tables;
 use wif_store::tokens::TokenRepository;
 use wif_store::{CallCounter, TableNames};

@@ -55,6 +55,13 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         env_vars: events_feed::permissions::ENV_VARS,
         aws: events_feed::permissions::AWS_PERMISSIONS,
     },
+    FunctionSpec {
+        name: "events-push",
+        logical_id: "EventsPushFunction",
+        dynamodb: events_push::permissions::DYNAMODB_PERMISSIONS,
+        env_vars: events_push::permissions::ENV_VARS,
+        aws: events_push::permissions::AWS_PERMISSIONS,
+    },
 ];
 
 pub fn spec(logical_id: &str) -> &'static FunctionSpec {

@@ -9,7 +9,13 @@ use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
 
 /// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state).
-pub const TABLES: &[TableKind] = &[TableKind::Clients, TableKind::Tokens, TableKind::Keys, TableKind::Audit];
+pub const TABLES: &[TableKind] = &[
+    TableKind::Clients,
+    TableKind::Tokens,
+    TableKind::Keys,
+    TableKind::Audit,
+    TableKind::Portal,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
@@ -19,6 +25,8 @@ pub struct AdminConfig {
     pub audit_retention_days: u32,
     /// The connection test fetches the JWKS like the token endpoint would, with the same limits.
     pub jwks_fetch: FetchSettings,
+    /// `WIF_PUBLIC_PORTAL_URL`: the customer portal, for invitation links (optional).
+    pub portal_url: Option<String>,
 }
 
 impl AdminConfig {
@@ -48,16 +56,17 @@ impl AdminConfig {
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
             jwks_fetch: FetchSettings::from_env(env)?,
+            portal_url: public_url(env, "WIF_PUBLIC_PORTAL_URL", local_development)?,
         })
     }
 }
 
-/// `WIF_PUBLIC_EVENTS_URL`, the event feed function's public base: the registrations' poll and JWKS URLs.
+/// The registrations' poll and JWKS URLs (`WIF_PUBLIC_EVENTS_URL`).
 fn events_urls(env: &(impl EnvSource + ?Sized), local_development: bool) -> Result<PublicUrls, ConfigError> {
-    let base = public_url(env, "WIF_PUBLIC_EVENTS_URL", local_development)?;
+    let (events_url, events_jwks_url) = wif_events::settings::public_urls(env, local_development)?;
     Ok(PublicUrls {
-        events_url: base.as_ref().map(|base| format!("{base}{}", wif_events::POLL_PATH)),
-        events_jwks_url: base.map(|base| format!("{base}{}", wif_events::JWKS_PATH)),
+        events_url,
+        events_jwks_url,
         ..PublicUrls::default()
     })
 }
@@ -71,6 +80,7 @@ mod tests {
         ("WIF_TOKENS_TABLE", "t"),
         ("WIF_KEYS_TABLE", "k"),
         ("WIF_AUDIT_TABLE", "a"),
+        ("WIF_PORTAL_TABLE", "p"),
         ("WIF_PUBLIC_TOKEN_URL", "https://auth.example.com/oauth2/token"),
         ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
     ];

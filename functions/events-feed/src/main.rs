@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let config =
         FeedConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamodb = wif_store::dynamo::client_with(&shared, None);
+    let dynamodb = wif_store::dynamo::client_with(&shared);
     let kms = aws_sdk_kms::Client::new(&shared);
     let app = Arc::new(FeedApp::from_config(&config, &dynamodb, &kms)?);
     run(service_fn(move |request: Request| {

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let config =
         PushConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamodb = wif_store::dynamo::client_with(&shared, None);
+    let dynamodb = wif_store::dynamo::client_with(&shared);
     let kms = aws_sdk_kms::Client::new(&shared);
     let app = Arc::new(PushApp::from_config(&config, &dynamodb, &kms)?);
     // The schedule's event says nothing we need.

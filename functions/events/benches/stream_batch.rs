@@ -68,9 +68,9 @@ async fn measure(app: &EventsApp, size: usize, rounds: usize) -> (f64, Duration)
 async fn main() {
     let counter = CallCounter::new();
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
-    let client = wif_store::dynamo::client_with(&config, Some(counter.clone()));
+    let client = counter.client(&config);
     let names = wif_store::TableNames::with_prefix(&wif_testkit::unique_prefix());
-    wif_store::tables::create_tables(&client, &names).await.expect("tables");
+    wif_testkit::tables::create_tables(&client, &names).await.expect("tables");
     let moto = app(Arc::new(EventRepository::new(
         client,
         &names.events,

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     let config =
         EventsConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamodb = wif_store::dynamo::client_with(&shared, None);
+    let dynamodb = wif_store::dynamo::client_with(&shared);
     let eventbridge = aws_sdk_eventbridge::Client::new(&shared);
     let app = Arc::new(EventsApp::from_config(&config, &dynamodb, &eventbridge)?);
     run(service_fn(move |event: LambdaEvent<Event>| {

@@ -43,6 +43,7 @@ fn load(logical_id: &str, env: &RecordingEnv) -> Result<(), String> {
         "EventsFunction" => events::config::EventsConfig::from_env(env).map(drop),
         "EventsFeedFunction" => events_feed::config::FeedConfig::from_env(env).map(drop),
         "EventsPushFunction" => events_push::config::PushConfig::from_env(env).map(drop),
+        "PortalFunction" => portal::config::PortalConfig::from_env(env).map(drop),
         other => panic!("no loader for {other}"),
     }
     .map_err(|err| err.to_string())

@@ -415,3 +415,28 @@ fn stream_bus_queue_and_signing_key_grants_are_checked_like_table_grants() {
         },
     );
 }
+
+#[test]
+fn the_portal_signs_only_with_its_own_signing_key() {
+    let without = edit("PortalRole:", "Action: [kms:Sign]", "Action: [kms:GetPublicKey]");
+    expect(
+        &without,
+        &Violation::ActionMissing {
+            function: s("PortalFunction"),
+            table: s("PortalSigningKey"),
+            action: s("kms:Sign"),
+        },
+    );
+    let elsewhere = edit(
+        "PortalRole:",
+        "Resource: !GetAtt PortalSigningKey.Arn",
+        "Resource: \"*\"",
+    );
+    expect(
+        &elsewhere,
+        &Violation::UnexpectedAction {
+            function: s("PortalFunction"),
+            action: s("kms:Sign"),
+        },
+    );
+}

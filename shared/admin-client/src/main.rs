@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod output;
+mod portal;
 
 use std::process::ExitCode;
 

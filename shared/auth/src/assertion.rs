@@ -226,6 +226,12 @@ impl<'a> UnverifiedAssertion<'a> {
         &self.header.kid
     }
 
+    /// The signed text, the decoded payload and the signature, for validators of other JWT profiles in this crate
+    /// (Entra user tokens) that share this parsing but not its claim rules.
+    pub(crate) fn parts(&self) -> (&str, &[u8], &[u8]) {
+        (self.signing_input, &self.payload, &self.signature)
+    }
+
     /// The unverified `iss` and `sub`, used only to find candidate registrations when a request has no
     /// `client_id`. The verified claims are pinned again after the signature check.
     pub fn unverified_issuer_subject(&self) -> Option<(String, String)> {

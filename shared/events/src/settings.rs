@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, local_development, required};
+use wif_common::config::{EnvSource, bounded_or, local_development, public_url, required};
 
 pub const ISSUER: &str = "WIF_EVENTS_ISSUER";
 pub const SETTLE: &str = "WIF_EVENTS_SETTLE_SECONDS";
@@ -30,6 +30,21 @@ pub fn issuer(env: &(impl EnvSource + ?Sized)) -> Result<String, ConfigError> {
         });
     }
     Ok(value.trim_end_matches('/').to_owned())
+}
+
+pub const PUBLIC_URL: &str = "WIF_PUBLIC_EVENTS_URL";
+
+/// `WIF_PUBLIC_EVENTS_URL`, the event feed function's public base (optional): a registration's poll URL
+/// (`events_url`) and the signing keys' JWKS URL (`events_jwks_url`), as the admin API and the portal show them.
+pub fn public_urls(
+    env: &(impl EnvSource + ?Sized),
+    local_development: bool,
+) -> Result<(Option<String>, Option<String>), ConfigError> {
+    let base = public_url(env, PUBLIC_URL, local_development)?;
+    Ok((
+        base.as_ref().map(|base| format!("{base}{}", crate::POLL_PATH)),
+        base.map(|base| format!("{base}{}", crate::JWKS_PATH)),
+    ))
 }
 
 /// `WIF_EVENTS_SETTLE_SECONDS` (default 15): how old a feed entry must be before a receiver's watermark may pass
@@ -59,5 +74,9 @@ mod tests {
         }
         assert_eq!(settle(&[][..] as &[(&str, &str)]).unwrap(), Duration::from_secs(15));
         assert!(settle(&[(SETTLE, "1")][..]).is_err());
+        let (poll, jwks) = public_urls(&[(PUBLIC_URL, "https://feed.example")][..], false).unwrap();
+        assert_eq!(poll.as_deref(), Some("https://feed.example/events"));
+        assert_eq!(jwks.as_deref(), Some("https://feed.example/events/jwks.json"));
+        assert_eq!(public_urls(&[][..] as &[(&str, &str)], false).unwrap(), (None, None));
     }
 }

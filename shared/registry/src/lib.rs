@@ -8,6 +8,7 @@ pub mod audit_query;
 pub mod checks;
 pub mod error;
 pub mod lifecycle;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod ports;
 pub mod secrets;
@@ -21,5 +22,5 @@ mod tests;
 pub use audit_query::AuditQueries;
 pub use checks::ConnectionTester;
 pub use error::RegistryError;
-pub use service::{Actor, PublicUrls, RegistryPorts, RegistryService};
+pub use service::{Actor, PersonActor, PublicUrls, RegistryPorts, RegistryService};
 pub use settings::parse_new_client;

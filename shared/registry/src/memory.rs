@@ -1,5 +1,5 @@
 //! An in-memory [`RegistrationStore`] and audit trail with the same semantics as the DynamoDB one (conditional insert, versioned
-//! replace and delete, key-ordered pages), for unit tests and tools.
+//! replace and delete, key-ordered pages), for unit tests (feature `test-support`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

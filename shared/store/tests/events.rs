@@ -14,7 +14,7 @@ use wif_events::set::{Issuer, jti};
 use wif_events::testing::user_state;
 use wif_store::TableNames;
 use wif_store::events::EventRepository;
-use wif_store::tables::create_tables;
+use wif_testkit::tables::create_tables;
 
 struct PlainSigner;
 

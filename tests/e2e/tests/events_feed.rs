@@ -302,13 +302,26 @@ async fn eventbridge_entries_carry_the_event_type_and_the_tenant() {
     let token = customer.access_token(&stack).await;
     let (_, created) = scim(&stack, &token, Method::POST, "/Users", Some(user("eve@contoso.com"))).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    scim(&stack, &token, Method::PATCH, &format!("/Users/{id}"), Some(patch_active(false))).await;
+    scim(
+        &stack,
+        &token,
+        Method::PATCH,
+        &format!("/Users/{id}"),
+        Some(patch_active(false)),
+    )
+    .await;
 
     let sqs = aws_sdk_sqs::Client::new(&wif_testkit::sdk_config(&stack.dynamodb_url).await);
     let mut entries: Vec<Value> = Vec::new();
     let deadline = Instant::now() + WAIT;
     while entries.len() < 2 && Instant::now() < deadline {
-        let received = sqs.receive_message().queue_url(&tap).max_number_of_messages(10).send().await.unwrap();
+        let received = sqs
+            .receive_message()
+            .queue_url(&tap)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
         for message in received.messages() {
             let entry: Value = serde_json::from_str(message.body().unwrap_or_default()).unwrap();
             // The tap sees every test's events; keep this tenant's, leave the others to their tests' tenants.
@@ -316,7 +329,12 @@ async fn eventbridge_entries_carry_the_event_type_and_the_tenant() {
                 entries.push(entry);
             }
             if let Some(handle) = message.receipt_handle() {
-                sqs.delete_message().queue_url(&tap).receipt_handle(handle).send().await.unwrap();
+                sqs.delete_message()
+                    .queue_url(&tap)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .unwrap();
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -62,6 +62,13 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         env_vars: events_push::permissions::ENV_VARS,
         aws: events_push::permissions::AWS_PERMISSIONS,
     },
+    FunctionSpec {
+        name: "portal",
+        logical_id: "PortalFunction",
+        dynamodb: portal::permissions::DYNAMODB_PERMISSIONS,
+        env_vars: portal::permissions::ENV_VARS,
+        aws: portal::permissions::AWS_PERMISSIONS,
+    },
 ];
 
 pub fn spec(logical_id: &str) -> &'static FunctionSpec {
@@ -117,7 +124,7 @@ impl Dynamo {
         let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
         let unrecorded = aws_sdk_dynamodb::Client::new(&config);
         let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
-        wif_store::tables::create_tables(&unrecorded, &names)
+        wif_testkit::tables::create_tables(&unrecorded, &names)
             .await
             .expect("create the template's tables in moto");
         let recorder = IamRecorder::new();

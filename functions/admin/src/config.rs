@@ -8,13 +8,15 @@ use wif_registry::PublicUrls;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
 
-/// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state).
+/// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state);
+/// Events only for a registration's push delivery state (read, and reset on redelivery).
 pub const TABLES: &[TableKind] = &[
     TableKind::Clients,
     TableKind::Tokens,
     TableKind::Keys,
     TableKind::Audit,
     TableKind::Portal,
+    TableKind::Events,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +83,7 @@ mod tests {
         ("WIF_KEYS_TABLE", "k"),
         ("WIF_AUDIT_TABLE", "a"),
         ("WIF_PORTAL_TABLE", "p"),
+        ("WIF_EVENTS_TABLE", "e"),
         ("WIF_PUBLIC_TOKEN_URL", "https://auth.example.com/oauth2/token"),
         ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
     ];

@@ -23,6 +23,9 @@ pub enum AdminError {
     /// What the customer portal's tenant links and invitations refused or could not do.
     #[error(transparent)]
     Portal(#[from] wif_portal::PortalError),
+    /// A store the admin API reads besides the registry's (push delivery state) could not answer: 503.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
     /// Defence in depth: the function URL's AWS_IAM auth should make this unreachable in AWS.
     #[error("the admin API requires a SigV4-signed request from an IAM principal")]
     NoPrincipal,
@@ -43,6 +46,7 @@ impl AdminError {
             AdminError::BadRequest { status, .. } => *status,
             AdminError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AdminError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NoPrincipal => StatusCode::FORBIDDEN,
         }
     }
@@ -56,6 +60,7 @@ impl AdminError {
             AdminError::BadRequest { .. } => "invalid_request",
             AdminError::MethodNotAllowed { .. } => "method_not_allowed",
             AdminError::NotFound { .. } => "not_found",
+            AdminError::Unavailable(_) => "temporarily_unavailable",
             AdminError::NoPrincipal => "access_denied",
         }
     }
@@ -67,6 +72,12 @@ impl AdminError {
         }
         let body = serde_json::json!({ "error": self.code(), "error_description": self.to_string() });
         let mut response = json(status, &body);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 says when to come back; the stores' outages are short.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let AdminError::MethodNotAllowed { allow } = self {
             response
                 .headers_mut()

@@ -8,6 +8,8 @@
 //! - `GET|PATCH|DELETE /clients/{id}` (`DELETE ...?version=N` optional)
 //! - `POST /clients/{id}/enable`, `POST /clients/{id}/disable`, `POST /clients/{id}/revoke-tokens` (`?version=N`)
 //! - `GET /clients/{id}/test`: the connection checks
+//! - `GET /clients/{id}/push`, `POST /clients/{id}/push/redeliver`: RFC 8935 push delivery state (retrying,
+//!   dead letter) and redelivery from the dead letter
 //! - `POST|GET /clients/{id}/secrets`, `DELETE /clients/{id}/secrets/{secret_id}?version=&revoke_tokens=true`
 //! - `GET /audit?tenant_id=|client_id=&from=&to=&cursor=&limit=&order=asc|desc`
 //! - `/tenant-links`, `/invitations`: the customer portal's tenant links and onboarding invitations ([`links`])
@@ -20,6 +22,7 @@ pub mod config;
 pub mod error;
 mod links;
 pub mod permissions;
+pub mod push;
 pub mod request;
 pub mod response;
 pub mod routes;
@@ -42,6 +45,8 @@ pub struct AdminApp {
     pub audit: AuditQueries,
     /// The customer portal's tenant links and invitations.
     pub links: wif_portal::links::TenantLinks,
+    /// Push delivery state of the registrations with a push endpoint (the Events table).
+    pub push_states: std::sync::Arc<dyn wif_events::delivery::PushStateStore>,
     /// Without IAM auth in front (local stack), requests carry no principal and are accepted as `local-developer`.
     pub local_development: bool,
 }
@@ -144,6 +149,7 @@ mod tests {
                 clock,
                 Some("https://portal.example".into()),
             ),
+            push_states: Arc::new(wif_events::memory::MemoryEventStore::default()),
             audit: AuditQueries::new(audit.clone()),
             local_development,
         };

@@ -7,7 +7,9 @@ use serde_json::json;
 
 /// Invokes `function` at `address` every `period` milliseconds, for ever.
 pub async fn run(function: &str, address: &str, period: &str) -> Result<(), String> {
-    let period: u64 = period.parse().map_err(|_| format!("not a period in milliseconds: {period}"))?;
+    let period: u64 = period
+        .parse()
+        .map_err(|_| format!("not a period in milliseconds: {period}"))?;
     let http = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(300))

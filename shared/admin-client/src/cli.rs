@@ -195,6 +195,14 @@ pub enum ClientsCommand {
     Test {
         client_id: String,
     },
+    /// Show the RFC 8935 push delivery state (active, retrying, dead_letter, the last error).
+    Push {
+        client_id: String,
+    },
+    /// Push again after a dead letter (the events waited in the feed).
+    Redeliver {
+        client_id: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -208,6 +208,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn push_state_and_redelivery_over_http() {
+        let app = app(true);
+        let (status, created) = call(&app, "POST", "/clients", CREATE).await;
+        assert_eq!(status, 201);
+        let polled = created["client_id"].as_str().unwrap().to_owned();
+        let (status, view) = call(&app, "GET", &format!("/clients/{polled}/push"), "").await;
+        assert_eq!((status, view["status"].as_str()), (200, Some("not_configured")));
+        let (status, refused) = call(&app, "POST", &format!("/clients/{polled}/push/redeliver"), "").await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")));
+        let (status, missing) = call(&app, "GET", "/clients/nobody/push", "").await;
+        assert_eq!(status, 404, "{missing}");
+        let (status, _) = call(&app, "DELETE", &format!("/clients/{polled}/push"), "").await;
+        assert_eq!(status, 405);
+
+        let pushing = r#"{"tenant_id":"contoso","wif_enabled":false,"secrets_enabled":true,"scopes":["events.read"],
+            "events":{"push_url":"https://app.isv.example/events"}}"#;
+        let (status, created) = call(&app, "POST", "/clients", pushing).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["client_id"].as_str().unwrap().to_owned();
+        let dead = wif_events::delivery::PushState {
+            failures: 12,
+            last_error: Some("status 503".into()),
+            dead_lettered_at_ms: Some(1_800_000_000_000),
+            ..Default::default()
+        };
+        app.push_states.save_push_state(&id, "contoso", &dead).await.unwrap();
+        let (_, view) = call(&app, "GET", &format!("/clients/{id}/push"), "").await;
+        assert_eq!(view["status"], "dead_letter");
+        assert_eq!((view["failures"].as_u64(), view["dead_lettered_at"].as_i64()), (Some(12), Some(1_800_000_000)));
+        let (status, view) = call(&app, "POST", &format!("/clients/{id}/push/redeliver"), "").await;
+        assert_eq!((status, view["status"].as_str(), view["failures"].as_u64()), (200, Some("active"), Some(0)));
+        assert_eq!(view["last_error"], "status 503", "the last error stays visible");
+    }
+
+    #[tokio::test]
     async fn bad_input_gets_a_clear_400() {
         let app = app(true);
         let (status, body) = call(&app, "POST", "/clients", "{not json").await;

@@ -1,26 +1,16 @@
 use std::sync::Mutex;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use wif_auth::url_policy::PushUrlPolicy;
-use wif_events::change::{Change, ChangeEvent, DirectoryChange, RecordOrigin, ResourceType};
-use wif_events::feed::{FeedService, SetSigner, SigningError};
+use wif_events::feed::FeedService;
 use wif_events::memory::MemoryEventStore;
 use wif_events::ports::{Append, EventStore, FeedKey};
 use wif_events::push::RetrySchedule;
 use wif_events::set::Issuer;
-use wif_events::testing::user_state;
+use wif_events::testing::{PlainSigner, user_created};
 use wif_jwks_http::FetchSettings;
 
 use super::*;
-
-struct PlainSigner;
-
-#[async_trait::async_trait]
-impl SetSigner for PlainSigner {
-    async fn sign(&self, claims: &Value) -> Result<String, SigningError> {
-        Ok(format!("h.{}.s", claims["sub_id"]["uri"].as_str().unwrap_or_default()))
-    }
-}
 
 /// `down.example` answers 503 after a pause; every other endpoint accepts.
 #[derive(Default)]
@@ -59,17 +49,7 @@ fn registration(client: &str, tenant: &str, url: &str) -> Registration {
 }
 
 async fn put(store: &MemoryEventStore, tenant: &str, record: &str) {
-    let event = ChangeEvent::of(
-        &RecordOrigin {
-            record_id: record.into(),
-            committed_at_ms: 0,
-            sequence: "1".into(),
-        },
-        &DirectoryChange {
-            tenant: tenant.into(),
-            change: Change::Created(ResourceType::User, user_state(record, 1, json!({"userName": record}))),
-        },
-    );
+    let event = user_created(tenant, record);
     let feed_key = FeedKey::new(wif_common::clock::unix_millis(), 0, &event.change_id);
     let append = Append {
         event,

@@ -70,7 +70,9 @@ async fn main() {
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
     let client = counter.client(&config);
     let names = wif_store::TableNames::with_prefix(&wif_testkit::unique_prefix());
-    wif_testkit::tables::create_tables(&client, &names).await.expect("tables");
+    wif_testkit::tables::create_tables(&client, &names)
+        .await
+        .expect("tables");
     let moto = app(Arc::new(EventRepository::new(
         client,
         &names.events,

@@ -49,6 +49,18 @@ async fn events_function_sends_exactly_what_it_declares() {
     assert_sent_matches_declared(&dynamo, "EventsFunction", "EventsRole");
 }
 
+/// A new SET signing key in moto's KMS, like the template's EventsSigningKey.
+async fn signing_key(kms: &aws_sdk_kms::Client) -> String {
+    let key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap();
+    key.key_metadata().unwrap().key_id().to_owned()
+}
+
 fn poll(token: &str, body: &Value) -> Request {
     lambda_http::http::Request::builder()
         .method("POST")
@@ -71,14 +83,7 @@ async fn events_feed_function_sends_exactly_what_it_declares() {
     let dynamo = Dynamo::start().await;
     let config = sdk().await;
     let kms = aws_sdk_kms::Client::new(&config);
-    let key = kms
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap();
-    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let key_id = signing_key(&kms).await;
     // Seed, unrecorded: an events.read token, its registration, and one event in the tenant's feed.
     let token = AccessToken::generate().unwrap().value().to_owned();
     let now = wif_common::clock::unix_millis() / 1000;
@@ -154,14 +159,7 @@ async fn events_push_function_sends_exactly_what_it_declares() {
     let dynamo = Dynamo::start().await;
     let config = sdk().await;
     let kms = aws_sdk_kms::Client::new(&config);
-    let key = kms
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap();
-    let key_id = key.key_metadata().unwrap().key_id().to_owned();
+    let key_id = signing_key(&kms).await;
     let mut registration = wif_auth::testing::sample_registration("pushed");
     registration.tenant_id = "contoso".into();
     registration.allowed_scopes = vec![Scope::EventsRead];

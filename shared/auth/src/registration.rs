@@ -229,28 +229,7 @@ impl RegistrationRequest {
             None => None,
             Some(name) => Some(required_text("display_name", Some(name), MAX_DISPLAY_NAME_LEN)?),
         };
-        let allowed_scopes = match &self.scopes {
-            None => Scope::DEFAULT.to_vec(),
-            Some(names) => {
-                if names.is_empty() {
-                    return Err(RegistrationError::new("scopes", "must not be empty"));
-                }
-                let mut scopes = Vec::new();
-                for name in names {
-                    let scope = Scope::parse(name).ok_or_else(|| {
-                        RegistrationError::new(
-                            "scopes",
-                            format!("unknown scope {name:?} (known: scim, scim.read, scim.readwrite, events.read)"),
-                        )
-                    })?;
-                    if !scopes.contains(&scope) {
-                        scopes.push(scope);
-                    }
-                }
-                scopes.sort();
-                scopes
-            }
-        };
+        let allowed_scopes = parse_scopes(self.scopes.as_deref())?;
         let token_lifetime_seconds = match self.token_lifetime_seconds {
             None => DEFAULT_TOKEN_LIFETIME_SECONDS.clamp(policy.token_lifetime_min, policy.token_lifetime_max),
             Some(seconds) if (policy.token_lifetime_min..=policy.token_lifetime_max).contains(&seconds) => seconds,
@@ -310,6 +289,30 @@ impl RegistrationRequest {
             events,
         })
     }
+}
+
+/// The requested scopes, known, deduplicated and sorted; the default ones when none were named.
+fn parse_scopes(names: Option<&[String]>) -> Result<Vec<Scope>, RegistrationError> {
+    let Some(names) = names else {
+        return Ok(Scope::DEFAULT.to_vec());
+    };
+    if names.is_empty() {
+        return Err(RegistrationError::new("scopes", "must not be empty"));
+    }
+    let mut scopes = Vec::new();
+    for name in names {
+        let scope = Scope::parse(name).ok_or_else(|| {
+            RegistrationError::new(
+                "scopes",
+                format!("unknown scope {name:?} (known: scim, scim.read, scim.readwrite, events.read)"),
+            )
+        })?;
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    scopes.sort();
+    Ok(scopes)
 }
 
 impl ValidatedRegistration {

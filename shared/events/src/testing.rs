@@ -1,8 +1,9 @@
 //! Helpers for tests of this crate and of its users (feature `test-support`).
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::change::{ResourceState, WriteKind};
+use crate::change::{Change, ChangeEvent, DirectoryChange, RecordOrigin, ResourceState, ResourceType, WriteKind};
+use crate::feed::{SetSigner, SigningError};
 
 /// A stored resource whose `name` and `externalId` come from the attributes.
 pub fn state(id: &str, version: u64, attributes: Value, written_by: WriteKind) -> ResourceState {
@@ -30,4 +31,29 @@ pub fn state(id: &str, version: u64, attributes: Value, written_by: WriteKind) -
 /// A user as created.
 pub fn user_state(id: &str, version: u64, attributes: Value) -> ResourceState {
     state(id, version, attributes, WriteKind::Create)
+}
+
+/// The creation of user `record` in `tenant`, as the stream would report it.
+pub fn user_created(tenant: &str, record: &str) -> ChangeEvent {
+    ChangeEvent::of(
+        &RecordOrigin {
+            record_id: record.into(),
+            committed_at_ms: 0,
+            sequence: "1".into(),
+        },
+        &DirectoryChange {
+            tenant: tenant.into(),
+            change: Change::Created(ResourceType::User, user_state(record, 1, json!({"userName": record}))),
+        },
+    )
+}
+
+/// "Signs" a SET as `h.<the subject's uri>.s`, so tests can tell SETs apart.
+pub struct PlainSigner;
+
+#[async_trait::async_trait]
+impl SetSigner for PlainSigner {
+    async fn sign(&self, claims: &Value) -> Result<String, SigningError> {
+        Ok(format!("h.{}.s", claims["sub_id"]["uri"].as_str().unwrap_or_default()))
+    }
 }

@@ -106,7 +106,10 @@ impl HttpSetPoster {
     }
 }
 
+/// Without the URL: a push URL may carry a credential in its query, and this text is logged and shown in the admin
+/// API.
 fn post_error(err: reqwest::Error) -> PostError {
+    let err = err.without_url();
     if err.is_timeout() {
         PostError::Timeout
     } else if err.is_connect() {

@@ -208,14 +208,22 @@ async fn events_are_pushed_signed_in_order_and_retried_with_backoff_after_a_5xx(
     assert_eq!((first.answered, second.answered, third.answered), (503, 503, 202));
     assert_eq!(first.set, second.set, "the same SET is retried");
     assert_eq!(second.set, third.set);
+    // The backoff counts from the start of the failed round (signing and the push itself come after it), and a
+    // retry waits for the next sweep (every 500 ms locally).
     let (gap1, gap2) = (second.at - first.at, third.at - second.at);
-    assert!(gap1 >= Duration::from_millis(900), "first backoff {gap1:?}");
-    assert!(gap2 >= Duration::from_millis(1_900), "second backoff {gap2:?}");
+    assert!(gap1 >= Duration::from_millis(500), "first backoff {gap1:?}");
+    assert!(gap2 >= Duration::from_millis(1_500), "second backoff {gap2:?}");
+    assert!(gap2 > gap1, "the backoff grows: {gap1:?} then {gap2:?}");
     println!("push retries: {gap1:?} then {gap2:?} (schedule 1 s, 2 s)");
 
-    let status = push_status(&stack, &client_id).await;
-    assert_eq!(status["status"], "active", "{status}");
-    assert_eq!(status["delivered"], 2);
+    // The round records its outcome after its last push.
+    let deadline = Instant::now() + WAIT;
+    let mut status = push_status(&stack, &client_id).await;
+    while status["delivered"] != 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = push_status(&stack, &client_id).await;
+    }
+    assert_eq!((status["status"].as_str(), status["delivered"].as_u64()), (Some("active"), Some(2)), "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,25 +2,14 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use wif_auth::event_settings::EventDataLevel;
 
 use super::*;
-use crate::change::{Change, ChangeEvent, DirectoryChange, RecordOrigin, ResourceType};
-use crate::feed::{SetSigner, SigningError};
 use crate::memory::MemoryEventStore;
 use crate::ports::{Append, EventStore, FeedKey};
 use crate::set::Issuer;
-use crate::testing::user_state;
-
-struct PlainSigner;
-
-#[async_trait::async_trait]
-impl SetSigner for PlainSigner {
-    async fn sign(&self, claims: &Value) -> Result<String, SigningError> {
-        Ok(format!("h.{}.s", claims["sub_id"]["uri"].as_str().unwrap_or_default()))
-    }
-}
+use crate::testing::{PlainSigner, user_created};
 
 /// Answers from a script (then 202); records what was pushed where.
 #[derive(Default)]
@@ -61,26 +50,14 @@ impl SetTransport for ScriptedEndpoint {
 const NOW: i64 = 1_767_225_600_000;
 
 async fn put(store: &MemoryEventStore, tenant: &str, record: &str, stamp_ms: i64) {
-    let event = ChangeEvent::of(
-        &RecordOrigin {
-            record_id: record.into(),
-            committed_at_ms: 0,
-            sequence: "1".into(),
-        },
-        &DirectoryChange {
-            tenant: tenant.into(),
-            change: Change::Created(ResourceType::User, user_state(record, 1, json!({"userName": record}))),
-        },
-    );
+    let event = user_created(tenant, record);
     let feed_key = FeedKey::new(stamp_ms, 0, &event.change_id);
-    store
-        .append(&[Append {
-            event,
-            feed_key,
-            replaces: None,
-        }])
-        .await
-        .unwrap();
+    let append = Append {
+        event,
+        feed_key,
+        replaces: None,
+    };
+    store.append(&[append]).await.unwrap();
 }
 
 fn delivery(store: &Arc<MemoryEventStore>, endpoint: Arc<ScriptedEndpoint>) -> PushDelivery {

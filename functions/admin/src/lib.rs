@@ -236,9 +236,15 @@ mod tests {
         app.push_states.save_push_state(&id, "contoso", &dead).await.unwrap();
         let (_, view) = call(&app, "GET", &format!("/clients/{id}/push"), "").await;
         assert_eq!(view["status"], "dead_letter");
-        assert_eq!((view["failures"].as_u64(), view["dead_lettered_at"].as_i64()), (Some(12), Some(1_800_000_000)));
+        assert_eq!(
+            (view["failures"].as_u64(), view["dead_lettered_at"].as_i64()),
+            (Some(12), Some(1_800_000_000))
+        );
         let (status, view) = call(&app, "POST", &format!("/clients/{id}/push/redeliver"), "").await;
-        assert_eq!((status, view["status"].as_str(), view["failures"].as_u64()), (200, Some("active"), Some(0)));
+        assert_eq!(
+            (status, view["status"].as_str(), view["failures"].as_u64()),
+            (200, Some("active"), Some(0))
+        );
         assert_eq!(view["last_error"], "status 503", "the last error stays visible");
     }
 

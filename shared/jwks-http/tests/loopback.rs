@@ -375,9 +375,15 @@ mod push {
         let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/events?token=secret-value", closed.local_addr().unwrap());
         drop(closed);
-        let refused = local_poster(Duration::from_secs(2)).post_set(&url, "h.p.s").await.unwrap_err();
+        let refused = local_poster(Duration::from_secs(2))
+            .post_set(&url, "h.p.s")
+            .await
+            .unwrap_err();
         assert!(matches!(&refused, PostError::Connect(_)), "{refused:?}");
-        assert!(!refused.to_string().contains("secret-value"), "the URL stays out of the error: {refused}");
+        assert!(
+            !refused.to_string().contains("secret-value"),
+            "the URL stays out of the error: {refused}"
+        );
 
         let endless = Server::start(vec![Reply::Endless]).await;
         let answer = local_poster(Duration::from_secs(5))

@@ -223,7 +223,11 @@ async fn events_are_pushed_signed_in_order_and_retried_with_backoff_after_a_5xx(
         tokio::time::sleep(Duration::from_millis(100)).await;
         status = push_status(&stack, &client_id).await;
     }
-    assert_eq!((status["status"].as_str(), status["delivered"].as_u64()), (Some("active"), Some(2)), "{status}");
+    assert_eq!(
+        (status["status"].as_str(), status["delivered"].as_u64()),
+        (Some("active"), Some(2)),
+        "{status}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use crate::error::ScimError;
 use crate::patch::{MemberOperation, PatchRequest, take_member_operations};
 use crate::resource::{IndexKeys, MemberRef};
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryError, GroupRecord, Page, WriteKind};
+use crate::store::{DirectoryError, GroupRecord, Page, ResourceId, TenantId, WriteKind};
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -30,7 +30,7 @@ impl DirectoryService {
             display_name,
             external_id: keys.external_id.clone(),
             attributes: body_object(&prepared.document),
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ResourceId::new(uuid::Uuid::new_v4().to_string()),
             version: 1,
             created: now.clone(),
             last_modified: now,
@@ -163,6 +163,7 @@ impl DirectoryService {
                     self.store.add_members(tenant, id, &ids, pinned).await.map_err(err)?;
                 }
                 MemberOperation::Remove(ids) => {
+                    let ids: Vec<ResourceId> = ids.into_iter().map(ResourceId::new).collect();
                     self.store.remove_members(tenant, id, &ids, pinned).await.map_err(err)?;
                 }
                 MemberOperation::RemoveAll => {
@@ -178,7 +179,7 @@ impl DirectoryService {
     }
 
     /// The stored group (without members), or 404.
-    pub(super) async fn read_group(&self, tenant: &str, id: &str) -> Result<GroupRecord, ScimError> {
+    pub(super) async fn read_group(&self, tenant: &TenantId, id: &ResourceId) -> Result<GroupRecord, ScimError> {
         found(self.store.get_group(tenant, id).await, KIND, id)
     }
 
@@ -207,21 +208,21 @@ impl DirectoryService {
     /// list (sorted, capped at the representation limit).
     async fn set_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        wanted: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        wanted: &[ResourceId],
         expected: Option<u64>,
-    ) -> Result<Vec<String>, ScimError> {
+    ) -> Result<Vec<ResourceId>, ScimError> {
         let err = |e| store_error(KIND, group_id, e);
-        let current: BTreeSet<String> = self
+        let current: BTreeSet<ResourceId> = self
             .all_members(tenant, group_id)
             .await
             .map_err(err)?
             .into_iter()
             .collect();
-        let wanted: BTreeSet<String> = wanted.iter().cloned().collect();
-        let add: Vec<String> = wanted.difference(&current).cloned().collect();
-        let remove: Vec<String> = current.difference(&wanted).cloned().collect();
+        let wanted: BTreeSet<ResourceId> = wanted.iter().cloned().collect();
+        let add: Vec<ResourceId> = wanted.difference(&current).cloned().collect();
+        let remove: Vec<ResourceId> = current.difference(&wanted).cloned().collect();
         if !add.is_empty() {
             self.store
                 .add_members(tenant, group_id, &add, expected)
@@ -234,7 +235,7 @@ impl DirectoryService {
                 .await
                 .map_err(err)?;
         }
-        let mut members: Vec<String> = wanted.into_iter().collect();
+        let mut members: Vec<ResourceId> = wanted.into_iter().collect();
         members.truncate(self.config.max_members_returned);
         Ok(members)
     }
@@ -242,10 +243,10 @@ impl DirectoryService {
     /// Members of a group up to the representation limit (pages through the membership items).
     pub(super) async fn members_of(
         &self,
-        tenant: &str,
-        group_id: &str,
-        first_page: Option<Page<String>>,
-    ) -> Result<Vec<String>, DirectoryError> {
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        first_page: Option<Page<ResourceId>>,
+    ) -> Result<Vec<ResourceId>, DirectoryError> {
         let limit = self.config.max_members_returned;
         let mut page = match first_page {
             Some(page) => page,
@@ -271,7 +272,7 @@ impl DirectoryService {
     }
 
     /// Every member id of a group (no representation limit): used to compute PUT / replace differences.
-    async fn all_members(&self, tenant: &str, group_id: &str) -> Result<Vec<String>, DirectoryError> {
+    async fn all_members(&self, tenant: &TenantId, group_id: &ResourceId) -> Result<Vec<ResourceId>, DirectoryError> {
         let mut members = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -289,7 +290,7 @@ impl DirectoryService {
 }
 
 /// The members' ids of a body or PATCH value; members must be users (Entra provisions no nested groups).
-fn member_ids(members: &[MemberRef]) -> Result<Vec<String>, ScimError> {
+fn member_ids(members: &[MemberRef]) -> Result<Vec<ResourceId>, ScimError> {
     members
         .iter()
         .map(|m| match m.member_type.as_deref() {
@@ -297,7 +298,7 @@ fn member_ids(members: &[MemberRef]) -> Result<Vec<String>, ScimError> {
                 "member \"{}\" is a group; this service provider supports users as group members only",
                 m.value
             ))),
-            _ => Ok(m.value.clone()),
+            _ => Ok(ResourceId::new(m.value.clone())),
         })
         .collect()
 }

@@ -48,7 +48,7 @@ pub fn tenant_of(pk: &str) -> Result<String, StreamDecodeError> {
 
 fn user_state(record: UserRecord) -> ResourceState {
     ResourceState {
-        id: record.id,
+        id: record.id.into_string(),
         version: record.version,
         created: record.created,
         last_modified: record.last_modified,
@@ -62,7 +62,7 @@ fn user_state(record: UserRecord) -> ResourceState {
 
 fn group_state(record: GroupRecord) -> ResourceState {
     ResourceState {
-        id: record.id,
+        id: record.id.into_string(),
         version: record.version,
         created: record.created,
         last_modified: record.last_modified,

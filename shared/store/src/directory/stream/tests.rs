@@ -80,13 +80,13 @@ fn summary(change: Option<DirectoryChange>) -> Expect {
 
 #[test]
 fn every_item_kind_and_event_decodes_as_expected() {
-    let keys = TenantKeys::new(TENANT);
+    let keys = TenantKeys::new(&TENANT.into());
     let u1 = user_item(&keys, &user(1, true, StoredWriteKind::Create)).unwrap();
     let u2_patch = user_item(&keys, &user(2, false, StoredWriteKind::Patch)).unwrap();
     let u2_put = user_item(&keys, &user(2, true, StoredWriteKind::Replace)).unwrap();
     let g1 = group_item(&keys, &group(1, StoredWriteKind::Create)).unwrap();
     let g2 = group_item(&keys, &group(2, StoredWriteKind::Patch)).unwrap();
-    let member = membership_item(&keys, "g1", "u1");
+    let member = membership_item(&keys, &"g1".into(), &"u1".into());
     let marker = marker_item(&keys, &user(1, true, StoredWriteKind::Create));
     let rows: Vec<Row> = vec![
         (
@@ -177,7 +177,7 @@ fn every_item_kind_and_event_decodes_as_expected() {
 
 #[test]
 fn a_patch_that_disables_keeps_both_images() {
-    let keys = TenantKeys::new(TENANT);
+    let keys = TenantKeys::new(&TENANT.into());
     let before = user_item(&keys, &user(1, true, StoredWriteKind::Create)).unwrap();
     let after = user_item(&keys, &user(2, false, StoredWriteKind::Patch)).unwrap();
     let Some(DirectoryChange {
@@ -199,10 +199,10 @@ fn a_patch_that_disables_keeps_both_images() {
 
 #[test]
 fn records_that_cannot_be_decoded_are_errors() {
-    let keys = TenantKeys::new(TENANT);
-    let mut unknown = membership_item(&keys, "g1", "u1");
+    let keys = TenantKeys::new(&TENANT.into());
+    let mut unknown = membership_item(&keys, &"g1".into(), &"u1".into());
     unknown.insert("type".into(), s("Tombstone"));
-    let member = membership_item(&keys, "g1", "u1");
+    let member = membership_item(&keys, &"g1".into(), &"u1".into());
     let mut no_tenant = member.clone();
     no_tenant.insert("pk".into(), s("G#g1"));
     let mut broken_user = user_item(&keys, &user(1, true, StoredWriteKind::Create)).unwrap();
@@ -223,7 +223,10 @@ fn records_that_cannot_be_decoded_are_errors() {
 #[test]
 fn tenant_prefixes_unescape() {
     assert_eq!(tenant_of("T#a%23b%25c#U#1").unwrap(), "a#b%c");
-    assert_eq!(tenant_of(&TenantKeys::new(TENANT).group_pk("g")).unwrap(), TENANT);
+    assert_eq!(
+        tenant_of(&TenantKeys::new(&TENANT.into()).group_pk(&"g".into())).unwrap(),
+        TENANT
+    );
     assert!(tenant_of("T##U#1").is_err());
     assert!(tenant_of("U#1").is_err());
 }

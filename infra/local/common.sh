@@ -24,6 +24,8 @@ LAMBDA_BASE="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
 TOKEN_URL="$LAMBDA_BASE/token/oauth2/token"
 SCIM_URL="$LAMBDA_BASE/scim/scim/v2"
 ADMIN_URL="$LAMBDA_BASE/admin/clients"
+EVENTS_BASE="$LAMBDA_BASE/events-feed"
+EVENTS_URL="$EVENTS_BASE/events"
 PORTAL_URL="$LAMBDA_BASE/portal"
 # The portal's app registration at the Entra stand-in (a fixed id: the stand-in forgets apps when it restarts).
 PORTAL_CLIENT_ID="${WIF_LOCAL_PORTAL_CLIENT_ID:-0a5e2c1f-7d3b-4f4e-9c8d-1b2a3c4d5e6f}"

@@ -5,10 +5,13 @@
 #   3. starts moto's DynamoDB-compatible server, creates the tables from infra/template.yaml, and starts the
 #      fault-injecting proxy the functions reach it through (pass-through unless a test programs faults),
 #   4. starts the Entra stand-in (signing keys + JWKS on loopback),
-#   5. starts every function under `cargo lambda watch`,
-#   6. registers a demo customer through the admin API, runs Entra's Test Connection, and (unless --no-demo)
-#      provisions the sample directory the way Entra does, then prints the URLs and a summary;
-#   7. sets up the customer portal: its signing key in moto's KMS, the certificate signed by it, the app at the
+#   5. creates the events pipeline's KMS key, EventBridge bus and queues in moto,
+#   6. starts every function under `cargo lambda watch`, the Directory stream → events function mapping and the
+#      events-push schedule,
+#   7. registers a demo customer through the admin API, runs Entra's Test Connection, and (unless --no-demo)
+#      provisions the sample directory the way Entra does, prints the URLs and a summary, and ends with the
+#      sample event receiver showing the changes as the ISV's application sees them;
+#   8. sets up the customer portal: its signing key in moto's KMS, the certificate signed by it, the app at the
 #      stand-in's OpenID provider, and the demo tenants linked to customer accounts (the demo sign-in is printed).
 # Re-running while it runs only prints the URLs again. Stop it with infra/local/stop.sh.
 set -euo pipefail
@@ -35,6 +38,7 @@ Local stack is running (all on 127.0.0.1):
   token metadata   $LAMBDA_BASE/token/.well-known/oauth-authorization-server
   SCIM base        $SCIM_URL
   admin API        $ADMIN_URL
+  events (poll)    $EVENTS_URL  (JWKS: $EVENTS_BASE/events/jwks.json)
   customer portal  $PORTAL_URL/
                    sign in at the Entra stand-in as adele (Application Administrator, demo tenant),
                    nestor (Global Reader, read-only), bianca (admin of a second tenant) or lynne (no access)
@@ -47,6 +51,7 @@ URLS
 }
 
 if pid_alive "$STATE_DIR/pids/moto" && pid_alive "$STATE_DIR/pids/dynamodb-proxy" && pid_alive "$STATE_DIR/pids/lambda" \
+   && pid_alive "$STATE_DIR/pids/stream-mapping" && pid_alive "$STATE_DIR/pids/events-push" \
    && pid_alive "$STATE_DIR/pids/entra" && port_open "$LAMBDA_PORT" && port_open "$DYNAMODB_PORT" \
    && port_open "$DYNAMODB_PROXY_PORT" && port_open "$ENTRA_PORT"; then
   log "already running"
@@ -79,6 +84,11 @@ export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 
 export AWS_ENDPOINT_URL_DYNAMODB="$DYNAMODB_URL" AWS_ENDPOINT_URL_KMS="$DYNAMODB_URL"
 log "creating tables from infra/template.yaml"
 TABLE_ENV="$("$BIN/local-stack" create-tables "$TABLE_PREFIX")"
+# moto serves every AWS API on one port: KMS (the SET signing key), EventBridge, SQS and DynamoDB Streams.
+export AWS_ENDPOINT_URL_KMS="$DYNAMODB_URL" AWS_ENDPOINT_URL_EVENTBRIDGE="$DYNAMODB_URL" \
+  AWS_ENDPOINT_URL_SQS="$DYNAMODB_URL" AWS_ENDPOINT_URL_DYNAMODB_STREAMS="$DYNAMODB_URL"
+log "creating the events pipeline's signing key, bus and queues"
+EVENT_ENV="$("$BIN/local-stack" create-event-resources "$TABLE_PREFIX")"
 log "creating the portal's signing key (moto KMS) and its certificate"
 PORTAL_KEY="$("$BIN/local-stack" create-signing-key)"
 "$BIN/wif-admin" --json portal-certificate --kms-key-id "$PORTAL_KEY" --out "$STATE_DIR/portal.cer" \
@@ -103,6 +113,17 @@ $TABLE_ENV
 WIF_LOCAL_DEVELOPMENT=true
 WIF_PUBLIC_TOKEN_URL=$TOKEN_URL
 WIF_PUBLIC_SCIM_URL=$SCIM_URL
+AWS_ENDPOINT_URL_EVENTBRIDGE=$DYNAMODB_URL
+AWS_ENDPOINT_URL_SQS=$DYNAMODB_URL
+$EVENT_ENV
+WIF_EVENTS_ISSUER=$EVENTS_BASE
+WIF_PUBLIC_EVENTS_URL=$EVENTS_BASE
+WIF_EVENTS_POLL_INTERVAL_MS=${WIF_EVENTS_POLL_INTERVAL_MS:-100}
+WIF_EVENTS_LONG_POLL_SECONDS=${WIF_EVENTS_LONG_POLL_SECONDS:-10}
+WIF_EVENTS_PUSH_TIMEOUT_MS=${WIF_EVENTS_PUSH_TIMEOUT_MS:-2000}
+WIF_EVENTS_PUSH_FIRST_RETRY_SECONDS=${WIF_EVENTS_PUSH_FIRST_RETRY_SECONDS:-1}
+WIF_EVENTS_PUSH_MAX_RETRY_SECONDS=${WIF_EVENTS_PUSH_MAX_RETRY_SECONDS:-4}
+WIF_EVENTS_PUSH_ATTEMPTS=${WIF_EVENTS_PUSH_ATTEMPTS:-4}
 WIF_JWKS_REFETCH_COOLDOWN_SECONDS=${WIF_JWKS_REFETCH_COOLDOWN_SECONDS:-5}
 WIF_RATE_LIMIT_CLIENT_PER_MINUTE=${WIF_RATE_LIMIT_CLIENT_PER_MINUTE:-120}
 WIF_RATE_LIMIT_SOURCE_PER_MINUTE=${WIF_RATE_LIMIT_SOURCE_PER_MINUTE:-3000}
@@ -163,6 +184,22 @@ warm "$ADMIN_URL/warm-up"
 warm "$PORTAL_URL/signin"
 (cd "$REPO_ROOT" && cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" jwks-refresh \
   --data-ascii '{}' >"$STATE_DIR/logs/jwks-refresh-warm.log" 2>&1) || log "jwks-refresh warm-up failed (see logs)"
+warm "$EVENTS_BASE/events/jwks.json"
+(cd "$REPO_ROOT" && cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$LAMBDA_PORT" events \
+  --data-ascii '{"Records": []}' >"$STATE_DIR/logs/events-warm.log" 2>&1) || log "events warm-up failed (see logs)"
+
+log "starting the Directory stream → events function mapping"
+directory_table="$(printf '%s\n' "$TABLE_ENV" | sed -n 's/^WIF_DIRECTORY_TABLE=//p')"
+WIF_LOCAL_EVENTS_STREAM_DLQ_URL="$(printf '%s\n' "$EVENT_ENV" | sed -n 's/^WIF_LOCAL_EVENTS_STREAM_DLQ_URL=//p')" \
+  setsid "$BIN/local-stack" stream-mapping "$directory_table" events "http://127.0.0.1:$LAMBDA_PORT" \
+  >"$STATE_DIR/logs/stream-mapping.log" 2>&1 &
+echo $! >"$STATE_DIR/pids/stream-mapping"
+
+# AWS invokes events-push every minute and it sweeps for 55 s; locally each invocation sweeps once, every 500 ms.
+log "starting the events-push schedule"
+setsid "$BIN/local-stack" schedule events-push "http://127.0.0.1:$LAMBDA_PORT" "${WIF_LOCAL_PUSH_PERIOD_MS:-500}" \
+  >"$STATE_DIR/logs/events-push-schedule.log" 2>&1 &
+echo $! >"$STATE_DIR/pids/events-push"
 
 log "registering the demo customer through the admin API"
 "$BIN/entra-sim" register --state-dir "$STATE_DIR/entra" --version v2 --admin-url "$ADMIN_URL" \
@@ -183,6 +220,21 @@ log "running Entra's Test Connection against the demo registration"
 "$BIN/entra-sim" test-connection --state-dir "$STATE_DIR/entra" --scim-url "$SCIM_URL"
 
 if $run_demo; then
+  log "registering the ISV's application as the demo tenant's event receiver (events.read, a client secret)"
+  demo_tenant="$("${PYTHON:-python3}" -c 'import json, sys; print(json.load(open(sys.argv[1]))["registration"]["tenant_id"])' \
+    "$STATE_DIR/demo-registration.json")"
+  receiver_id="$(curl -s -X POST "$ADMIN_URL" -H 'content-type: application/json' \
+    -d "{\"tenant_id\": \"$demo_tenant\", \"wif_enabled\": false, \"secrets_enabled\": true, \"display_name\": \"ISV application (events)\", \"scopes\": [\"events.read\", \"scim.read\"], \"events\": {\"level\": \"notice\"}}" \
+    | sed -n 's/.*"client_id" *: *"\([^"]*\)".*/\1/p' | head -n1)"
+  [ -n "$receiver_id" ] || die "could not register the event receiver"
+  # The secret travels in the environment, never on a command line.
+  WIF_EVENTS_CLIENT_SECRET="$(curl -s -X POST "$ADMIN_URL/$receiver_id/secrets" \
+      | sed -n 's/.*"client_secret" *: *"\([^"]*\)".*/\1/p')" \
+    setsid "$BIN/event-receiver" --token-url "$TOKEN_URL" --client-id "$receiver_id" --events-url "$EVENTS_URL" \
+      --jwks-url "$EVENTS_BASE/events/jwks.json" --seen-file "$STATE_DIR/event-receiver-seen.txt" \
+      >"$STATE_DIR/logs/event-receiver.log" 2>&1 &
+  echo $! >"$STATE_DIR/pids/event-receiver"
+  sleep 2
   log "provisioning the sample directory like Entra does"
   "$BIN/entra-sim" provision --state-dir "$STATE_DIR/entra" --scim-url "$SCIM_URL" \
     --file "$REPO_ROOT/tests/entra-sim/fixtures/directory.json"
@@ -209,7 +261,21 @@ print(f"  groups  {len(groups):>4}")
 for group in sorted(groups, key=lambda g: g["displayName"]):
     members = len(get(f"/Groups/{group['id']}").get("members", []))
     print(f"    {group['displayName']:<26} {members:>4} members")
+# What Entra sends when an admin disables someone: a PATCH of active.
+first = get("/Users?count=1&filter=" + urllib.parse.quote("active eq true"))["Resources"][0]
+body = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                   "Operations": [{"op": "Replace", "path": "active", "value": False}]}).encode()
+request = urllib.request.Request(base + "/Users/" + first["id"], body, method="PATCH", headers={
+    "Authorization": "Bearer " + token, "Content-Type": "application/scim+json"})
+urllib.request.urlopen(request, timeout=60).read()
+print(f"\nDisabled {first['userName']} the way Entra does (PATCH active=false).")
 PY
+  for _ in $(seq 1 40); do grep -q "^deactivated user" "$STATE_DIR/logs/event-receiver.log" && break; sleep 0.25; done
+  sleep 1
+  echo
+  echo "What the ISV's application received (shared/event-receiver: polled, signature-verified, de-duplicated):"
+  echo "  $(grep -c ' (tenant ' "$STATE_DIR/logs/event-receiver.log") events, the last ones:"
+  tail -n 4 "$STATE_DIR/logs/event-receiver.log" | sed 's/^/    /'
 fi
 
 print_urls

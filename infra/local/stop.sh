@@ -3,9 +3,12 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
+stop_by_pidfile "$STATE_DIR/pids/event-receiver" "sample event receiver"
+stop_by_pidfile "$STATE_DIR/pids/stream-mapping" "stream mapping"
+stop_by_pidfile "$STATE_DIR/pids/events-push" "events-push schedule"
 stop_by_pidfile "$STATE_DIR/pids/lambda" "cargo lambda watch"
 stop_by_pidfile "$STATE_DIR/pids/entra" "Entra stand-in"
 stop_by_pidfile "$STATE_DIR/pids/dynamodb-proxy" "DynamoDB fault proxy"
 stop_by_pidfile "$STATE_DIR/pids/moto" "moto"
-rm -f "$STATE_DIR/demo-client-id"
+rm -f "$STATE_DIR/demo-client-id" "$STATE_DIR/event-receiver-seen.txt"
 log "stopped"

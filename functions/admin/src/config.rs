@@ -8,13 +8,15 @@ use wif_registry::PublicUrls;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
 
-/// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state).
+/// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state);
+/// Events only for a registration's push delivery state (read, and reset on redelivery).
 pub const TABLES: &[TableKind] = &[
     TableKind::Clients,
     TableKind::Tokens,
     TableKind::Keys,
     TableKind::Audit,
     TableKind::Portal,
+    TableKind::Events,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,12 +54,23 @@ impl AdminConfig {
             urls: PublicUrls {
                 token_url: required_public_url(env, "WIF_PUBLIC_TOKEN_URL", local_development)?,
                 scim_url: required_public_url(env, "WIF_PUBLIC_SCIM_URL", local_development)?,
+                ..events_urls(env, local_development)?
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
             jwks_fetch: FetchSettings::from_env(env)?,
             portal_url: public_url(env, "WIF_PUBLIC_PORTAL_URL", local_development)?,
         })
     }
+}
+
+/// The registrations' poll and JWKS URLs (`WIF_PUBLIC_EVENTS_URL`).
+fn events_urls(env: &(impl EnvSource + ?Sized), local_development: bool) -> Result<PublicUrls, ConfigError> {
+    let (events_url, events_jwks_url) = wif_events::settings::public_urls(env, local_development)?;
+    Ok(PublicUrls {
+        events_url,
+        events_jwks_url,
+        ..PublicUrls::default()
+    })
 }
 
 #[cfg(test)]
@@ -70,6 +83,7 @@ mod tests {
         ("WIF_KEYS_TABLE", "k"),
         ("WIF_AUDIT_TABLE", "a"),
         ("WIF_PORTAL_TABLE", "p"),
+        ("WIF_EVENTS_TABLE", "e"),
         ("WIF_PUBLIC_TOKEN_URL", "https://auth.example.com/oauth2/token"),
         ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
     ];

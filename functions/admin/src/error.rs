@@ -23,6 +23,9 @@ pub enum AdminError {
     /// What the customer portal's tenant links and invitations refused or could not do.
     #[error(transparent)]
     Portal(#[from] wif_portal::PortalError),
+    /// A store the admin API reads besides the registry's (push delivery state) could not answer: 503.
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
     /// Defence in depth: the function URL's AWS_IAM auth should make this unreachable in AWS.
     #[error("the admin API requires a SigV4-signed request from an IAM principal")]
     NoPrincipal,
@@ -47,6 +50,7 @@ impl AdminError {
             AdminError::BadRequest { status, .. } => *status,
             AdminError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AdminError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NoPrincipal | AdminError::NotAFunctionUrlEvent => StatusCode::FORBIDDEN,
         }
     }
@@ -60,6 +64,7 @@ impl AdminError {
             AdminError::BadRequest { .. } => "invalid_request",
             AdminError::MethodNotAllowed { .. } => "method_not_allowed",
             AdminError::NotFound { .. } => "not_found",
+            AdminError::Unavailable(_) => "temporarily_unavailable",
             AdminError::NoPrincipal | AdminError::NotAFunctionUrlEvent => "access_denied",
         }
     }
@@ -71,6 +76,12 @@ impl AdminError {
         }
         let body = serde_json::json!({ "error": self.code(), "error_description": self.to_string() });
         let mut response = json(status, &body);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 says when to come back; the stores' outages are short.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let AdminError::MethodNotAllowed { allow } = self {
             response
                 .headers_mut()

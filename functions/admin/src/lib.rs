@@ -8,6 +8,8 @@
 //! - `GET|PATCH|DELETE /clients/{id}` (`DELETE ...?version=N` optional)
 //! - `POST /clients/{id}/enable`, `POST /clients/{id}/disable`, `POST /clients/{id}/revoke-tokens` (`?version=N`)
 //! - `GET /clients/{id}/test`: the connection checks
+//! - `GET /clients/{id}/push`, `POST /clients/{id}/push/redeliver`: RFC 8935 push delivery state (retrying,
+//!   dead letter) and redelivery from the dead letter
 //! - `POST|GET /clients/{id}/secrets`, `DELETE /clients/{id}/secrets/{secret_id}?version=&revoke_tokens=true`
 //! - `GET /audit?tenant_id=|client_id=&from=&to=&cursor=&limit=&order=asc|desc`
 //! - `/tenant-links`, `/invitations`: the customer portal's tenant links and onboarding invitations ([`links`])
@@ -20,6 +22,7 @@ pub mod config;
 pub mod error;
 mod links;
 pub mod permissions;
+pub mod push;
 pub mod request;
 pub mod response;
 pub mod routes;
@@ -45,6 +48,8 @@ pub struct AdminApp {
     pub audit: AuditQueries,
     /// The customer portal's tenant links and invitations.
     pub links: wif_portal::links::TenantLinks,
+    /// Push delivery state of the registrations with a push endpoint (the Events table).
+    pub push_states: std::sync::Arc<dyn wif_events::delivery::PushStateStore>,
     /// Without IAM auth in front (local stack), requests carry no principal and are accepted as `local-developer`.
     pub local_development: bool,
     /// For the freshness of a function-URL event's `timeEpoch`.
@@ -147,6 +152,7 @@ mod tests {
                 PublicUrls {
                     token_url: "http://127.0.0.1:9000/lambda-url/token/oauth2/token".into(),
                     scim_url: "http://127.0.0.1:9000/lambda-url/scim/scim/v2".into(),
+                    ..Default::default()
                 },
             ),
             tester: ConnectionTester {
@@ -161,6 +167,7 @@ mod tests {
                 clock.clone(),
                 Some("https://portal.example".into()),
             ),
+            push_states: Arc::new(wif_events::memory::MemoryEventStore::default()),
             audit: AuditQueries::new(audit.clone()),
             local_development,
             clock,
@@ -217,6 +224,47 @@ mod tests {
         let (status, fetched) = call(&app, "GET", &format!("/clients/{id}"), "").await;
         assert_eq!(status, 200);
         assert_eq!(fetched, created);
+    }
+
+    #[tokio::test]
+    async fn push_state_and_redelivery_over_http() {
+        let app = app(true);
+        let (status, created) = call(&app, "POST", "/clients", CREATE).await;
+        assert_eq!(status, 201);
+        let polled = created["client_id"].as_str().unwrap().to_owned();
+        let (status, view) = call(&app, "GET", &format!("/clients/{polled}/push"), "").await;
+        assert_eq!((status, view["status"].as_str()), (200, Some("not_configured")));
+        let (status, refused) = call(&app, "POST", &format!("/clients/{polled}/push/redeliver"), "").await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_request")));
+        let (status, missing) = call(&app, "GET", "/clients/nobody/push", "").await;
+        assert_eq!(status, 404, "{missing}");
+        let (status, _) = call(&app, "DELETE", &format!("/clients/{polled}/push"), "").await;
+        assert_eq!(status, 405);
+
+        let pushing = r#"{"tenant_id":"contoso","wif_enabled":false,"secrets_enabled":true,"scopes":["events.read"],
+            "events":{"push_url":"https://app.isv.example/events"}}"#;
+        let (status, created) = call(&app, "POST", "/clients", pushing).await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["client_id"].as_str().unwrap().to_owned();
+        let dead = wif_events::delivery::PushState {
+            failures: 12,
+            last_error: Some("status 503".into()),
+            dead_lettered_at_ms: Some(1_800_000_000_000),
+            ..Default::default()
+        };
+        app.push_states.save_push_state(&id, "contoso", &dead).await.unwrap();
+        let (_, view) = call(&app, "GET", &format!("/clients/{id}/push"), "").await;
+        assert_eq!(view["status"], "dead_letter");
+        assert_eq!(
+            (view["failures"].as_u64(), view["dead_lettered_at"].as_i64()),
+            (Some(12), Some(1_800_000_000))
+        );
+        let (status, view) = call(&app, "POST", &format!("/clients/{id}/push/redeliver"), "").await;
+        assert_eq!(
+            (status, view["status"].as_str(), view["failures"].as_u64()),
+            (200, Some("active"), Some(0))
+        );
+        assert_eq!(view["last_error"], "status 503", "the last error stays visible");
     }
 
     #[tokio::test]

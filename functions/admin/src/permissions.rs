@@ -39,6 +39,8 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
             "dynamodb:Scan",
         ],
     ),
+    // GET /clients/{id}/push reads the registration's push state; POST …/push/redeliver rewrites it.
+    (TableKind::Events, &["dynamodb:GetItem", "dynamodb:PutItem"]),
 ];
 
 /// Every environment variable [`crate::config::AdminConfig::from_env`] reads.
@@ -48,11 +50,13 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_KEYS_TABLE",
     "WIF_AUDIT_TABLE",
     "WIF_PORTAL_TABLE",
+    "WIF_EVENTS_TABLE",
     "WIF_LOCAL_DEVELOPMENT",
     "WIF_JWKS_ALLOWED_HOSTS",
     "WIF_TOKEN_LIFETIME_MIN_SECONDS",
     "WIF_TOKEN_LIFETIME_MAX_SECONDS",
     "WIF_PUBLIC_TOKEN_URL",
+    "WIF_PUBLIC_EVENTS_URL",
     "WIF_PUBLIC_SCIM_URL",
     "WIF_AUDIT_RETENTION_DAYS",
     "WIF_JWKS_FETCH_TIMEOUT_MS",

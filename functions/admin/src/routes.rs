@@ -42,6 +42,14 @@ pub async fn route(app: &AdminApp, request: &Request, actor: &Actor) -> Answer {
             let registration = app.registry.registration(id).await?;
             Ok(ok(&app.tester.test(&registration).await))
         }
+        ["clients", id, "push"] => {
+            only(request, Method::GET, "GET")?;
+            Ok(ok(&crate::push::status(app, id).await?))
+        }
+        ["clients", id, "push", "redeliver"] => {
+            only(request, Method::POST, "POST")?;
+            Ok(ok(&crate::push::redeliver(app, id).await?))
+        }
         ["clients", id, "secrets"] => secrets(app, request, id, actor).await,
         ["clients", id, "secrets", secret_id] => revoke_secret(app, request, id, secret_id, actor).await,
         ["tenant-links", ..] | ["invitations", ..] => crate::links::route(app, request, actor, &segments).await,

@@ -8,6 +8,7 @@ use wif_common::{Clock, ConfigError};
 use wif_registry::{AuditQueries, ConnectionTester, RegistryPorts, RegistryService};
 use wif_store::audit::AuditRepository;
 use wif_store::clients::ClientRepository;
+use wif_store::events::EventRepository;
 use wif_store::keys::KeyRepository;
 use wif_store::portal::PortalRepository;
 use wif_store::tokens::TokenRepository;
@@ -56,6 +57,11 @@ impl AdminApp {
             registry,
             tester,
             links,
+            push_states: Arc::new(EventRepository::new(
+                client.clone(),
+                tables.get(TableKind::Events)?,
+                std::time::Duration::from_secs(7 * 86_400),
+            )),
             audit: AuditQueries::new(audit),
             local_development: config.policy.local_development,
             clock,

@@ -132,6 +132,7 @@ impl PortalConfig {
         let local_development = local_development(env)?;
         let url = |name: &'static str| public_url(env, name, local_development);
         let defaults = TrustTemplates::default();
+        let events_urls = wif_events::settings::public_urls(env, local_development)?;
         Ok(Self {
             tables: wif_store::TableNames::from_env_for(env, TABLES)?,
             policy: RegistrationPolicy {
@@ -143,6 +144,8 @@ impl PortalConfig {
             urls: PublicUrls {
                 token_url: required_public_url(env, "WIF_PUBLIC_TOKEN_URL", local_development)?,
                 scim_url: required_public_url(env, "WIF_PUBLIC_SCIM_URL", local_development)?,
+                events_url: events_urls.0,
+                events_jwks_url: events_urls.1,
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
             jwks_fetch: FetchSettings::from_env(env)?,

@@ -36,8 +36,9 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     ),
 ];
 
-/// KMS actions on the portal's own signing key (the private key of its Entra certificate credential).
-pub const KMS_PERMISSIONS: &[&str] = &["kms:Sign"];
+/// Other AWS resources (template logical id) → actions: the portal's own signing key (the private key of its Entra
+/// certificate credential).
+pub const AWS_PERMISSIONS: &[(&str, &[&str])] = &[("PortalSigningKey", &["kms:Sign"])];
 
 /// Every environment variable [`crate::config::PortalConfig::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
@@ -52,6 +53,7 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_TOKEN_LIFETIME_MAX_SECONDS",
     "WIF_PUBLIC_TOKEN_URL",
     "WIF_PUBLIC_SCIM_URL",
+    "WIF_PUBLIC_EVENTS_URL",
     "WIF_AUDIT_RETENTION_DAYS",
     "WIF_JWKS_FETCH_TIMEOUT_MS",
     "WIF_JWKS_MAX_BYTES",

@@ -141,6 +141,12 @@ async fn route(app: &ScimApp, request: Request, meta: &RequestMeta, path: &str) 
             return bearer_failure(&err);
         }
     };
+    if !grant.can_read() {
+        // An events.read-only token (the ISV application's feed credential) reads nothing through SCIM.
+        return bearer_failure(&BearerError::InsufficientScope {
+            required: wif_auth::scope::Scope::ScimRead,
+        });
+    }
     if let Verdict::Refused { retry_after_seconds } = app.limit.check(&grant.client_id, app.clock.now_unix()).await {
         tracing::info!(client_id = %grant.client_id, "SCIM request limit reached");
         return rate_limited(app.limit.per_minute(), retry_after_seconds);
@@ -188,6 +194,7 @@ mod tests {
         writer: String,
         reader: String,
         other: String,
+        events: String,
     }
 
     async fn app() -> (ScimApp, Tokens) {
@@ -196,11 +203,13 @@ mod tests {
             writer: AccessToken::generate().unwrap().value().to_owned(),
             reader: AccessToken::generate().unwrap().value().to_owned(),
             other: AccessToken::generate().unwrap().value().to_owned(),
+            events: AccessToken::generate().unwrap().value().to_owned(),
         };
         for (token, tenant, scopes) in [
             (&minted.writer, "tenant-a", vec![Scope::Scim]),
             (&minted.reader, "tenant-a", vec![Scope::ScimRead]),
             (&minted.other, "tenant-b", vec![Scope::Scim]),
+            (&minted.events, "tenant-a", vec![Scope::EventsRead]),
         ] {
             tokens
                 .put_token(&TokenRecord {
@@ -320,6 +329,12 @@ mod tests {
         );
         let response = handle(&app, request("GET", "/elsewhere", Some(&t.writer), Body::Empty)).await;
         assert_eq!(response.status(), 404);
+        let response = handle(&app, request("GET", "/scim/v2/Users", Some(&t.events), Body::Empty)).await;
+        assert_eq!(
+            response.status(),
+            403,
+            "the event-feed scope reads nothing through SCIM"
+        );
     }
 
     #[tokio::test]

@@ -29,8 +29,9 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     (TableKind::RateLimits, &["dynamodb:UpdateItem"]),
 ];
 
-/// Secrets Manager actions on the CloudFront origin secret (only with a custom domain): read once at start.
-pub const SECRETS_PERMISSIONS: &[&str] = &["secretsmanager:GetSecretValue"];
+/// Other AWS resources of the template: the CloudFront origin secret (only with a custom domain), read once at
+/// start.
+pub const AWS_PERMISSIONS: &[(&str, &[&str])] = &[("OriginVerifySecret", &["secretsmanager:GetSecretValue"])];
 
 /// Every environment variable [`crate::config::ScimConfig::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[

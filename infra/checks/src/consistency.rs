@@ -22,10 +22,8 @@ pub struct FunctionSpec {
     pub dynamodb: &'static [(TableKind, &'static [&'static str])],
     /// Every environment variable the function's configuration reads.
     pub env_vars: &'static [&'static str],
-    /// KMS actions the code sends to an asymmetric signing key of the template (`KeyUsage: SIGN_VERIFY`).
-    pub kms_signing: &'static [&'static str],
-    /// Secrets Manager actions the code sends to a secret of the template (the CloudFront origin secret).
-    pub secrets: &'static [&'static str],
+    /// Other AWS resources (template logical id, `T.StreamArn` for a table's stream) → actions on them.
+    pub aws: &'static [(&'static str, &'static [&'static str])],
 }
 
 /// The only KMS actions a role may hold: DynamoDB's use of a customer-managed table key on the caller's behalf.
@@ -324,10 +322,8 @@ fn via_dynamodb_only(condition: &Value) -> bool {
 struct RoleGrants {
     /// (table, action) granted on the table itself.
     table_actions: BTreeSet<(String, String)>,
-    /// KMS actions granted on the template's signing keys.
-    signing_actions: BTreeSet<String>,
-    /// Secrets Manager actions granted on the template's secrets.
-    secret_actions: BTreeSet<String>,
+    /// (resource, action) granted on other resources of the template (streams, queues, buses, signing keys).
+    aws_actions: BTreeSet<(String, String)>,
 }
 
 struct Checker<'a> {
@@ -492,6 +488,21 @@ impl Checker<'_> {
             return;
         };
         let resources = values(&statement["Resource"]);
+        let other = actions.iter().all(|a| !LOG_ACTIONS.contains(a));
+        if let Some(targets) = self.other_resources(&resources).filter(|_| other) {
+            for action in &actions {
+                if action.contains('*') {
+                    self.push(Violation::WildcardAction {
+                        function: function.into(),
+                        action: (*action).into(),
+                    });
+                }
+                for target in &targets {
+                    grants.aws_actions.insert((target.clone(), (*action).to_owned()));
+                }
+            }
+            return;
+        }
         let queries = actions.iter().any(|a| *a == "dynamodb:Query" || *a == "dynamodb:Scan");
         for action in &actions {
             if action.contains('*') {
@@ -550,33 +561,6 @@ impl Checker<'_> {
                         reason: format!("{action} is allowed only on the table key, through DynamoDB (kms:ViaService)"),
                     });
                 }
-            } else if action.starts_with("secretsmanager:") {
-                let on_own_secret = !resources.is_empty()
-                    && resources.iter().all(|r| {
-                        as_ref(r)
-                            .is_some_and(|id| self.template.resource_type(id) == Some("AWS::SecretsManager::Secret"))
-                    });
-                if on_own_secret {
-                    grants.secret_actions.insert((*action).to_owned());
-                } else {
-                    self.push(Violation::ForbiddenStatement {
-                        function: function.into(),
-                        reason: format!("{action} is allowed only on a secret of the template"),
-                    });
-                }
-            } else if action.starts_with("kms:") {
-                let on_signing_key = !resources.is_empty()
-                    && resources
-                        .iter()
-                        .all(|r| as_get_att(r).is_some_and(|(key, attr)| attr == "Arn" && self.is_signing_key(key)));
-                if on_signing_key {
-                    grants.signing_actions.insert((*action).to_owned());
-                } else {
-                    self.push(Violation::ForbiddenStatement {
-                        function: function.into(),
-                        reason: format!("{action} is allowed only on a SIGN_VERIFY key of the template"),
-                    });
-                }
             } else {
                 self.push(Violation::UnexpectedAction {
                     function: function.into(),
@@ -586,34 +570,51 @@ impl Checker<'_> {
         }
     }
 
-    /// Missing and extra grants of one kind of non-table resource (`what` names it in the violations).
-    fn compare_actions(&mut self, spec: &FunctionSpec, what: &str, declared: &[&str], granted: &BTreeSet<String>) {
-        let declared: BTreeSet<String> = declared.iter().map(|a| (*a).to_owned()).collect();
-        for action in declared.difference(granted) {
-            self.push(Violation::ActionMissing {
-                function: spec.logical_id.into(),
-                table: what.into(),
-                action: action.clone(),
-            });
-        }
-        for action in granted.difference(&declared) {
-            self.push(Violation::ActionExtra {
-                function: spec.logical_id.into(),
-                table: what.into(),
-                action: action.clone(),
-            });
-        }
-    }
-
-    /// An asymmetric KMS key of this template that can only sign and verify.
-    fn is_signing_key(&self, logical_id: &str) -> bool {
-        let resource = &self.template.resources()[logical_id];
-        resource["Type"] == "AWS::KMS::Key" && resource["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    /// The statement's resources when every one is another resource of this template (`!GetAtt X.Arn` of a
+    /// non-table resource other than the table key, or `!GetAtt T.StreamArn`); `None` otherwise.
+    fn other_resources(&self, resources: &[&Value]) -> Option<Vec<String>> {
+        let targets: Vec<String> = resources
+            .iter()
+            .flat_map(|r| branches(r))
+            .map(|resource| match as_get_att(resource) {
+                // `!Ref` of a Secrets Manager secret is its ARN.
+                None => as_ref(resource)
+                    .filter(|id| self.template.resource_type(id) == Some("AWS::SecretsManager::Secret"))
+                    .map(str::to_owned),
+                Some((table, "StreamArn")) if self.tables.contains_key(table) => Some(format!("{table}.StreamArn")),
+                Some((name, "Arn"))
+                    if !self.tables.contains_key(name)
+                        && name != "TableKey"
+                        && self.template.resource(name).is_some() =>
+                {
+                    Some(name.to_owned())
+                }
+                _ => None,
+            })
+            .collect::<Option<_>>()?;
+        (!targets.is_empty()).then_some(targets)
     }
 
     fn check_grants(&mut self, spec: &FunctionSpec, grants: &RoleGrants) {
-        self.compare_actions(spec, "secret", spec.secrets, &grants.secret_actions);
-        self.compare_actions(spec, "signing key", spec.kms_signing, &grants.signing_actions);
+        let declared_aws: BTreeSet<(String, String)> = spec
+            .aws
+            .iter()
+            .flat_map(|(resource, actions)| actions.iter().map(|a| ((*resource).to_owned(), (*a).to_owned())))
+            .collect();
+        for (resource, action) in declared_aws.difference(&grants.aws_actions) {
+            self.push(Violation::ActionMissing {
+                function: spec.logical_id.into(),
+                table: resource.clone(),
+                action: action.clone(),
+            });
+        }
+        for (resource, action) in grants.aws_actions.difference(&declared_aws) {
+            self.push(Violation::ActionExtra {
+                function: spec.logical_id.into(),
+                table: resource.clone(),
+                action: action.clone(),
+            });
+        }
         let declared: BTreeSet<(String, String)> = spec
             .dynamodb
             .iter()
@@ -726,8 +727,7 @@ pub fn check(template_text: &str, functions: &[FunctionSpec]) -> Vec<Violation> 
         roles.entry(role.clone()).or_default().push(spec.logical_id.into());
         let mut grants = RoleGrants {
             table_actions: BTreeSet::new(),
-            signing_actions: BTreeSet::new(),
-            secret_actions: BTreeSet::new(),
+            aws_actions: BTreeSet::new(),
         };
         for statement in checker.statements_of(spec.logical_id, &role) {
             checker.check_statement(spec, &statement, &mut grants);

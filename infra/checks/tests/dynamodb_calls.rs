@@ -243,6 +243,30 @@ async fn admin_function_sends_exactly_what_it_declares() {
         assert_eq!(status, expected, "{method} {uri}: {body}");
     }
 
+    // Push delivery state: a dead-lettered push endpoint is shown and redelivered.
+    let pushing = r#"{"tenant_id":"contoso","wif_enabled":false,"secrets_enabled":true,"scopes":["events.read"],
+        "events":{"push_url":"https://app.isv.example/events"}}"#;
+    let (status, created) = call("POST", "/clients", pushing).await;
+    assert_eq!(status, 201, "{created}");
+    let pushing_id = created["client_id"].as_str().unwrap_or_default().to_owned();
+    let dead = wif_events::delivery::PushState {
+        failures: 12,
+        dead_lettered_at_ms: Some(1),
+        ..Default::default()
+    };
+    wif_store::events::EventRepository::new(
+        dynamo.unrecorded.clone(),
+        names.get(TableKind::Events),
+        std::time::Duration::from_secs(86_400),
+    )
+    .store_push_state(&pushing_id, "contoso", &dead)
+    .await
+    .unwrap();
+    let (status, body) = call("GET", &format!("/clients/{pushing_id}/push"), "").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("dead_letter")), "{body}");
+    let (status, body) = call("POST", &format!("/clients/{pushing_id}/push/redeliver"), "").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("active")), "{body}");
+
     assert_sent_matches_declared(&dynamo, "AdminFunction", "AdminRole");
 }
 

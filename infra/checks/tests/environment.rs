@@ -40,6 +40,9 @@ fn load(logical_id: &str, env: &RecordingEnv) -> Result<(), String> {
         "ScimFunction" => scim::config::ScimConfig::from_env(env).map(drop),
         "JwksRefreshFunction" => jwks_refresh::config::RefreshConfig::from_env(env).map(drop),
         "AdminFunction" => admin::config::AdminConfig::from_env(env).map(drop),
+        "EventsFunction" => events::config::EventsConfig::from_env(env).map(drop),
+        "EventsFeedFunction" => events_feed::config::FeedConfig::from_env(env).map(drop),
+        "EventsPushFunction" => events_push::config::PushConfig::from_env(env).map(drop),
         "PortalFunction" => portal::config::PortalConfig::from_env(env).map(drop),
         other => panic!("no loader for {other}"),
     }

@@ -370,13 +370,60 @@ fn public_surface_is_as_designed() {
 }
 
 #[test]
+fn stream_bus_queue_and_signing_key_grants_are_checked_like_table_grants() {
+    let template = edit(
+        "  EventsRole:",
+        "Action: [events:PutEvents]",
+        "Action: [events:PutRule]",
+    );
+    expect(
+        &template,
+        &Violation::ActionMissing {
+            function: s("EventsFunction"),
+            table: s("EventsBus"),
+            action: s("events:PutEvents"),
+        },
+    );
+    expect(
+        &template,
+        &Violation::ActionExtra {
+            function: s("EventsFunction"),
+            table: s("EventsBus"),
+            action: s("events:PutRule"),
+        },
+    );
+    let template = edit(
+        "  EventsFeedRole:",
+        "Action: [kms:GetPublicKey, kms:Sign]",
+        "Action: [kms:GetPublicKey, kms:Sign, kms:Decrypt]",
+    );
+    expect(
+        &template,
+        &Violation::ActionExtra {
+            function: s("EventsFeedFunction"),
+            table: s("EventsSigningKey"),
+            action: s("kms:Decrypt"),
+        },
+    );
+    let template = edit("  EventsRole:", "dynamodb:GetRecords, ", "");
+    expect(
+        &template,
+        &Violation::ActionMissing {
+            function: s("EventsFunction"),
+            table: s("DirectoryTable.StreamArn"),
+            action: s("dynamodb:GetRecords"),
+        },
+    );
+}
+
+#[test]
 fn the_portal_signs_only_with_its_own_signing_key() {
     let without = edit("PortalRole:", "Action: [kms:Sign]", "Action: [kms:GetPublicKey]");
     expect(
         &without,
         &Violation::ActionMissing {
             function: s("PortalFunction"),
-            table: s("signing key"),
+            table: s("PortalSigningKey"),
             action: s("kms:Sign"),
         },
     );
@@ -387,9 +434,9 @@ fn the_portal_signs_only_with_its_own_signing_key() {
     );
     expect(
         &elsewhere,
-        &Violation::ForbiddenStatement {
+        &Violation::UnexpectedAction {
             function: s("PortalFunction"),
-            reason: s("kms:Sign is allowed only on a SIGN_VERIFY key of the template"),
+            action: s("kms:Sign"),
         },
     );
 }

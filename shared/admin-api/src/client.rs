@@ -43,6 +43,25 @@ pub struct Client {
     pub updated_at: i64,
     pub token_url: String,
     pub scim_url: String,
+    /// Where this registration polls its tenant's change events (RFC 8936), when it has the `events.read` scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_url: Option<String>,
+    /// The JWKS of the keys that sign the events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_jwks_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<ClientEvents>,
+}
+
+/// How a registration receives change events: the data level (`ids`, `notice`, `full`) and an optional RFC 8935
+/// push endpoint (`""` removes it on update).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientEvents {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_url: Option<String>,
 }
 
 /// One page of registrations.
@@ -85,6 +104,9 @@ pub struct ClientSettings {
     /// Whether `client_secret_basic` / `client_secret_post` are accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets_enabled: Option<bool>,
+    /// How the registration receives change events (with the `events.read` scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<ClientEvents>,
 }
 
 impl ClientSettings {
@@ -102,6 +124,7 @@ impl ClientSettings {
             ("allowed_algorithms", self.allowed_algorithms.is_some()),
             ("wif_enabled", self.wif_enabled.is_some()),
             ("secrets_enabled", self.secrets_enabled.is_some()),
+            ("events", self.events.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, present)| present.then_some(name))

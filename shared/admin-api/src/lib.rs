@@ -5,6 +5,7 @@
 //! - [`client`]: registrations (`/clients…`): what a registration looks like, what creating and changing one sends.
 //! - [`secret`]: client secrets (`/clients/{id}/secrets…`).
 //! - [`check`]: the connection test (`/clients/{id}/test`).
+//! - [`push`]: RFC 8935 push delivery state and redelivery (`/clients/{id}/push…`).
 //! - [`audit`]: the audit trail (`/audit`), including the audit event every function records.
 //!
 //! Responses tolerate members they do not know (a newer server may add some); request bodies leave out what the
@@ -13,9 +14,13 @@
 pub mod audit;
 pub mod check;
 pub mod client;
+pub mod push;
 pub mod secret;
 
 pub use audit::{AuditCategory, AuditEvent, AuditFilter, AuditPage};
 pub use check::{Check, ConnectionReport};
-pub use client::{Client, ClientPage, ClientSettings, ClientUpdate, Deleted, NewClient, SecretInfo, TokensRevoked};
+pub use client::{
+    Client, ClientEvents, ClientPage, ClientSettings, ClientUpdate, Deleted, NewClient, SecretInfo, TokensRevoked,
+};
+pub use push::PushStatus;
 pub use secret::{CreatedSecret, NewSecret, RevokedSecret, SecretList};

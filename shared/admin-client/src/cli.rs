@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use wif_admin_client::model::ClientSettings;
+use wif_admin_client::model::{ClientEvents, ClientSettings};
 use wif_admin_client::{LOCAL_ADMIN_URL, SignMode};
 
 #[derive(Parser)]
@@ -83,7 +83,7 @@ pub struct RegistrationFields {
     pub audience: Option<String>,
     #[arg(long)]
     pub display_name: Option<String>,
-    /// Allowed scope (repeat): scim, scim.read, scim.readwrite. Default on create: all.
+    /// Allowed scope (repeat): scim, scim.read, scim.readwrite, events.read. Default on create: the three SCIM scopes.
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
     /// Access-token lifetime in seconds (3600-21600 by default policy).
@@ -101,6 +101,12 @@ pub struct RegistrationFields {
     /// Accept client secrets.
     #[arg(long, value_name = "true|false")]
     pub secrets_enabled: Option<bool>,
+    /// Data level of the change events this registration receives (with --scope events.read): ids, notice, full.
+    #[arg(long, value_name = "LEVEL")]
+    pub events_level: Option<String>,
+    /// RFC 8935 push endpoint for the change events ("" removes it).
+    #[arg(long, value_name = "URL")]
+    pub events_push_url: Option<String>,
 }
 
 impl RegistrationFields {
@@ -119,6 +125,10 @@ impl RegistrationFields {
             allowed_algorithms: non_empty(self.algorithms),
             wif_enabled: self.wif_enabled,
             secrets_enabled: self.secrets_enabled,
+            events: (self.events_level.is_some() || self.events_push_url.is_some()).then_some(ClientEvents {
+                level: self.events_level,
+                push_url: self.events_push_url,
+            }),
         }
     }
 }
@@ -183,6 +193,14 @@ pub enum ClientsCommand {
     },
     /// Run the checks Entra's Test Connection depends on (registration, JWKS, keys, cache, secrets).
     Test {
+        client_id: String,
+    },
+    /// Show the RFC 8935 push delivery state (active, retrying, dead_letter, the last error).
+    Push {
+        client_id: String,
+    },
+    /// Push again after a dead letter (the events waited in the feed).
+    Redeliver {
         client_id: String,
     },
 }

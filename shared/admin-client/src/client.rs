@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 
 use wif_admin_api::{
     AuditFilter, AuditPage, Client, ClientPage, ClientUpdate, ConnectionReport, CreatedSecret, Deleted, NewClient,
-    NewSecret, RevokedSecret, SecretList, TokensRevoked,
+    NewSecret, PushStatus, RevokedSecret, SecretList, TokensRevoked,
 };
 
 use crate::error::ClientError;
@@ -274,6 +274,18 @@ impl AdminClient {
 
     pub async fn revoke_tokens(&self, client_id: &str) -> Result<Reply<TokensRevoked>, ClientError> {
         let segments = ["clients", client_id, "revoke-tokens"];
+        self.fetch(Method::POST, &segments, &[], Self::NO_BODY).await
+    }
+
+    /// The registration's RFC 8935 push delivery state.
+    pub async fn push_status(&self, client_id: &str) -> Result<Reply<PushStatus>, ClientError> {
+        let segments = ["clients", client_id, "push"];
+        self.fetch(Method::GET, &segments, &[], Self::NO_BODY).await
+    }
+
+    /// Leaves the dead letter: the next sweep pushes again from the oldest undelivered event.
+    pub async fn redeliver(&self, client_id: &str) -> Result<Reply<PushStatus>, ClientError> {
+        let segments = ["clients", client_id, "push", "redeliver"];
         self.fetch(Method::POST, &segments, &[], Self::NO_BODY).await
     }
 

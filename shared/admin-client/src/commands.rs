@@ -110,6 +110,14 @@ async fn clients(client: &AdminClient, command: ClientsCommand) -> Result<Outcom
             );
             Ok(Outcome::new(reply.json, output::View::Text(text)))
         }
+        ClientsCommand::Push { client_id } => {
+            let reply = client.push_status(&client_id).await?;
+            Ok(Outcome::new(reply.json, output::push(&reply.value)))
+        }
+        ClientsCommand::Redeliver { client_id } => {
+            let reply = client.redeliver(&client_id).await?;
+            Ok(Outcome::new(reply.json, output::push(&reply.value)))
+        }
         ClientsCommand::Test { client_id } => {
             let reply = client.test_client(&client_id).await?;
             let mut outcome = Outcome::new(reply.json, output::report(&reply.value));

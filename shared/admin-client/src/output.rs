@@ -5,7 +5,7 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 
-use wif_admin_client::model::{AuditEvent, Client, ConnectionReport, CreatedSecret, SecretList};
+use wif_admin_client::model::{AuditEvent, Client, ConnectionReport, CreatedSecret, PushStatus, SecretList};
 
 pub enum View {
     // Boxed: a Table is large and most views are built once and printed once.
@@ -124,10 +124,56 @@ pub fn client(client: &Client) -> View {
     row("updated", time(client.updated_at));
     row("token URL (Entra)", client.token_url.clone());
     row("SCIM URL (Entra)", client.scim_url.clone());
+    if let Some(events) = &client.events {
+        row("events level", events.level.clone().unwrap_or_default());
+        row(
+            "events push URL",
+            events.push_url.clone().unwrap_or_else(|| "(poll only)".into()),
+        );
+    }
+    if let Some(url) = &client.events_url {
+        row("events_url", url.clone());
+    }
+    if let Some(url) = &client.events_jwks_url {
+        row("events_jwks_url", url.clone());
+    }
     keep_whole(&mut t, &[0]);
     View::Table {
         table: Box::new(t),
         notes: Vec::new(),
+    }
+}
+
+pub fn push(status: &PushStatus) -> View {
+    let mut t = table(&["field", "value"]);
+    let optional_time = |unix: Option<i64>| unix.map(time).unwrap_or_default();
+    for (name, value) in [
+        ("client_id", status.client_id.clone()),
+        (
+            "push URL",
+            status.push_url.clone().unwrap_or_else(|| "(poll only)".into()),
+        ),
+        ("status", status.status.clone()),
+        ("failures in a row", status.failures.to_string()),
+        ("delivered", status.delivered.to_string()),
+        ("last error", status.last_error.clone().unwrap_or_default()),
+        ("next attempt", optional_time(status.next_attempt_at)),
+        ("dead-lettered", optional_time(status.dead_lettered_at)),
+        ("last delivered", optional_time(status.last_delivered_at)),
+    ] {
+        t.add_row(vec![name.to_owned(), value]);
+    }
+    keep_whole(&mut t, &[0]);
+    let notes = match status.status.as_str() {
+        "dead_letter" => vec![format!(
+            "dead letter: run `wif-admin clients redeliver {}` once the endpoint is fixed",
+            status.client_id
+        )],
+        _ => Vec::new(),
+    };
+    View::Table {
+        table: Box::new(t),
+        notes,
     }
 }
 

@@ -28,9 +28,14 @@ impl AccessGrant {
         self.scopes.iter().any(|scope| scope.allows_write())
     }
 
-    /// Every scope we issue may read.
+    /// Every SCIM scope may read; `events.read` alone may not.
     pub fn can_read(&self) -> bool {
-        !self.scopes.is_empty()
+        self.scopes.iter().any(|scope| scope.allows_scim_read())
+    }
+
+    /// Whether the token may poll the event feed.
+    pub fn can_read_events(&self) -> bool {
+        self.scopes.contains(&Scope::EventsRead)
     }
 
     /// Whether `method` on `path` is allowed: `scim.read` may GET (and HEAD) and POST a `.search`; everything
@@ -46,6 +51,10 @@ impl AccessGrant {
     pub fn authorize(&self, method: &Method, path: &str) -> Result<(), BearerError> {
         if self.permits(method, path) {
             Ok(())
+        } else if !self.can_read() && is_read_request(method, path) {
+            Err(BearerError::InsufficientScope {
+                required: Scope::ScimRead,
+            })
         } else {
             Err(BearerError::InsufficientScope {
                 required: Scope::ScimReadWrite,
@@ -301,6 +310,30 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn the_events_scope_reads_events_and_nothing_through_scim() {
+        let grant = AccessGrant {
+            client_id: "c".into(),
+            tenant_id: "t".into(),
+            scopes: vec![Scope::EventsRead],
+            expires_at: 0,
+        };
+        assert!(grant.can_read_events());
+        assert!(!grant.can_read() && !grant.can_write());
+        let err = grant.authorize(&Method::GET, "/scim/v2/Users").unwrap_err();
+        assert_eq!(
+            err,
+            BearerError::InsufficientScope {
+                required: Scope::ScimRead
+            }
+        );
+        let both = AccessGrant {
+            scopes: vec![Scope::ScimRead, Scope::EventsRead],
+            ..grant
+        };
+        assert!(both.permits(&Method::GET, "/scim/v2/Users") && both.can_read_events());
     }
 
     #[test]

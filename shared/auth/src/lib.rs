@@ -12,6 +12,7 @@
 pub mod assertion;
 pub mod bearer;
 pub mod credentials;
+pub mod event_settings;
 pub mod jwks;
 pub mod jwks_cache;
 pub mod jwks_fetch;

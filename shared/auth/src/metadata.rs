@@ -75,7 +75,7 @@ mod tests {
         assert!(!json.to_string().contains("HS256"));
         assert_eq!(
             json["scopes_supported"],
-            serde_json::json!(["scim", "scim.read", "scim.readwrite"])
+            serde_json::json!(["scim", "scim.read", "scim.readwrite", "events.read"])
         );
     }
 }

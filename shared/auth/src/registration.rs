@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::event_settings::{EventSettings, EventSettingsRequest};
 use crate::scope::Scope;
 
 /// A stored registration (Clients table item).
@@ -43,6 +44,9 @@ pub struct Registration {
     /// Hashed client secrets; never the values.
     #[serde(default)]
     pub secrets: Vec<StoredSecret>,
+    /// How this registration receives change events (with the `events.read` scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventSettings>,
     /// Optimistic-concurrency version, incremented on every change.
     pub version: u64,
     pub created_at: i64,
@@ -90,6 +94,8 @@ pub struct RegistrationRequest {
     pub expected_tid: Option<String>,
     #[serde(default)]
     pub allowed_algorithms: Option<Vec<String>>,
+    #[serde(default)]
+    pub events: Option<EventSettingsRequest>,
 }
 
 /// Deployment settings a registration is validated against (from `WIF_LOCAL_DEVELOPMENT`,
@@ -116,6 +122,10 @@ impl Default for RegistrationPolicy {
 impl RegistrationPolicy {
     pub fn url_policy(&self) -> crate::url_policy::JwksUrlPolicy {
         crate::url_policy::JwksUrlPolicy::new(self.local_development, &self.extra_allowed_jwks_hosts)
+    }
+
+    pub fn push_url_policy(&self) -> crate::url_policy::PushUrlPolicy {
+        crate::url_policy::PushUrlPolicy::new(self.local_development)
     }
 }
 
@@ -160,6 +170,7 @@ pub struct ValidatedRegistration {
     pub token_lifetime_seconds: u32,
     pub expected_tid: Option<String>,
     pub allowed_algorithms: Vec<String>,
+    pub events: Option<EventSettings>,
 }
 
 impl RegistrationRequest {
@@ -218,28 +229,7 @@ impl RegistrationRequest {
             None => None,
             Some(name) => Some(required_text("display_name", Some(name), MAX_DISPLAY_NAME_LEN)?),
         };
-        let allowed_scopes = match &self.scopes {
-            None => Scope::ALL.to_vec(),
-            Some(names) => {
-                if names.is_empty() {
-                    return Err(RegistrationError::new("scopes", "must not be empty"));
-                }
-                let mut scopes = Vec::new();
-                for name in names {
-                    let scope = Scope::parse(name).ok_or_else(|| {
-                        RegistrationError::new(
-                            "scopes",
-                            format!("unknown scope {name:?} (known: scim, scim.read, scim.readwrite)"),
-                        )
-                    })?;
-                    if !scopes.contains(&scope) {
-                        scopes.push(scope);
-                    }
-                }
-                scopes.sort();
-                scopes
-            }
-        };
+        let allowed_scopes = parse_scopes(self.scopes.as_deref())?;
         let token_lifetime_seconds = match self.token_lifetime_seconds {
             None => DEFAULT_TOKEN_LIFETIME_SECONDS.clamp(policy.token_lifetime_min, policy.token_lifetime_max),
             Some(seconds) if (policy.token_lifetime_min..=policy.token_lifetime_max).contains(&seconds) => seconds,
@@ -279,6 +269,12 @@ impl RegistrationRequest {
                 algorithms
             }
         };
+        let events = self
+            .events
+            .as_ref()
+            .map(|request| request.apply(None, policy.push_url_policy()))
+            .transpose()
+            .map_err(|(field, problem)| RegistrationError::new(field, problem))?;
         Ok(ValidatedRegistration {
             issuer,
             jwks_uri,
@@ -290,8 +286,33 @@ impl RegistrationRequest {
             token_lifetime_seconds,
             expected_tid,
             allowed_algorithms,
+            events,
         })
     }
+}
+
+/// The requested scopes, known, deduplicated and sorted; the default ones when none were named.
+fn parse_scopes(names: Option<&[String]>) -> Result<Vec<Scope>, RegistrationError> {
+    let Some(names) = names else {
+        return Ok(Scope::DEFAULT.to_vec());
+    };
+    if names.is_empty() {
+        return Err(RegistrationError::new("scopes", "must not be empty"));
+    }
+    let mut scopes = Vec::new();
+    for name in names {
+        let scope = Scope::parse(name).ok_or_else(|| {
+            RegistrationError::new(
+                "scopes",
+                format!("unknown scope {name:?} (known: scim, scim.read, scim.readwrite, events.read)"),
+            )
+        })?;
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    scopes.sort();
+    Ok(scopes)
 }
 
 impl ValidatedRegistration {
@@ -313,6 +334,7 @@ impl ValidatedRegistration {
             wif_enabled: true,
             secrets_enabled: false,
             secrets: Vec::new(),
+            events: self.events,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -440,7 +462,7 @@ mod tests {
     #[test]
     fn defaults_are_applied() {
         let valid = request().validate(&RegistrationPolicy::default()).unwrap();
-        assert_eq!(valid.allowed_scopes, Scope::ALL.to_vec());
+        assert_eq!(valid.allowed_scopes, Scope::DEFAULT.to_vec());
         assert_eq!(valid.token_lifetime_seconds, 3600);
         assert_eq!(valid.allowed_algorithms, vec!["RS256"]);
         assert_eq!(

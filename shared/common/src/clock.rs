@@ -13,6 +13,11 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Milliseconds since the Unix epoch, from the system clock (event feeds order entries by it).
+pub fn unix_millis() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

@@ -5,6 +5,11 @@
 //! bounce us elsewhere), is bounded by a connect timeout and a total timeout that also covers reading the body,
 //! and stops reading as soon as the body exceeds the size cap — a hostile or broken server cannot make us buffer
 //! more than `max_bytes`.
+//!
+//! [`push::HttpSetPoster`] applies the same rules to RFC 8935 pushes, with the push URL policy (any public host)
+//! and a resolver that refuses names resolving to private, link-local or loopback addresses.
+
+pub mod push;
 
 use std::time::Duration;
 
@@ -49,6 +54,19 @@ impl FetchSettings {
     }
 }
 
+/// The fetch policy every outbound client shares: no redirect is followed, connect and total timeouts, no proxy,
+/// https only outside local development.
+fn client_builder(local_development: bool, settings: &FetchSettings) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(settings.connect_timeout)
+        .timeout(settings.timeout)
+        // The URL policy is the egress policy; an ambient proxy variable must not change where we connect.
+        .no_proxy()
+        // Belt and braces: outside local development reqwest itself refuses plain http.
+        .https_only(!local_development)
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("could not build the JWKS HTTP client: {0}")]
 pub struct BuildError(#[from] reqwest::Error);
@@ -61,14 +79,7 @@ pub struct HttpJwksFetcher {
 
 impl HttpJwksFetcher {
     pub fn new(policy: JwksUrlPolicy, settings: FetchSettings) -> Result<Self, BuildError> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            // The allow-list is the egress policy; an ambient proxy variable must not change where we connect.
-            .no_proxy()
-            // Belt and braces: outside local development reqwest itself refuses plain http.
-            .https_only(!policy.local_development())
+        let client = client_builder(policy.local_development(), &settings)
             .user_agent(concat!("wif-jwks-fetcher/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
@@ -151,7 +162,7 @@ fn transport_error(err: reqwest::Error) -> JwksFetchError {
 }
 
 /// reqwest's top-level message is generic ("error sending request"); the cause says what happened.
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -316,3 +316,89 @@ async fn the_cache_keeps_the_last_good_set_when_the_server_turns_bad() {
     }
     assert_eq!(cache.stats().fetches, 3);
 }
+
+mod push {
+    use super::*;
+    use wif_auth::url_policy::PushUrlPolicy;
+    use wif_jwks_http::push::{ANSWER_BYTES, HttpSetPoster, PostError};
+
+    fn local_poster(timeout: Duration) -> HttpSetPoster {
+        HttpSetPoster::new(PushUrlPolicy::new(true), FetchSettings::from_timeout(timeout, 1024)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_set_is_posted_as_secevent_jwt_and_the_answer_returned() {
+        let server = Server::start(vec![Reply::Bytes(response("202 Accepted", &[], ""))]).await;
+        let answer = local_poster(Duration::from_secs(2))
+            .post_set(&server.url("/events"), "h.p.s")
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 202);
+        let request = server.requests.lock().unwrap()[0].to_ascii_lowercase();
+        assert!(request.starts_with("post /events "), "{request}");
+        assert!(request.contains("content-type: application/secevent+jwt"), "{request}");
+    }
+
+    #[tokio::test]
+    async fn redirects_come_back_as_answers_and_are_not_followed() {
+        let target = Server::start(vec![Reply::Bytes(response("202 Accepted", &[], ""))]).await;
+        let location = target.url("/events");
+        let redirector = Server::start(vec![Reply::Bytes(response(
+            "307 Temporary Redirect",
+            &[("Location", &location)],
+            "",
+        ))])
+        .await;
+        let answer = local_poster(Duration::from_secs(2))
+            .post_set(&redirector.url("/events"), "h.p.s")
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 307);
+        assert_eq!(target.hits.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn slow_endpoints_time_out_and_long_answers_are_cut() {
+        let slow = Server::start(vec![Reply::After(
+            Duration::from_secs(3),
+            response("202 Accepted", &[], ""),
+        )])
+        .await;
+        let started = Instant::now();
+        let err = local_poster(Duration::from_millis(300))
+            .post_set(&slow.url("/events"), "h.p.s")
+            .await
+            .unwrap_err();
+        assert_eq!(err, PostError::Timeout);
+        assert!(started.elapsed() < Duration::from_secs(2));
+
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/events?token=secret-value", closed.local_addr().unwrap());
+        drop(closed);
+        let refused = local_poster(Duration::from_secs(2))
+            .post_set(&url, "h.p.s")
+            .await
+            .unwrap_err();
+        assert!(matches!(&refused, PostError::Connect(_)), "{refused:?}");
+        assert!(
+            !refused.to_string().contains("secret-value"),
+            "the URL stays out of the error: {refused}"
+        );
+
+        let endless = Server::start(vec![Reply::Endless]).await;
+        let answer = local_poster(Duration::from_secs(5))
+            .post_set(&endless.url("/events"), "h.p.s")
+            .await
+            .unwrap();
+        assert_eq!((answer.status, answer.body.len()), (200, ANSWER_BYTES));
+    }
+
+    #[tokio::test]
+    async fn loopback_is_refused_without_the_local_development_switch() {
+        let server = Server::start(vec![Reply::Bytes(response("202 Accepted", &[], ""))]).await;
+        let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default()).unwrap();
+        let err = poster.post_set(&server.url("/events"), "h.p.s").await.unwrap_err();
+        assert!(matches!(err, PostError::Disallowed(_)), "{err:?}");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+    }
+}

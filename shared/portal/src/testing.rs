@@ -235,6 +235,8 @@ pub mod harness {
             PublicUrls {
                 token_url: "https://wif.example/oauth2/token".into(),
                 scim_url: "https://wif.example/scim/v2".into(),
+                events_url: Some("https://events.wif.example/events".into()),
+                events_jwks_url: Some("https://events.wif.example/events/jwks.json".into()),
             },
         ));
         let keys = Arc::new(InMemoryKeyStore::default());

@@ -15,11 +15,15 @@ use crate::error::RegistryError;
 use crate::ports::{ListError, RegistrationStore, RegistrationWriteError};
 use crate::view::client_view;
 
-/// The public URLs customers paste into Entra.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The public URLs customers paste into Entra, and those the ISV's application polls for events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicUrls {
     pub token_url: String,
     pub scim_url: String,
+    /// RFC 8936 poll endpoint of the event feed (when the deployment has one).
+    pub events_url: Option<String>,
+    /// JWKS of the keys that sign the events.
+    pub events_jwks_url: Option<String>,
 }
 
 /// Who is calling the admin API (the IAM principal in AWS, `local-developer` in local-development mode), or a

@@ -5,7 +5,8 @@
 
 use serde_json::Value;
 
-use wif_admin_api::{Client, ClientSettings, ClientUpdate, NewClient};
+use wif_admin_api::{Client, ClientEvents, ClientSettings, ClientUpdate, NewClient};
+use wif_auth::event_settings::EventSettingsRequest;
 use wif_auth::registration::{Registration, RegistrationRequest};
 
 use crate::error::RegistryError;
@@ -57,6 +58,10 @@ pub(crate) fn stored_settings(registration: &Registration) -> ClientSettings {
         allowed_algorithms: Some(registration.allowed_algorithms.clone()),
         wif_enabled: Some(registration.wif_enabled),
         secrets_enabled: Some(registration.secrets_enabled),
+        events: registration.events.as_ref().map(|events| ClientEvents {
+            level: Some(events.level.as_str().to_owned()),
+            push_url: events.push_url.clone(),
+        }),
     }
 }
 
@@ -74,6 +79,13 @@ fn overlay(change: ClientSettings, current: ClientSettings) -> ClientSettings {
         allowed_algorithms: change.allowed_algorithms.or(current.allowed_algorithms),
         wif_enabled: change.wif_enabled.or(current.wif_enabled),
         secrets_enabled: change.secrets_enabled.or(current.secrets_enabled),
+        events: match (change.events, current.events) {
+            (Some(change), Some(current)) => Some(ClientEvents {
+                level: change.level.or(current.level),
+                push_url: change.push_url.or(current.push_url),
+            }),
+            (change, current) => change.or(current),
+        },
     }
 }
 
@@ -90,6 +102,10 @@ pub(crate) fn registration_request(tenant_id: Option<String>, settings: ClientSe
         token_lifetime_seconds: settings.token_lifetime_seconds,
         expected_tid: settings.expected_tid,
         allowed_algorithms: settings.allowed_algorithms,
+        events: settings.events.map(|events| EventSettingsRequest {
+            level: events.level,
+            push_url: events.push_url,
+        }),
     }
 }
 
@@ -192,6 +208,7 @@ impl RegistryService {
             token_lifetime_seconds: validated.token_lifetime_seconds,
             expected_tid: validated.expected_tid,
             allowed_algorithms: validated.allowed_algorithms,
+            events: validated.events,
             ..current.clone()
         };
         let updated = self.replace(&current, updated).await?;

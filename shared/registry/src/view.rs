@@ -1,8 +1,9 @@
 //! What the admin API shows of a registration (the wire types of `wif-admin-api`): everything stored except secret
 //! hashes, plus the URLs the customer pastes into Entra.
 
-use wif_admin_api::{Client, SecretInfo};
+use wif_admin_api::{Client, ClientEvents, SecretInfo};
 use wif_auth::registration::{Registration, StoredSecret};
+use wif_auth::scope::Scope;
 
 use crate::service::PublicUrls;
 
@@ -20,6 +21,7 @@ pub fn secret_info(secret: &StoredSecret, now: i64) -> SecretInfo {
 }
 
 pub fn client_view(registration: &Registration, urls: &PublicUrls, now: i64) -> Client {
+    let receives_events = registration.allowed_scopes.contains(&Scope::EventsRead);
     Client {
         client_id: registration.client_id.clone(),
         tenant_id: registration.tenant_id.clone(),
@@ -49,5 +51,14 @@ pub fn client_view(registration: &Registration, urls: &PublicUrls, now: i64) -> 
         updated_at: registration.updated_at,
         token_url: urls.token_url.clone(),
         scim_url: urls.scim_url.clone(),
+        events_url: receives_events.then(|| urls.events_url.clone()).flatten(),
+        events_jwks_url: receives_events.then(|| urls.events_jwks_url.clone()).flatten(),
+        events: receives_events.then(|| {
+            let events = registration.events.clone().unwrap_or_default();
+            ClientEvents {
+                level: Some(events.level.as_str().to_owned()),
+                push_url: events.push_url,
+            }
+        }),
     }
 }

@@ -11,7 +11,7 @@ mod users;
 
 use serde_json::{Map, json};
 
-use crate::store::{DirectoryStore, GroupRecord, ResourceId, TenantId, UserRecord};
+use crate::store::{DirectoryStore, GroupRecord, ResourceId, TenantId, UserRecord, WriteKind};
 
 pub use groups::{
     delete_group_removes_memberships, group_versions_guard_writes, groups_round_trip_and_lookups, memberships,
@@ -46,6 +46,7 @@ pub fn user(user_name: &str) -> UserRecord {
         work_email: None,
         attributes,
         password_hash: None,
+        written_by: WriteKind::Create,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn group(display_name: &str) -> GroupRecord {
         display_name: display_name.into(),
         external_id: None,
         attributes,
+        written_by: WriteKind::Create,
     }
 }
 
@@ -67,6 +69,7 @@ fn bumped_user(previous: &UserRecord) -> UserRecord {
     let mut next = previous.clone();
     next.version = previous.version + 1;
     next.last_modified = "2026-01-02T00:00:00Z".into();
+    next.written_by = WriteKind::Replace;
     next
 }
 

@@ -15,6 +15,16 @@
 use serde_json::{Map, Value};
 pub use wif_common::{ResourceId, TenantId};
 
+/// Which kind of request wrote a record last. Stored in the same write as the record, so the directory's change
+/// stream tells a PUT from a PATCH (RFC 9967 `prov:put` / `prov:patch` events).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WriteKind {
+    #[default]
+    Create,
+    Replace,
+    Patch,
+}
+
 /// A stored user: the resource's client-visible attributes plus the server-maintained metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
@@ -35,6 +45,7 @@ pub struct UserRecord {
     pub attributes: Map<String, Value>,
     /// PHC-style PBKDF2 hash, never the password itself.
     pub password_hash: Option<String>,
+    pub written_by: WriteKind,
 }
 
 /// A stored group, without its members (each membership is its own record).
@@ -49,6 +60,27 @@ pub struct GroupRecord {
     pub external_id: Option<String>,
     /// Every stored attribute except `id`, `meta` and `members`.
     pub attributes: Map<String, Value>,
+    pub written_by: WriteKind,
+}
+
+impl UserRecord {
+    /// The same record, marked as written by `kind`.
+    pub fn written_by(self, kind: WriteKind) -> Self {
+        Self {
+            written_by: kind,
+            ..self
+        }
+    }
+}
+
+impl GroupRecord {
+    /// The same record, marked as written by `kind`.
+    pub fn written_by(self, kind: WriteKind) -> Self {
+        Self {
+            written_by: kind,
+            ..self
+        }
+    }
 }
 
 /// One page of a scan or of a group's members.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use wif_auth::ports::{ClientLookup, StoreUnavailable};
@@ -199,31 +200,46 @@ impl ClientRepository {
         })
     }
 
+    /// Every registration with an RFC 8935 push endpoint (for the push sweep): a filtered scan.
+    pub async fn with_push_endpoints(&self) -> Result<Vec<Registration>, StoreError> {
+        let items = self
+            .scan_all(|scan| scan.filter_expression("attribute_exists(events.push_url)"))
+            .await?;
+        items.into_iter().map(Self::decode).collect()
+    }
+
     /// Every distinct JWKS URL of every registration (for the scheduled refresh). Reads only that attribute.
     pub async fn all_jwks_uris(&self) -> Result<Vec<String>, StoreError> {
-        let mut uris = std::collections::BTreeSet::new();
+        let items = self.scan_all(|scan| scan.projection_expression("jwks_uri")).await?;
+        let uris: std::collections::BTreeSet<String> = items
+            .into_iter()
+            .filter_map(|item| match item.get("jwks_uri") {
+                Some(AttributeValue::S(uri)) => Some(uri.clone()),
+                _ => None,
+            })
+            .collect();
+        Ok(uris.into_iter().collect())
+    }
+
+    /// Every item of a scan shaped by `shape`, page by page.
+    async fn scan_all(
+        &self,
+        shape: impl Fn(ScanFluentBuilder) -> ScanFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
-            let output = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .projection_expression("jwks_uri")
+            let output = shape(self.client.scan().table_name(&self.table))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(backend)?;
-            for item in output.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(uri)) = item.get("jwks_uri") {
-                    uris.insert(uri.clone());
-                }
-            }
+            items.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+                _ => return Ok(items),
             }
         }
-        Ok(uris.into_iter().collect())
     }
 }
 

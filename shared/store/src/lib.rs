@@ -12,6 +12,7 @@ pub mod clients;
 #[cfg(feature = "directory")]
 pub mod directory;
 pub mod dynamo;
+pub mod events;
 pub mod keys;
 pub mod paging;
 pub mod portal;

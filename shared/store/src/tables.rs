@@ -15,6 +15,7 @@ pub enum TableKind {
     Directory,
     Audit,
     RateLimits,
+    Events,
     Portal,
 }
 
@@ -41,13 +42,14 @@ pub fn declaration_mismatch(
 }
 
 impl TableKind {
-    pub const ALL: [TableKind; 7] = [
+    pub const ALL: [TableKind; 8] = [
         TableKind::Clients,
         TableKind::Tokens,
         TableKind::Keys,
         TableKind::Directory,
         TableKind::Audit,
         TableKind::RateLimits,
+        TableKind::Events,
         TableKind::Portal,
     ];
 
@@ -60,6 +62,7 @@ impl TableKind {
             TableKind::Directory => "DirectoryTable",
             TableKind::Audit => "AuditTable",
             TableKind::RateLimits => "RateLimitsTable",
+            TableKind::Events => "EventsTable",
             TableKind::Portal => "PortalTable",
         }
     }
@@ -73,6 +76,7 @@ impl TableKind {
             TableKind::Directory => "WIF_DIRECTORY_TABLE",
             TableKind::Audit => "WIF_AUDIT_TABLE",
             TableKind::RateLimits => "WIF_RATE_LIMITS_TABLE",
+            TableKind::Events => "WIF_EVENTS_TABLE",
             TableKind::Portal => "WIF_PORTAL_TABLE",
         }
     }
@@ -87,6 +91,7 @@ pub struct TableNames {
     pub directory: String,
     pub audit: String,
     pub rate_limits: String,
+    pub events: String,
     pub portal: String,
 }
 
@@ -101,6 +106,7 @@ impl TableNames {
             directory: name(TableKind::Directory),
             audit: name(TableKind::Audit),
             rate_limits: name(TableKind::RateLimits),
+            events: name(TableKind::Events),
             portal: name(TableKind::Portal),
         }
     }
@@ -113,6 +119,7 @@ impl TableNames {
             TableKind::Directory => &self.directory,
             TableKind::Audit => &self.audit,
             TableKind::RateLimits => &self.rate_limits,
+            TableKind::Events => &self.events,
             TableKind::Portal => &self.portal,
         }
     }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use wif_auth::event_settings::{EventDataLevel, EventSettings};
 use wif_auth::ports::{KeyStore, RateCounter, StoredJwks, TokenRecord, TokenStore};
 use wif_auth::registration::Registration;
 use wif_auth::scope::Scope;
@@ -42,6 +43,7 @@ fn registration(client_id: &str, tenant: &str) -> Registration {
         wif_enabled: true,
         secrets_enabled: false,
         secrets: vec![],
+        events: None,
         version: 1,
         created_at: 1_700_000_000,
         updated_at: 1_700_000_000,
@@ -146,6 +148,24 @@ async fn clients_list_pages_by_tenant_and_collects_jwks_uris() {
 
     let uris = repo.all_jwks_uris().await.unwrap();
     assert_eq!(uris.len(), 3, "{uris:?}");
+}
+
+#[tokio::test]
+async fn registrations_with_a_push_endpoint_are_found_by_the_sweep() {
+    let (client, names, _) = setup().await;
+    let repo = ClientRepository::new(client, &names.clients);
+    let mut pushing = registration("p1", "tenant-a");
+    pushing.events = Some(EventSettings {
+        level: EventDataLevel::Ids,
+        push_url: Some("https://app.isv.example/events".into()),
+    });
+    repo.insert(&pushing).await.unwrap();
+    let mut polling = registration("p2", "tenant-a");
+    polling.events = Some(EventSettings::default());
+    repo.insert(&polling).await.unwrap();
+    repo.insert(&registration("p3", "tenant-b")).await.unwrap();
+    let found = repo.with_push_endpoints().await.unwrap();
+    assert_eq!(found, vec![pushing]);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use wif_store::{TableKind, TableNames};
 use yaml_rust2::{Yaml, YamlLoader};
@@ -59,6 +59,8 @@ pub struct TableDefinition {
     pub keys: Vec<KeyAttribute>,
     pub indexes: Vec<IndexDefinition>,
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType`, when the table has a stream.
+    pub stream_view_type: Option<String>,
 }
 
 fn text(node: &Yaml, what: &str) -> Result<String, TemplateError> {
@@ -142,6 +144,9 @@ pub fn table_definitions(template: &str) -> Result<Vec<TableDefinition>, Templat
             keys,
             indexes,
             ttl_attribute,
+            stream_view_type: props["StreamSpecification"]["StreamViewType"]
+                .as_str()
+                .map(str::to_owned),
         });
     }
     Ok(tables)
@@ -188,6 +193,15 @@ pub async fn create_table(client: &Client, name: &str, definition: &TableDefinit
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
         .set_key_schema(Some(key_elements(&definition.keys).map_err(build)?));
+    if let Some(view) = &definition.stream_view_type {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()
+                .map_err(build)?,
+        );
+    }
     for (attr, kind) in &definition.attributes {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
@@ -265,6 +279,8 @@ mod tests {
             }]
         );
         assert!(clients.indexes.iter().any(|i| i.name == "IssuerSubjectIndex"));
+        let directory = tables.iter().find(|t| t.logical_id == "DirectoryTable").unwrap();
+        assert_eq!(directory.stream_view_type.as_deref(), Some("NEW_AND_OLD_IMAGES"));
         let tokens = tables.iter().find(|t| t.logical_id == "TokensTable").unwrap();
         assert_eq!(tokens.ttl_attribute.as_deref(), Some("expires_at"));
         let by_client = tokens.indexes.iter().find(|i| i.name == "ClientIndex").unwrap();

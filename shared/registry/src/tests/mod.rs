@@ -44,6 +44,7 @@ fn service_over(
         PublicUrls {
             token_url: "https://auth.example.com/oauth2/token".into(),
             scim_url: "https://scim.example.com/scim/v2".into(),
+            ..Default::default()
         },
     )
 }

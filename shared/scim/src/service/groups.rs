@@ -14,7 +14,7 @@ use crate::error::ScimError;
 use crate::patch::{MemberOperation, PatchRequest, take_member_operations};
 use crate::resource::{IndexKeys, MemberRef};
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryError, GroupRecord, Page, ResourceId, TenantId};
+use crate::store::{DirectoryError, GroupRecord, Page, ResourceId, TenantId, WriteKind};
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -34,6 +34,7 @@ impl DirectoryService {
             version: 1,
             created: now.clone(),
             last_modified: now,
+            written_by: WriteKind::Create,
         };
         self.store
             .create_group(&ctx.caller.tenant_id, &record, &members)
@@ -133,7 +134,9 @@ impl DirectoryService {
             let Some(patched) = apply_patch(KIND, &current.attributes, request)? else {
                 return Ok(Attempt::Done((current, pinned)));
             };
-            let next = self.next_group_record(&current, patched.attributes, &patched.keys)?;
+            let next = self
+                .next_group_record(&current, patched.attributes, &patched.keys)?
+                .written_by(WriteKind::Patch);
             let written = self.store.replace_group(tenant, &current, &next).await;
             // Member writes that follow are pinned to the version this write made.
             Ok(settle(written, pinned, KIND, id)?.map(|()| {
@@ -200,6 +203,7 @@ impl DirectoryService {
             display_name: required(&keys.display_name, "displayName")?,
             external_id: keys.external_id.clone(),
             attributes,
+            written_by: WriteKind::Replace,
         })
     }
 

@@ -14,7 +14,7 @@ use crate::error::ScimError;
 use crate::patch::PatchRequest;
 use crate::resource::IndexKeys;
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryError, ResourceId, TenantId, UserRecord};
+use crate::store::{DirectoryError, ResourceId, TenantId, UserRecord, WriteKind};
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -43,6 +43,7 @@ impl DirectoryService {
             version: 1,
             created: now.clone(),
             last_modified: now,
+            written_by: WriteKind::Create,
         };
         match self.store.create_user(&ctx.caller.tenant_id, &record).await {
             Ok(()) => {}
@@ -82,7 +83,9 @@ impl DirectoryService {
                 return self.user_response(target, &current).await.map(Attempt::Done);
             };
             let password = patched.password.as_deref().map(|p| (hashes, p));
-            let next = self.next_user_record(&current, patched.attributes, &patched.keys, password)?;
+            let next = self
+                .next_user_record(&current, patched.attributes, &patched.keys, password)?
+                .written_by(WriteKind::Patch);
             self.commit_user(target, &current, next, pinned).await
         })
         .await
@@ -125,6 +128,7 @@ impl DirectoryService {
                 Some((hashes, p)) => Some(self.hash(hashes, p)?),
                 None => current.password_hash.clone(),
             },
+            written_by: WriteKind::Replace,
         })
     }
 

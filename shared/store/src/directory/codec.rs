@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
-use wif_scim::store::{DirectoryError, GroupRecord, ResourceId, UserRecord};
+use wif_scim::store::{DirectoryError, GroupRecord, ResourceId, UserRecord, WriteKind};
 
 use super::keys::{GROUP_SK, MARKER_SK, TenantKeys, USER_SK};
 
@@ -43,6 +43,26 @@ fn req_n(item: &Item, name: &str) -> Result<u64, DirectoryError> {
     }
 }
 
+/// The `last_op` attribute: which request wrote the item (the change stream tells PUT from PATCH by it).
+const LAST_OP: &str = "last_op";
+
+fn write_kind(kind: WriteKind) -> AttributeValue {
+    s(match kind {
+        WriteKind::Create => "create",
+        WriteKind::Replace => "put",
+        WriteKind::Patch => "patch",
+    })
+}
+
+/// Items written before `last_op` existed read as replaced.
+pub fn read_write_kind(item: &Item) -> WriteKind {
+    match get_s(item, LAST_OP) {
+        Some("create") => WriteKind::Create,
+        Some("patch") => WriteKind::Patch,
+        _ => WriteKind::Replace,
+    }
+}
+
 fn doc(attributes: &Map<String, Value>) -> Result<AttributeValue, DirectoryError> {
     serde_json::to_string(attributes)
         .map(AttributeValue::S)
@@ -68,6 +88,7 @@ pub fn user_item(keys: &TenantKeys, user: &UserRecord) -> Result<Item, Directory
     item.insert("last_modified".into(), s(&user.last_modified));
     item.insert("user_name".into(), s(&user.user_name));
     item.insert("doc".into(), doc(&user.attributes)?);
+    item.insert(LAST_OP.into(), write_kind(user.written_by));
     item.insert("gsi1pk".into(), s(keys.users_partition()));
     item.insert("gsi1sk".into(), s(&user.id));
     if let Some(external_id) = &user.external_id {
@@ -107,6 +128,7 @@ pub fn decode_user(item: &Item) -> Result<UserRecord, DirectoryError> {
         work_email: get_s(item, "work_email").map(str::to_owned),
         attributes: parse_doc(item)?,
         password_hash: get_s(item, "password_hash").map(str::to_owned),
+        written_by: read_write_kind(item),
     })
 }
 
@@ -119,6 +141,7 @@ pub fn group_item(keys: &TenantKeys, group: &GroupRecord) -> Result<Item, Direct
     item.insert("last_modified".into(), s(&group.last_modified));
     item.insert("display_name".into(), s(&group.display_name));
     item.insert("doc".into(), doc(&group.attributes)?);
+    item.insert(LAST_OP.into(), write_kind(group.written_by));
     item.insert("gsi1pk".into(), s(keys.groups_partition()));
     item.insert("gsi1sk".into(), s(&group.id));
     item.insert("gsi3pk".into(), s(keys.group_display_name(&group.display_name)));
@@ -143,6 +166,7 @@ pub fn decode_group(item: &Item) -> Result<GroupRecord, DirectoryError> {
         display_name: req_s(item, "display_name")?,
         external_id: get_s(item, "external_id").map(str::to_owned),
         attributes: parse_doc(item)?,
+        written_by: read_write_kind(item),
     })
 }
 
@@ -189,6 +213,7 @@ mod tests {
             work_email: Some("a@b.c".into()),
             attributes,
             password_hash: Some("h".into()),
+            written_by: WriteKind::Patch,
         };
         let item = user_item(&keys, &user).unwrap();
         assert_eq!(decode_user(&item).unwrap(), user);
@@ -201,6 +226,7 @@ mod tests {
             display_name: "G".into(),
             external_id: None,
             attributes: Map::new(),
+            written_by: WriteKind::Create,
         };
         let item = group_item(&keys, &group).unwrap();
         assert_eq!(decode_group(&item).unwrap(), group);

@@ -22,6 +22,7 @@
 pub mod codec;
 pub mod keys;
 mod reads;
+pub mod stream;
 mod writes;
 
 use std::collections::BTreeSet;

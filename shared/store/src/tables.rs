@@ -409,7 +409,9 @@ mod tests {
                 hash: true
             }]
         );
-        assert!(clients.indexes.iter().any(|i| i.name == "IssuerSubjectIndex"));
+        // Registrations are found by client_id or through a trust's marker item, never through an index.
+        let indexes: Vec<&str> = clients.indexes.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(indexes, vec!["TenantIndex"]);
         let tokens = tables.iter().find(|t| t.logical_id == "TokensTable").unwrap();
         assert_eq!(tokens.ttl_attribute.as_deref(), Some("expires_at"));
         let by_client = tokens.indexes.iter().find(|i| i.name == "ClientIndex").unwrap();

@@ -1,4 +1,15 @@
-//! Clients table: client registrations.
+//! Clients table: client registrations, and one uniqueness marker per trust.
+//!
+//! A registration item is keyed by its `client_id`. Every (issuer, subject, audience) a registration accepts also
+//! has a marker item in the same table, keyed `trust#<SHA-256 of the three>` and naming the registration that holds
+//! it; markers are written, moved and deleted in the same transaction as the registration ([`writes`]), so no two
+//! registrations can ever hold one trust. A token request without `client_id` finds its registration through the
+//! marker of the assertion's trust, with strongly consistent reads of the marker and of the registration.
+//!
+//! Markers carry neither `tenant_id` nor the registration's attributes, so they never appear in the TenantIndex,
+//! and listings skip them.
+
+mod writes;
 
 use std::collections::HashMap;
 
@@ -6,31 +17,48 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use wif_auth::ports::{ClientLookup, StoreUnavailable};
-use wif_auth::registration::Registration;
-use wif_registry::ports::{ListError, RegistrationPage, RegistrationStore, RegistrationWriteError};
+use wif_auth::registration::{Registration, Trust};
+use wif_registry::ports::{ListError, RegistrationPage, RegistrationStore, RegistrationWriteError, TrustHolder};
 
 use crate::dynamo::{StoreError, backend, malformed};
 use crate::paging::{decode_cursor, encode_cursor};
 
-pub const ISSUER_SUBJECT_INDEX: &str = "IssuerSubjectIndex";
-pub const TENANT_INDEX: &str = "TenantIndex";
+pub use writes::ClientWriteError;
 
-/// Why a registration write did not happen.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum ClientWriteError {
-    #[error("a registration with this client_id already exists")]
-    AlreadyExists,
-    #[error("the registration changed since it was read (version mismatch) or no longer exists")]
-    VersionConflict,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+pub const TENANT_INDEX: &str = "TenantIndex";
+/// Marker items' key prefix (a registration's key is a UUID).
+pub const MARKER_PREFIX: &str = "trust#";
+/// How many registration pages one listing call may scan before it answers with what it found.
+const MAX_SCAN_CALLS: usize = 20;
+
+type Item = HashMap<String, AttributeValue>;
 
 /// One page of registrations and the cursor of the next page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientPage {
     pub items: Vec<Registration>,
     pub next_cursor: Option<String>,
+}
+
+/// The key of a trust's marker. The three values are length-prefixed before hashing, so no two trusts share a
+/// key; hashing keeps the key within DynamoDB's 2,048-byte limit whatever the values' lengths.
+pub fn marker_key(trust: &Trust) -> String {
+    let joined = format!(
+        "{}:{}|{}:{}|{}",
+        trust.issuer.len(),
+        trust.issuer,
+        trust.subject.len(),
+        trust.subject,
+        trust.audience
+    );
+    format!("{MARKER_PREFIX}{}", wif_auth::credentials::sha256_hex(&joined))
+}
+
+fn text(item: &Item, name: &str) -> Option<String> {
+    match item.get(name) {
+        Some(AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -47,116 +75,61 @@ impl ClientRepository {
         }
     }
 
-    fn decode(item: HashMap<String, AttributeValue>) -> Result<Registration, StoreError> {
+    fn decode(item: Item) -> Result<Registration, StoreError> {
         serde_dynamo::from_item(item).map_err(malformed)
     }
 
-    /// Strongly consistent read: a disabled or updated registration must take effect on the very next request.
-    pub async fn get(&self, client_id: &str) -> Result<Option<Registration>, StoreError> {
+    async fn get_item(&self, key: &str) -> Result<Option<Item>, StoreError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("client_id", AttributeValue::S(client_id.to_owned()))
+            .key("client_id", AttributeValue::S(key.to_owned()))
             .consistent_read(true)
             .send()
             .await
             .map_err(backend)?;
-        output.item.map(Self::decode).transpose()
+        Ok(output.item)
     }
 
-    pub async fn find_by_issuer_subject(&self, issuer: &str, subject: &str) -> Result<Vec<Registration>, StoreError> {
-        let output = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(ISSUER_SUBJECT_INDEX)
-            .key_condition_expression("issuer = :issuer AND subject = :subject")
-            .expression_attribute_values(":issuer", AttributeValue::S(issuer.to_owned()))
-            .expression_attribute_values(":subject", AttributeValue::S(subject.to_owned()))
-            .limit(10)
-            .send()
-            .await
-            .map_err(backend)?;
-        output.items.unwrap_or_default().into_iter().map(Self::decode).collect()
+    /// Strongly consistent read: a disabled or updated registration must take effect on the very next request.
+    pub async fn get(&self, client_id: &str) -> Result<Option<Registration>, StoreError> {
+        if client_id.starts_with(MARKER_PREFIX) {
+            return Ok(None);
+        }
+        self.get_item(client_id).await?.map(Self::decode).transpose()
     }
 
-    /// Stores a new registration; fails if the client_id is taken.
-    pub async fn insert(&self, registration: &Registration) -> Result<(), ClientWriteError> {
-        let item = serde_dynamo::to_item(registration).map_err(malformed)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(client_id)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ClientWriteError::AlreadyExists)
+    /// The registration holding `trust`, if any: the marker, then the registration, both strongly consistent.
+    pub async fn holder(&self, trust: &Trust) -> Result<Option<TrustHolder>, StoreError> {
+        let Some(marker) = self.get_item(&marker_key(trust)).await? else {
+            return Ok(None);
+        };
+        let holder = text(&marker, "trust_holder").ok_or_else(|| malformed("marker without trust_holder"))?;
+        let tenant = text(&marker, "trust_tenant").unwrap_or_default();
+        Ok(Some(TrustHolder {
+            client_id: holder,
+            tenant_id: tenant,
+        }))
+    }
+
+    /// The registration holding `trust` (two strongly consistent reads). It must still list the trust: the marker
+    /// and the registration change in one transaction, so anything else is a damaged table, answered as no match.
+    pub async fn find_by_trust(&self, trust: &Trust) -> Result<Option<Registration>, StoreError> {
+        let Some(holder) = self.holder(trust).await? else {
+            return Ok(None);
+        };
+        let registration = self.get(&holder.client_id).await?;
+        Ok(registration.filter(|registration| {
+            let holds = registration.trusts().contains(trust);
+            if !holds {
+                tracing::error!(client_id = %registration.client_id, "trust marker names a registration without the trust");
             }
-            Err(err) => Err(backend(err).into()),
-        }
+            holds
+        }))
     }
 
-    /// Replaces a registration if its stored version is still `expected_version`.
-    pub async fn replace(&self, registration: &Registration, expected_version: u64) -> Result<(), ClientWriteError> {
-        let item = serde_dynamo::to_item(registration).map_err(malformed)?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_exists(client_id) AND version = :expected")
-            .expression_attribute_values(":expected", AttributeValue::N(expected_version.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ClientWriteError::VersionConflict)
-            }
-            Err(err) => Err(backend(err).into()),
-        }
-    }
-
-    /// Deletes a registration, optionally only at the expected version. Returns whether it existed.
-    pub async fn delete(&self, client_id: &str, expected_version: Option<u64>) -> Result<bool, ClientWriteError> {
-        let mut request = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("client_id", AttributeValue::S(client_id.to_owned()))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld);
-        if let Some(version) = expected_version {
-            request = request
-                .condition_expression("version = :expected")
-                .expression_attribute_values(":expected", AttributeValue::N(version.to_string()));
-        }
-        match request.send().await {
-            Ok(output) => Ok(output.attributes.is_some()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(ClientWriteError::VersionConflict)
-            }
-            Err(err) => Err(backend(err).into()),
-        }
-    }
-
-    /// A page of registrations, of one tenant (TenantIndex) or of all (scan), in key order.
+    /// A page of registrations, of one tenant (TenantIndex) or of all (a scan that skips markers), in key order.
     pub async fn list(
         &self,
         tenant_id: Option<&str>,
@@ -164,6 +137,7 @@ impl ClientRepository {
         limit: u32,
     ) -> Result<ClientPage, StoreError> {
         let start = cursor.map(decode_cursor).transpose()?;
+        let limit = limit.clamp(1, 1000);
         let (items, last) = match tenant_id {
             Some(tenant) => {
                 let output = self
@@ -174,24 +148,13 @@ impl ClientRepository {
                     .key_condition_expression("tenant_id = :tenant")
                     .expression_attribute_values(":tenant", AttributeValue::S(tenant.to_owned()))
                     .set_exclusive_start_key(start)
-                    .limit(limit.clamp(1, 1000) as i32)
+                    .limit(limit as i32)
                     .send()
                     .await
                     .map_err(backend)?;
                 (output.items.unwrap_or_default(), output.last_evaluated_key)
             }
-            None => {
-                let output = self
-                    .client
-                    .scan()
-                    .table_name(&self.table)
-                    .set_exclusive_start_key(start)
-                    .limit(limit.clamp(1, 1000) as i32)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                (output.items.unwrap_or_default(), output.last_evaluated_key)
-            }
+            None => self.scan_registrations(start, limit as usize).await?,
         };
         Ok(ClientPage {
             items: items.into_iter().map(Self::decode).collect::<Result<_, _>>()?,
@@ -199,7 +162,43 @@ impl ClientRepository {
         })
     }
 
-    /// Every distinct JWKS URL of every registration (for the scheduled refresh). Reads only that attribute.
+    /// Up to `limit` registrations from `start` on, skipping markers; the key to continue from, if any.
+    async fn scan_registrations(
+        &self,
+        mut start: Option<Item>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let mut found = Vec::new();
+        for _ in 0..MAX_SCAN_CALLS {
+            let output = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("NOT begins_with(client_id, :marker)")
+                .expression_attribute_values(":marker", AttributeValue::S(MARKER_PREFIX.to_owned()))
+                .set_exclusive_start_key(start.take())
+                .limit(limit as i32)
+                .send()
+                .await
+                .map_err(backend)?;
+            for item in output.items.unwrap_or_default() {
+                found.push(item);
+                if found.len() == limit {
+                    let key = found.last().and_then(|last| last.get("client_id")).cloned();
+                    return Ok((found, key.map(|key| HashMap::from([("client_id".to_owned(), key)]))));
+                }
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok((found, None)),
+            }
+        }
+        // A table of mostly markers: answer with what was found and let the caller continue.
+        Ok((found, start))
+    }
+
+    /// Every distinct JWKS URL of every credential of every registration (for the scheduled refresh), read in
+    /// both item shapes; only those attributes are read.
     pub async fn all_jwks_uris(&self) -> Result<Vec<String>, StoreError> {
         let mut uris = std::collections::BTreeSet::new();
         let mut start = None;
@@ -208,15 +207,13 @@ impl ClientRepository {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .projection_expression("jwks_uri")
+                .projection_expression("federated_credentials, jwks_uri")
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(backend)?;
             for item in output.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(uri)) = item.get("jwks_uri") {
-                    uris.insert(uri.clone());
-                }
+                uris.extend(jwks_uris_of(&item));
             }
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -227,45 +224,48 @@ impl ClientRepository {
     }
 }
 
+/// The JWKS URLs of one item: each credential's, or the single one of an item stored before credentials.
+fn jwks_uris_of(item: &Item) -> Vec<String> {
+    let mut uris: Vec<String> = text(item, "jwks_uri").into_iter().collect();
+    if let Some(AttributeValue::L(credentials)) = item.get("federated_credentials") {
+        for credential in credentials {
+            if let AttributeValue::M(fields) = credential {
+                uris.extend(text(fields, "jwks_uri"));
+            }
+        }
+    }
+    uris
+}
+
 #[async_trait::async_trait]
 impl ClientLookup for ClientRepository {
     async fn get_client(&self, client_id: &str) -> Result<Option<Registration>, StoreUnavailable> {
         Ok(self.get(client_id).await?)
     }
 
-    async fn find_by_issuer_subject(&self, issuer: &str, subject: &str) -> Result<Vec<Registration>, StoreUnavailable> {
-        Ok(ClientRepository::find_by_issuer_subject(self, issuer, subject).await?)
-    }
-}
-
-fn write_error(err: ClientWriteError) -> RegistrationWriteError {
-    match err {
-        ClientWriteError::AlreadyExists => RegistrationWriteError::AlreadyExists,
-        ClientWriteError::VersionConflict => RegistrationWriteError::VersionConflict,
-        ClientWriteError::Store(err) => RegistrationWriteError::Unavailable(err.into()),
+    async fn find_by_trust(&self, trust: &Trust) -> Result<Option<Registration>, StoreUnavailable> {
+        Ok(ClientRepository::find_by_trust(self, trust).await?)
     }
 }
 
 #[async_trait::async_trait]
 impl RegistrationStore for ClientRepository {
     async fn insert(&self, registration: &Registration) -> Result<(), RegistrationWriteError> {
-        ClientRepository::insert(self, registration).await.map_err(write_error)
+        ClientRepository::insert(self, registration).await.map_err(Into::into)
     }
 
     async fn get(&self, client_id: &str) -> Result<Option<Registration>, StoreUnavailable> {
         Ok(ClientRepository::get(self, client_id).await?)
     }
 
-    async fn replace(&self, registration: &Registration, expected_version: u64) -> Result<(), RegistrationWriteError> {
-        ClientRepository::replace(self, registration, expected_version)
+    async fn replace(&self, current: &Registration, updated: &Registration) -> Result<(), RegistrationWriteError> {
+        ClientRepository::replace(self, current, updated)
             .await
-            .map_err(write_error)
+            .map_err(Into::into)
     }
 
-    async fn delete(&self, client_id: &str, expected_version: Option<u64>) -> Result<bool, RegistrationWriteError> {
-        ClientRepository::delete(self, client_id, expected_version)
-            .await
-            .map_err(write_error)
+    async fn delete(&self, current: &Registration) -> Result<bool, RegistrationWriteError> {
+        ClientRepository::delete(self, current).await.map_err(Into::into)
     }
 
     async fn list(

@@ -3,6 +3,8 @@
 //! AWS dependency.
 //!
 //! - [`client`]: registrations (`/clients…`): what a registration looks like, what creating and changing one sends.
+//! - [`credential`]: a registration's federated credentials and their audiences (`/clients/{id}/credentials…`), and
+//!   the one-off trust-marker migration (`/migrations/trust-markers`).
 //! - [`secret`]: client secrets (`/clients/{id}/secrets…`).
 //! - [`check`]: the connection test (`/clients/{id}/test`).
 //! - [`audit`]: the audit trail (`/audit`), including the audit event every function records.
@@ -13,9 +15,14 @@
 pub mod audit;
 pub mod check;
 pub mod client;
+pub mod credential;
 pub mod secret;
 
 pub use audit::{AuditCategory, AuditEvent, AuditFilter, AuditPage};
 pub use check::{Check, ConnectionReport};
 pub use client::{Client, ClientPage, ClientSettings, ClientUpdate, Deleted, NewClient, SecretInfo, TokensRevoked};
+pub use credential::{
+    AudienceChange, CredentialChange, CredentialList, CredentialRemoved, CredentialSettings, CredentialUpdate,
+    FederatedCredential, MarkerConflict, MarkerMigration,
+};
 pub use secret::{CreatedSecret, NewSecret, RevokedSecret, SecretList};

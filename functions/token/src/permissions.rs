@@ -7,8 +7,9 @@ use wif_store::TableKind;
 
 /// Table → every DynamoDB action (IAM name) the token code sends to it.
 pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
-    // The registration by client_id, or by issuer + subject (IssuerSubjectIndex) when the request has none.
-    (TableKind::Clients, &["dynamodb:GetItem", "dynamodb:Query"]),
+    // The registration by client_id, or (when the request has none) the marker of the assertion's trust and then
+    // the registration it names; every read strongly consistent.
+    (TableKind::Clients, &["dynamodb:GetItem"]),
     // Each issued token (only its hash).
     (TableKind::Tokens, &["dynamodb:PutItem"]),
     // The shared JWKS cache: read it, store a fresh fetch, record a failed one.

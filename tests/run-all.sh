@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project, from a fresh clone:
-#   tools (pip, by package name) → format and lint checks → unit and integration tests (moto per test binary) →
-#   the local stack → end-to-end tests through it (Entra stand-in, SCIM conformance with scim2-cli) → IaC checks.
+#   tools (pip and apt, by package name) → format and lint checks → unit and integration tests (moto per test
+#   binary) → the local stack → end-to-end tests through it (Entra stand-in, the portal in headless Chromium, SCIM
+#   conformance with scim2-cli) → IaC checks.
 # Exits non-zero on the first failure. The local stack it starts is stopped again on exit, unless it was already
 # running before (then it is left as found).
 set -euo pipefail
@@ -23,7 +24,7 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "unit and integration tests"
 # The Entra stand-in also runs against the reference scim2-server; on CI that must not silently skip.
 export ENTRA_SIM_REQUIRE_SCIM2=1
-cargo test --workspace --quiet --no-fail-fast --exclude e2e-tests
+cargo test --workspace --quiet --no-fail-fast --exclude e2e-tests --exclude browser-tests
 
 stack_was_running=false
 if pid_alive "$STATE_DIR/pids/lambda" && port_open "$LAMBDA_PORT"; then
@@ -42,6 +43,9 @@ WIF_LOCAL_RELOAD=false infra/local/start.sh
 
 step "end-to-end tests against the local stack"
 WIF_E2E_REQUIRED=1 cargo test -p e2e-tests --quiet --no-fail-fast -- --test-threads 4
+
+step "browser tests of the customer portal (headless Chromium through chromedriver) against the local stack"
+WIF_E2E_REQUIRED=1 cargo test -p browser-tests --test portal --quiet
 
 step "SCIM conformance (scim2-cli) against the local stack"
 tests/e2e/scim2_conformance.sh

@@ -7,6 +7,10 @@ DYNAMODB_PORT="${WIF_LOCAL_DYNAMODB_PORT:-8000}"
 LAMBDA_PORT="${WIF_LOCAL_LAMBDA_PORT:-9000}"
 ENTRA_PORT="${WIF_LOCAL_ENTRA_PORT:-9100}"
 ENTRA_CONTROL_PORT="${WIF_LOCAL_ENTRA_CONTROL_PORT:-9101}"
+# The functions reach moto through the fault-injecting proxy (tests/testkit, `dynamodb-fault-proxy`): pass-through
+# until a test programs faults on its control port. Defaults sit 10 and 11 above the DynamoDB port.
+DYNAMODB_PROXY_PORT="${WIF_LOCAL_DYNAMODB_PROXY_PORT:-$((DYNAMODB_PORT + 10))}"
+DYNAMODB_FAULTS_PORT="${WIF_LOCAL_DYNAMODB_FAULTS_PORT:-$((DYNAMODB_PORT + 11))}"
 TABLE_PREFIX="${WIF_LOCAL_TABLE_PREFIX:-local}"
 # Instances cargo lambda watch may run per function. 4 keeps requests really concurrent (the end-to-end race tests
 # need that) without the emulator's start-up storm: it spawns up to this many instances of every function while the
@@ -20,8 +24,16 @@ LAMBDA_BASE="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
 TOKEN_URL="$LAMBDA_BASE/token/oauth2/token"
 SCIM_URL="$LAMBDA_BASE/scim/scim/v2"
 ADMIN_URL="$LAMBDA_BASE/admin/clients"
+PORTAL_URL="$LAMBDA_BASE/portal"
+# The portal's app registration at the Entra stand-in (a fixed id: the stand-in forgets apps when it restarts).
+PORTAL_CLIENT_ID="${WIF_LOCAL_PORTAL_CLIENT_ID:-0a5e2c1f-7d3b-4f4e-9c8d-1b2a3c4d5e6f}"
+# The second demo tenant of the stand-in's sign-in page (entra-sim oidc::users::SECOND_TENANT_ID).
+SECOND_TENANT_GUID="c7d1e5a2-3b4f-4c6d-8e9f-a0b1c2d3e4f5"
 DYNAMODB_URL="http://127.0.0.1:$DYNAMODB_PORT"
+DYNAMODB_PROXY_URL="http://127.0.0.1:$DYNAMODB_PROXY_PORT"
+DYNAMODB_FAULTS_URL="http://127.0.0.1:$DYNAMODB_FAULTS_PORT"
 ENTRA_URL="http://127.0.0.1:$ENTRA_PORT"
+ENTRA_CONTROL_URL="http://127.0.0.1:$ENTRA_CONTROL_PORT"
 
 log() { printf '[local-stack] %s\n' "$*" >&2; }
 die() { printf '[local-stack] error: %s\n' "$*" >&2; exit 1; }

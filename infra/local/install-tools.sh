@@ -2,7 +2,8 @@
 # Installs what the local stack and the test suite need, by package name, only when missing:
 #   moto[server] (DynamoDB-compatible server), cargo-lambda (function emulator), and with --test also
 #   scim2-cli (SCIM conformance), scim2-server (reference server for the Entra stand-in's own tests), cfn-lint,
-#   aws-sam-translator and checkov (offline IaC checks).
+#   aws-sam-translator and checkov (offline IaC checks), and Debian's chromium and chromium-driver (the portal's
+#   browser tests, with apt-get, only when missing).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -27,6 +28,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
   # pyenv and similar installs put console scripts in a directory that needs a rehash to appear on PATH.
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+if $want_test_tools && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+  command -v apt-get >/dev/null 2>&1 || die "chromium and chromedriver are missing and apt-get is not available"
+  log "installing: chromium chromium-driver (apt-get)"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 command -v moto_server >/dev/null 2>&1 || die "moto_server is not on PATH after installing moto[server]"
 command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda is not on PATH after installing it"

@@ -2,14 +2,20 @@
 
 use wif_auth::registration::RegistrationPolicy;
 use wif_common::ConfigError;
-use wif_common::config::{EnvSource, bounded_or, list, local_development, required_public_url};
+use wif_common::config::{EnvSource, bounded_or, list, local_development, public_url, required_public_url};
 use wif_jwks_http::FetchSettings;
 use wif_registry::PublicUrls;
 use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
 
 /// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state).
-pub const TABLES: &[TableKind] = &[TableKind::Clients, TableKind::Tokens, TableKind::Keys, TableKind::Audit];
+pub const TABLES: &[TableKind] = &[
+    TableKind::Clients,
+    TableKind::Tokens,
+    TableKind::Keys,
+    TableKind::Audit,
+    TableKind::Portal,
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
@@ -19,6 +25,8 @@ pub struct AdminConfig {
     pub audit_retention_days: u32,
     /// The connection test fetches the JWKS like the token endpoint would, with the same limits.
     pub jwks_fetch: FetchSettings,
+    /// `WIF_PUBLIC_PORTAL_URL`: the customer portal, for invitation links (optional).
+    pub portal_url: Option<String>,
 }
 
 impl AdminConfig {
@@ -47,6 +55,7 @@ impl AdminConfig {
             },
             audit_retention_days: bounded_or(env, "WIF_AUDIT_RETENTION_DAYS", 365, 1, 3650)?,
             jwks_fetch: FetchSettings::from_env(env)?,
+            portal_url: public_url(env, "WIF_PUBLIC_PORTAL_URL", local_development)?,
         })
     }
 }
@@ -60,6 +69,7 @@ mod tests {
         ("WIF_TOKENS_TABLE", "t"),
         ("WIF_KEYS_TABLE", "k"),
         ("WIF_AUDIT_TABLE", "a"),
+        ("WIF_PORTAL_TABLE", "p"),
         ("WIF_PUBLIC_TOKEN_URL", "https://auth.example.com/oauth2/token"),
         ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
     ];

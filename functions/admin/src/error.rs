@@ -20,6 +20,9 @@ pub enum AdminError {
     MethodNotAllowed { allow: &'static str },
     #[error("no admin resource at {path:?}")]
     NotFound { path: String },
+    /// What the customer portal's tenant links and invitations refused or could not do.
+    #[error(transparent)]
+    Portal(#[from] wif_portal::PortalError),
     /// Defence in depth: the function URL's AWS_IAM auth should make this unreachable in AWS.
     #[error("the admin API requires a SigV4-signed request from an IAM principal")]
     NoPrincipal,
@@ -36,6 +39,7 @@ impl AdminError {
     pub fn status(&self) -> StatusCode {
         match self {
             AdminError::Registry(err) => StatusCode::from_u16(err.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            AdminError::Portal(err) => StatusCode::from_u16(err.status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
             AdminError::BadRequest { status, .. } => *status,
             AdminError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AdminError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -47,6 +51,8 @@ impl AdminError {
     pub fn code(&self) -> &'static str {
         match self {
             AdminError::Registry(err) => err.code(),
+            AdminError::Portal(wif_portal::PortalError::NotFound(_)) => "not_found",
+            AdminError::Portal(err) => err.code(),
             AdminError::BadRequest { .. } => "invalid_request",
             AdminError::MethodNotAllowed { .. } => "method_not_allowed",
             AdminError::NotFound { .. } => "not_found",

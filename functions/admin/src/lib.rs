@@ -13,6 +13,7 @@
 //!   `POST|DELETE /clients/{id}/credentials/{credential_id}/audiences` (`?audience=` on DELETE)
 //! - `POST /migrations/trust-markers`: markers for registrations stored before them
 //! - `GET /audit?tenant_id=|client_id=&from=&to=&cursor=&limit=&order=asc|desc`
+//! - `/tenant-links`, `/invitations`: the customer portal's tenant links and onboarding invitations ([`links`])
 //!
 //! Responses are JSON with `Cache-Control: no-store` (a created secret's value travels in one of them): the wire
 //! types of `wif-admin-api` ([`routes`], [`response`]); errors are `{"error","error_description"}` ([`error`]),
@@ -20,6 +21,7 @@
 
 pub mod config;
 pub mod error;
+mod links;
 pub mod permissions;
 pub mod request;
 pub mod response;
@@ -41,6 +43,8 @@ pub struct AdminApp {
     pub registry: RegistryService,
     pub tester: ConnectionTester,
     pub audit: AuditQueries,
+    /// The customer portal's tenant links and invitations.
+    pub links: wif_portal::links::TenantLinks,
     /// Without IAM auth in front (local stack), requests carry no principal and are accepted as `local-developer`.
     pub local_development: bool,
 }
@@ -79,6 +83,7 @@ fn actor(app: &AdminApp, meta: &RequestMeta) -> Result<Actor, AdminError> {
         principal,
         request_id: Some(meta.request_id.clone()),
         source_ip: meta.source_ip.clone(),
+        person: None,
     })
 }
 
@@ -133,9 +138,15 @@ mod tests {
             tester: ConnectionTester {
                 keys: Arc::new(InMemoryKeyStore::default()),
                 fetcher: fetcher.clone(),
-                clock,
+                clock: clock.clone(),
                 policy,
             },
+            links: wif_portal::links::TenantLinks::new(
+                Arc::new(wif_portal::testing::InMemoryPortalStore::default()),
+                audit.clone(),
+                clock,
+                Some("https://portal.example".into()),
+            ),
             audit: AuditQueries::new(audit.clone()),
             local_development,
         };
@@ -582,5 +593,42 @@ mod tests {
             Some("arn:aws:sts::123456789012:assumed-role/portal/session")
         );
         assert_eq!(event.source_ip.as_deref(), Some("203.0.113.9"));
+    }
+
+    #[tokio::test]
+    async fn tenant_links_and_invitations_over_http() {
+        let app = app(true);
+        let tid = "6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+        let body = format!(r#"{{"entra_tenant_id":"{tid}","tenant_id":"acme","non_admin_access":"read"}}"#);
+        let (status, link) = call(&app, "POST", "/tenant-links", &body).await;
+        assert_eq!((status, link["tenant_id"].as_str()), (201, Some("acme")), "{link}");
+        let (status, again) = call(&app, "POST", "/tenant-links", &body).await;
+        assert_eq!((status, again["error"].as_str()), (409, Some("conflict")));
+        let (status, bad) = call(
+            &app,
+            "POST",
+            "/tenant-links",
+            r#"{"entra_tenant_id":"x","tenant_id":"a"}"#,
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+        let (status, listed) = call(&app, "GET", "/tenant-links", "").await;
+        assert_eq!(
+            (status, listed["tenant_links"].as_array().map(Vec::len)),
+            (200, Some(1))
+        );
+        let (status, invitation) = call(&app, "POST", "/invitations", r#"{"tenant_id":"globex"}"#).await;
+        assert_eq!(status, 201, "{invitation}");
+        let url = invitation["invitation_url"].as_str().unwrap();
+        assert!(url.starts_with("https://portal.example/invite?code="));
+        let (status, _) = call(&app, "DELETE", &format!("/tenant-links/{tid}"), "").await;
+        assert_eq!(status, 200);
+        let (status, _) = call(&app, "GET", &format!("/tenant-links/{tid}"), "").await;
+        assert_eq!(status, 404);
+        let actions: Vec<String> = app.audit.events().into_iter().map(|e| e.action).collect();
+        assert!(
+            actions.contains(&"admin.tenant_link.create".to_owned())
+                && actions.contains(&"admin.invitation.create".to_owned())
+        );
     }
 }

@@ -25,6 +25,16 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     (TableKind::Keys, &["dynamodb:GetItem"]),
     // Every registration change is audited; GET /audit queries by tenant (table) or by client (ClientIndex).
     (TableKind::Audit, &["dynamodb:PutItem", "dynamodb:Query"]),
+    // The customer portal's tenant links (create conditionally, read, delete, list by scan) and invitations.
+    (
+        TableKind::Portal,
+        &[
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
+        ],
+    ),
 ];
 
 /// Every environment variable [`crate::config::AdminConfig::from_env`] reads.
@@ -33,6 +43,7 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_TOKENS_TABLE",
     "WIF_KEYS_TABLE",
     "WIF_AUDIT_TABLE",
+    "WIF_PORTAL_TABLE",
     "WIF_LOCAL_DEVELOPMENT",
     "WIF_JWKS_ALLOWED_HOSTS",
     "WIF_TOKEN_LIFETIME_MIN_SECONDS",
@@ -42,4 +53,5 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_AUDIT_RETENTION_DAYS",
     "WIF_JWKS_FETCH_TIMEOUT_MS",
     "WIF_JWKS_MAX_BYTES",
+    "WIF_PUBLIC_PORTAL_URL",
 ];

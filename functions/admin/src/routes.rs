@@ -55,6 +55,7 @@ pub async fn route(app: &AdminApp, request: &Request, actor: &Actor) -> Answer {
             Ok(ok(&app.registry.migrate_trust_markers(actor).await?))
         }
         ["clients", id, "secrets", secret_id] => revoke_secret(app, request, id, secret_id, actor).await,
+        ["tenant-links", ..] | ["invitations", ..] => crate::links::route(app, request, actor, &segments).await,
         ["audit"] => {
             only(request, Method::GET, "GET")?;
             let filter = AuditFilter::from_query(|name| query_param(request, name));

@@ -9,6 +9,7 @@ use wif_registry::{AuditQueries, ConnectionTester, RegistryPorts, RegistryServic
 use wif_store::audit::AuditRepository;
 use wif_store::clients::ClientRepository;
 use wif_store::keys::KeyRepository;
+use wif_store::portal::PortalRepository;
 use wif_store::tokens::TokenRepository;
 use wif_store::{DynamoClient, TableKind};
 
@@ -43,12 +44,19 @@ impl AdminApp {
         let tester = ConnectionTester {
             keys: Arc::new(KeyRepository::new(client.clone(), tables.get(TableKind::Keys)?)),
             fetcher,
-            clock,
+            clock: clock.clone(),
             policy: config.policy.clone(),
         };
+        let links = wif_portal::links::TenantLinks::new(
+            Arc::new(PortalRepository::new(client.clone(), tables.get(TableKind::Portal)?)),
+            audit.clone(),
+            clock.clone(),
+            config.portal_url.clone(),
+        );
         Ok(AdminApp {
             registry,
             tester,
+            links,
             audit: AuditQueries::new(audit),
             local_development: config.policy.local_development,
         })

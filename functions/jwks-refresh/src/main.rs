@@ -13,7 +13,7 @@ use wif_jwks_http::HttpJwksFetcher;
 async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config = wif_common::config::load(RefreshConfig::from_env)?;
-    let client = wif_store::dynamodb_client_from_env(None).await;
+    let client = wif_store::dynamodb_client_from_env().await;
     let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch)
         .inspect_err(|err| tracing::error!(error = %err, "JWKS client"))?;
     let app = Arc::new(RefreshApp::from_config(

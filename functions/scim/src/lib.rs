@@ -263,6 +263,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unavailable_token_store_is_a_503_with_retry_after() {
+        let (mut app, t) = app().await;
+        let down = Arc::new(InMemoryTokenStore::default());
+        down.fail(true);
+        app.tokens = down;
+        let response = handle(&app, request("GET", "/scim/v2/Users", Some(&t.writer), Body::Empty)).await;
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert_eq!(response.headers()["content-type"], SCIM_CONTENT_TYPE);
+        assert_eq!(json_of(&response)["status"], "503");
+    }
+
+    #[tokio::test]
     async fn binary_bodies_create_and_tenants_stay_apart() {
         let (app, t) = app().await;
         // What lambda_http hands over after decoding the emulator's base64 body.

@@ -11,7 +11,7 @@ use wif_common::SystemClock;
 async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config = wif_common::config::load(ScimConfig::from_env)?;
-    let client = wif_store::dynamodb_client_from_env(None).await;
+    let client = wif_store::dynamodb_client_from_env().await;
     let app = ScimApp::from_config(&config, &client, Arc::new(SystemClock))?;
     wif_edge::serve(app).await
 }

@@ -237,7 +237,7 @@ impl aws_smithy_types::config_bag::Storable for PendingRequestState {
 }
 
 fn index_keys(names: &TableNames) -> IndexKeys {
-    let definitions = wif_store::tables::product_tables().expect("template tables");
+    let definitions = wif_testkit::tables::product_tables().expect("template tables");
     TableKind::ALL
         .into_iter()
         .map(|kind| {
@@ -333,7 +333,9 @@ async fn main() {
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
     let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
     let plain = aws_sdk_dynamodb::Client::new(&config);
-    wif_store::tables::create_tables(&plain, &names).await.expect("tables");
+    wif_testkit::tables::create_tables(&plain, &names)
+        .await
+        .expect("tables");
     let meter = Meter {
         usage: Arc::default(),
         index_keys: Arc::new(index_keys(&names)),

@@ -22,6 +22,8 @@ pub struct FunctionSpec {
     pub dynamodb: &'static [(TableKind, &'static [&'static str])],
     /// Every environment variable the function's configuration reads.
     pub env_vars: &'static [&'static str],
+    /// KMS actions the code sends to an asymmetric signing key of the template (`KeyUsage: SIGN_VERIFY`).
+    pub kms_signing: &'static [&'static str],
 }
 
 /// The only KMS actions a role may hold: DynamoDB's use of a customer-managed table key on the caller's behalf.
@@ -320,6 +322,8 @@ fn via_dynamodb_only(condition: &Value) -> bool {
 struct RoleGrants {
     /// (table, action) granted on the table itself.
     table_actions: BTreeSet<(String, String)>,
+    /// KMS actions granted on the template's signing keys.
+    signing_actions: BTreeSet<String>,
 }
 
 struct Checker<'a> {
@@ -542,6 +546,19 @@ impl Checker<'_> {
                         reason: format!("{action} is allowed only on the table key, through DynamoDB (kms:ViaService)"),
                     });
                 }
+            } else if action.starts_with("kms:") {
+                let on_signing_key = !resources.is_empty()
+                    && resources
+                        .iter()
+                        .all(|r| as_get_att(r).is_some_and(|(key, attr)| attr == "Arn" && self.is_signing_key(key)));
+                if on_signing_key {
+                    grants.signing_actions.insert((*action).to_owned());
+                } else {
+                    self.push(Violation::ForbiddenStatement {
+                        function: function.into(),
+                        reason: format!("{action} is allowed only on a SIGN_VERIFY key of the template"),
+                    });
+                }
             } else {
                 self.push(Violation::UnexpectedAction {
                     function: function.into(),
@@ -551,7 +568,28 @@ impl Checker<'_> {
         }
     }
 
+    /// An asymmetric KMS key of this template that can only sign and verify.
+    fn is_signing_key(&self, logical_id: &str) -> bool {
+        let resource = &self.template.resources()[logical_id];
+        resource["Type"] == "AWS::KMS::Key" && resource["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    }
+
     fn check_grants(&mut self, spec: &FunctionSpec, grants: &RoleGrants) {
+        let declared_kms: BTreeSet<String> = spec.kms_signing.iter().map(|a| (*a).to_owned()).collect();
+        for action in declared_kms.difference(&grants.signing_actions) {
+            self.push(Violation::ActionMissing {
+                function: spec.logical_id.into(),
+                table: "signing key".into(),
+                action: action.clone(),
+            });
+        }
+        for action in grants.signing_actions.difference(&declared_kms) {
+            self.push(Violation::ActionExtra {
+                function: spec.logical_id.into(),
+                table: "signing key".into(),
+                action: action.clone(),
+            });
+        }
         let declared: BTreeSet<(String, String)> = spec
             .dynamodb
             .iter()
@@ -664,6 +702,7 @@ pub fn check(template_text: &str, functions: &[FunctionSpec]) -> Vec<Violation> 
         roles.entry(role.clone()).or_default().push(spec.logical_id.into());
         let mut grants = RoleGrants {
             table_actions: BTreeSet::new(),
+            signing_actions: BTreeSet::new(),
         };
         for statement in checker.statements_of(spec.logical_id, &role) {
             checker.check_statement(spec, &statement, &mut grants);

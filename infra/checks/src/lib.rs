@@ -17,4 +17,4 @@ pub mod template;
 pub use consistency::{FunctionSpec, Violation, check};
 
 /// The template as committed, read at compile time so the checks and the code always see the same file.
-pub const TEMPLATE_YAML: &str = wif_store::tables::TEMPLATE_YAML;
+pub const TEMPLATE_YAML: &str = include_str!("../../template.yaml");

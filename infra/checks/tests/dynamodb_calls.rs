@@ -271,6 +271,26 @@ async fn admin_function_sends_exactly_what_it_declares() {
         ("GET", "/audit?tenant_id=contoso".to_owned(), "", 200),
         ("GET", format!("/audit?client_id={id}"), "", 200),
         ("DELETE", format!("/clients/{id}"), "", 200),
+        (
+            "POST",
+            "/tenant-links".to_owned(),
+            r#"{"entra_tenant_id":"6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b","tenant_id":"contoso"}"#,
+            201,
+        ),
+        ("GET", "/tenant-links".to_owned(), "", 200),
+        (
+            "GET",
+            "/tenant-links/6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
+            "",
+            200,
+        ),
+        ("POST", "/invitations".to_owned(), r#"{"tenant_id":"fabrikam"}"#, 201),
+        (
+            "DELETE",
+            "/tenant-links/6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b".to_owned(),
+            "",
+            200,
+        ),
     ] {
         let (status, body) = call(method, &uri, body).await;
         assert_eq!(status, expected, "{method} {uri}: {body}");

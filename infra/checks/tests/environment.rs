@@ -40,6 +40,7 @@ fn load(logical_id: &str, env: &RecordingEnv) -> Result<(), String> {
         "ScimFunction" => scim::config::ScimConfig::from_env(env).map(drop),
         "JwksRefreshFunction" => jwks_refresh::config::RefreshConfig::from_env(env).map(drop),
         "AdminFunction" => admin::config::AdminConfig::from_env(env).map(drop),
+        "PortalFunction" => portal::config::PortalConfig::from_env(env).map(drop),
         other => panic!("no loader for {other}"),
     }
     .map_err(|err| err.to_string())

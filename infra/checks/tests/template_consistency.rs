@@ -368,3 +368,28 @@ fn public_surface_is_as_designed() {
         );
     }
 }
+
+#[test]
+fn the_portal_signs_only_with_its_own_signing_key() {
+    let without = edit("PortalRole:", "Action: [kms:Sign]", "Action: [kms:GetPublicKey]");
+    expect(
+        &without,
+        &Violation::ActionMissing {
+            function: s("PortalFunction"),
+            table: s("signing key"),
+            action: s("kms:Sign"),
+        },
+    );
+    let elsewhere = edit(
+        "PortalRole:",
+        "Resource: !GetAtt PortalSigningKey.Arn",
+        "Resource: \"*\"",
+    );
+    expect(
+        &elsewhere,
+        &Violation::ForbiddenStatement {
+            function: s("PortalFunction"),
+            reason: s("kms:Sign is allowed only on a SIGN_VERIFY key of the template"),
+        },
+    );
+}

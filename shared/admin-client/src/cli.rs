@@ -48,6 +48,25 @@ pub enum Command {
     /// One-off data migrations after an upgrade.
     #[command(subcommand)]
     Migrate(MigrateCommand),
+    /// The customer portal: which Entra tenant is which customer account.
+    #[command(subcommand)]
+    TenantLinks(crate::portal::LinksCommand),
+    /// The customer portal: one-time onboarding invitations.
+    #[command(subcommand)]
+    Invitations(crate::portal::InvitationsCommand),
+    /// The certificate of the portal's Entra credential, signed by its KMS key (needs no admin API).
+    PortalCertificate {
+        /// The KMS key (ARN or id; output PortalSigningKeyArn of the stack).
+        #[arg(long)]
+        kms_key_id: String,
+        #[arg(long, default_value = "WIF SCIM customer portal")]
+        common_name: String,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Where to write the certificate (DER, the .cer Entra accepts).
+        #[arg(long)]
+        out: String,
+    },
 }
 
 #[derive(Subcommand)]

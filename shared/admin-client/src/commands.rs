@@ -20,7 +20,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(json: Value, view: output::View) -> Self {
+    pub(crate) fn new(json: Value, view: output::View) -> Self {
         Self {
             json,
             view,
@@ -30,6 +30,15 @@ impl Outcome {
 }
 
 pub async fn run(cli: Cli) -> Result<Outcome, ClientError> {
+    if let Command::PortalCertificate {
+        kms_key_id,
+        common_name,
+        days,
+        out,
+    } = &cli.command
+    {
+        return crate::portal::portal_certificate(kms_key_id, common_name, *days, out).await;
+    }
     let region = cli
         .region
         .clone()
@@ -55,6 +64,9 @@ pub async fn run(cli: Cli) -> Result<Outcome, ClientError> {
             }
             Ok(outcome)
         }
+        Command::TenantLinks(command) => crate::portal::links(&client, command).await,
+        Command::Invitations(command) => crate::portal::invitations(&client, command).await,
+        Command::PortalCertificate { .. } => Err(ClientError::Usage("handled above".into())),
     }
 }
 

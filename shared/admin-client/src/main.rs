@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod credentials;
 mod output;
+mod portal;
 
 use std::process::ExitCode;
 

@@ -7,6 +7,7 @@
 //! - [`registration::RegistrationRequest::validate`]: the admin API's registration input rules.
 //! - [`url_policy::JwksUrlPolicy`]: which JWKS URLs may be fetched (shared with `wif-jwks-http`).
 //! - [`jwks_cache::JwksCache`]: memory → Keys table → JWKS URL.
+//! - [`user_token::UnverifiedUserToken`]: Entra ID tokens and delegated access tokens of people (the portal).
 
 pub mod assertion;
 pub mod bearer;
@@ -23,6 +24,7 @@ pub mod service;
 mod strict_json;
 pub mod token_request;
 pub mod url_policy;
+pub mod user_token;
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod testing;

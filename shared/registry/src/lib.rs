@@ -10,6 +10,7 @@ pub mod checks;
 pub mod credentials;
 pub mod error;
 pub mod lifecycle;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod migration;
 pub mod ports;
@@ -25,5 +26,5 @@ mod tests;
 pub use audit_query::AuditQueries;
 pub use checks::ConnectionTester;
 pub use error::RegistryError;
-pub use service::{Actor, PublicUrls, RegistryPorts, RegistryService};
+pub use service::{Actor, PersonActor, PublicUrls, RegistryPorts, RegistryService};
 pub use settings::parse_new_client;

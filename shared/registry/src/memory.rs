@@ -1,5 +1,6 @@
 //! An in-memory [`RegistrationStore`] and audit trail with the same semantics as the DynamoDB one (conditional insert,
-//! versioned replace and delete, trust markers moved with each write, key-ordered pages), for unit tests and tools.
+//! versioned replace and delete, trust markers moved with each write, key-ordered pages), for unit tests (feature
+//! `test-support`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

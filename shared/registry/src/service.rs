@@ -22,12 +22,35 @@ pub struct PublicUrls {
     pub scim_url: String,
 }
 
-/// Who is calling the admin API (the IAM principal in AWS, `local-developer` in local-development mode).
+/// Who is calling the admin API (the IAM principal in AWS, `local-developer` in local-development mode), or a
+/// person signed in to the customer portal with Entra (`person`; `principal` is then `entra:<tid>/<oid>`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Actor {
     pub principal: String,
     pub request_id: Option<String>,
     pub source_ip: Option<String>,
+    pub person: Option<PersonActor>,
+}
+
+/// A person acting under their own Entra identity: the audit record names them, never a shared account.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PersonActor {
+    pub tid: String,
+    pub oid: String,
+    pub upn: Option<String>,
+}
+
+impl PersonActor {
+    /// The audit `details` members that name the person.
+    pub fn audit_details(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut details = serde_json::Map::new();
+        details.insert("actor_tid".into(), self.tid.clone().into());
+        details.insert("actor_oid".into(), self.oid.clone().into());
+        if let Some(upn) = &self.upn {
+            details.insert("actor_upn".into(), upn.clone().into());
+        }
+        details
+    }
 }
 
 /// The storage and services the registry works over.
@@ -105,6 +128,9 @@ impl RegistryService {
         event.source_ip = actor.source_ip.clone();
         if let serde_json::Value::Object(map) = details {
             event.details = map;
+        }
+        if let Some(person) = &actor.person {
+            event.details.extend(person.audit_details());
         }
         if let Err(err) = self.ports.audit.record(event).await {
             tracing::error!(error = %err, action, "audit write failed");

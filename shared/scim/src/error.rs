@@ -4,6 +4,10 @@ use serde_json::json;
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+/// `Retry-After` seconds on every 503 and 429: storage throttling and outages pass within seconds, and Entra waits
+/// as long as the header says before it retries.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
 /// RFC 7644 §3.12 `scimType` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScimType {
@@ -112,6 +116,11 @@ impl ScimError {
         Self::new(503, None, detail)
     }
 
+    /// Seconds for `Retry-After`: every 503 and 429 carries it, whichever path produced the error.
+    pub fn retry_after(&self) -> Option<u64> {
+        matches!(self.status, 429 | 503).then_some(RETRY_AFTER_SECONDS)
+    }
+
     /// The RFC 7644 §3.12 error body.
     pub fn to_json(&self) -> serde_json::Value {
         let mut body = json!({
@@ -138,5 +147,16 @@ mod tests {
         assert_eq!(body["scimType"], "uniqueness");
         let body = ScimError::not_found("no such user").to_json();
         assert!(body.get("scimType").is_none());
+    }
+
+    #[test]
+    fn only_unavailable_and_too_many_requests_ask_for_a_retry() {
+        assert_eq!(ScimError::unavailable("down").retry_after(), Some(RETRY_AFTER_SECONDS));
+        assert_eq!(
+            ScimError::new(429, None, "slow down").retry_after(),
+            Some(RETRY_AFTER_SECONDS)
+        );
+        assert_eq!(ScimError::new(500, None, "bug").retry_after(), None);
+        assert_eq!(ScimError::uniqueness("taken").retry_after(), None);
     }
 }

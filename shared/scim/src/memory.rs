@@ -1,4 +1,5 @@
-//! An in-memory [`DirectoryStore`] for unit tests of the service, benchmarks of the pure layers and local tools.
+//! An in-memory [`DirectoryStore`] for unit tests of the service and benchmarks of the pure layers (feature
+//! `test-support`; nothing in production uses it).
 //! It keeps the same invariants as the DynamoDB store (the contract suite runs against both); cursors are the last
 //! id of the page, base64url-encoded so clients treat them as opaque.
 

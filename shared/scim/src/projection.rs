@@ -1,4 +1,6 @@
-//! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) and the RFC 7643 §7 `returned` characteristic.
+//! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) and the RFC 7643 §7 `returned` characteristic:
+//! [`parse_attribute_list`] and [`project`], and [`Projection`], one request's pair of lists as the directory service
+//! uses it (which also says whether the derived `groups` / `members` must be read at all).
 //!
 //! - `returned: never` (`password`) is never in a response;
 //! - `returned: always` (`id`, and `schemas`, which every resource representation carries) is in every response and
@@ -220,6 +222,41 @@ pub fn is_requested(attributes: &[AttrPath], excluded: &[AttrPath], schema: &Res
         _ if !attributes.is_empty() => !matches!(selection(attributes, schema, None, def), Selection::None),
         Returned::Request => false,
         _ => !matches!(selection(excluded, schema, None, def), Selection::Whole),
+    }
+}
+
+/// `attributes` / `excludedAttributes` of one request, parsed: what the directory service projects every resource of
+/// its answer through.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    pub attributes: Vec<AttrPath>,
+    pub excluded: Vec<AttrPath>,
+}
+
+impl Projection {
+    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Self, ScimError> {
+        Ok(Self {
+            attributes: attributes.map(parse_attribute_list).transpose()?.unwrap_or_default(),
+            excluded: excluded.map(parse_attribute_list).transpose()?.unwrap_or_default(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+
+    /// Whether a user's derived `groups` are in the answer (they cost a read).
+    pub fn wants_groups(&self) -> bool {
+        is_requested(&self.attributes, &self.excluded, ResourceSchema::user(), "groups")
+    }
+
+    /// Whether a group's `members` are in the answer (they cost a read per page of members).
+    pub fn wants_members(&self) -> bool {
+        needs_members(&self.attributes, &self.excluded)
+    }
+
+    pub fn apply(&self, resource: &Value, schema: &ResourceSchema) -> Value {
+        project(resource, &self.attributes, &self.excluded, schema)
     }
 }
 

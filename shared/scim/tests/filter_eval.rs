@@ -2,7 +2,8 @@
 //! `ne`/null semantics, value paths, URN paths, Entra's lookups and the invalidFilter rules.
 
 use serde_json::{Value, json};
-use wif_scim::filter::{matches, parse, parse_and_validate, validate};
+use wif_scim::entra_compat::filter::parse_and_validate;
+use wif_scim::filter::{matches, parse, validate};
 use wif_scim::schema::{AttributeDef, AttributeType, ResourceSchema, SchemaDef, SchemaExtension};
 
 fn user() -> Value {

@@ -3,8 +3,10 @@
 //! SCIM tutorial and known-issues pages and from peers' issue trackers.
 
 use serde_json::{Value, json};
-use wif_scim::patch::{MemberOperation, PatchOp, PatchOutcome, PatchRequest, apply, take_member_operations};
-use wif_scim::resource::{MemberRef, prepare_create};
+use wif_scim::entra_compat::patch::apply;
+use wif_scim::entra_compat::resource::prepare_create;
+use wif_scim::patch::{MemberOperation, PatchOp, PatchOutcome, PatchRequest, take_member_operations};
+use wif_scim::resource::MemberRef;
 use wif_scim::schema::ResourceSchema;
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

@@ -1,7 +1,8 @@
 //! POST/PUT resource rules, with Entra's create bodies verbatim from Microsoft's SCIM tutorial.
 
 use serde_json::{Value, json};
-use wif_scim::resource::{IndexKeys, MemberRef, prepare_create, prepare_replace};
+use wif_scim::entra_compat::resource::{prepare_create, prepare_replace};
+use wif_scim::resource::{IndexKeys, MemberRef};
 use wif_scim::schema::{
     AttributeDef, AttributeType, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, Mutability, ResourceSchema, SchemaDef,
     SchemaExtension, USER_SCHEMA,

@@ -25,8 +25,8 @@ use wif_scim::store::DirectoryStore;
 use wif_store::directory::DynamoDirectory;
 use wif_store::directory::codec::membership_item;
 use wif_store::directory::keys::TenantKeys;
-use wif_store::tables::create_tables;
 use wif_store::{CallCounter, TableNames};
+use wif_testkit::tables::create_tables;
 
 const BASE: &str = "https://scim.example.com/scim/v2";
 const TENANT: &str = "bench-tenant";
@@ -111,7 +111,7 @@ fn fmt_calls(calls: &BTreeMap<String, u64>) -> String {
 async fn dynamodb_calls() {
     let counter = CallCounter::new();
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
-    let client = wif_store::dynamo::client_with(&config, Some(counter.clone()));
+    let client = counter.client(&config);
     let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
     if let Err(err) = create_tables(&client, &names).await {
         eprintln!("cannot create tables: {err}");

@@ -1,6 +1,6 @@
 //! Counts DynamoDB requests by operation name. Local latency and production cost are both dominated by the number
 //! of DynamoDB calls, so benchmarks and call-budget tests count them through this SDK interceptor rather than
-//! guessing.
+//! guessing. Test support (feature `test-support`): no function links it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,6 +22,14 @@ pub struct CallCounter {
 impl CallCounter {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A client over `config` whose every request (retries included) is counted here.
+    pub fn client(&self, config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::config::Builder::from(config)
+            .interceptor(self.clone())
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
     }
 
     /// Calls per operation since the last reset.

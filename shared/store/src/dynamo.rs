@@ -31,17 +31,13 @@ impl From<StoreError> for wif_auth::ports::StoreUnavailable {
 }
 
 /// The SDK client for a Lambda function: region and credentials from the standard chain, endpoint override from
-/// `AWS_ENDPOINT_URL_DYNAMODB` (the local stack), plus an optional call counter interceptor.
-pub async fn dynamodb_client_from_env(counter: Option<crate::CallCounter>) -> aws_sdk_dynamodb::Client {
+/// `AWS_ENDPOINT_URL_DYNAMODB` (the local stack).
+pub async fn dynamodb_client_from_env() -> aws_sdk_dynamodb::Client {
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    client_with(&shared, counter)
+    client_with(&shared)
 }
 
-/// A client over an existing SDK config, with the call counter attached when given.
-pub fn client_with(config: &aws_config::SdkConfig, counter: Option<crate::CallCounter>) -> aws_sdk_dynamodb::Client {
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
-    if let Some(counter) = counter {
-        builder = builder.interceptor(counter);
-    }
-    aws_sdk_dynamodb::Client::from_conf(builder.build())
+/// A client over an SDK config a function already loaded (and shares with its other AWS clients).
+pub fn client_with(config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(config)
 }

@@ -11,12 +11,12 @@ use wif_scim::store::{DirectoryError, DirectoryStore};
 use wif_store::CallCounter;
 use wif_store::TableNames;
 use wif_store::directory::DynamoDirectory;
-use wif_store::tables::create_tables;
+use wif_testkit::tables::create_tables;
 
 async fn setup() -> (DynamoDirectory, aws_sdk_dynamodb::Client, String, CallCounter) {
     let counter = CallCounter::new();
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
-    let client = wif_store::dynamo::client_with(&config, Some(counter.clone()));
+    let client = counter.client(&config);
     let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
     create_tables(&client, &names).await.expect("create tables");
     counter.reset();

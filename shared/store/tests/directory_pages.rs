@@ -9,14 +9,14 @@ use wif_scim::contract;
 use wif_scim::store::DirectoryStore;
 use wif_store::TableNames;
 use wif_store::directory::DynamoDirectory;
-use wif_store::tables::create_tables;
+use wif_testkit::tables::create_tables;
 
 const USERS: usize = 50;
 
 #[tokio::test]
 async fn user_pages_larger_than_one_megabyte_are_complete() {
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
-    let client = wif_store::dynamo::client_with(&config, None);
+    let client = aws_sdk_dynamodb::Client::new(&config);
     let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
     create_tables(&client, &names).await.expect("create tables");
     let store = DynamoDirectory::new(client, &names.directory);

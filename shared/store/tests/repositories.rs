@@ -13,14 +13,14 @@ use wif_store::audit::{AuditQuery, AuditRepository};
 use wif_store::clients::{ClientRepository, ClientWriteError};
 use wif_store::keys::KeyRepository;
 use wif_store::rate_limits::RateLimitRepository;
-use wif_store::tables::create_tables;
 use wif_store::tokens::TokenRepository;
 use wif_store::{CallCounter, TableNames};
+use wif_testkit::tables::create_tables;
 
 async fn setup() -> (aws_sdk_dynamodb::Client, TableNames, CallCounter) {
     let counter = CallCounter::new();
     let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
-    let client = wif_store::dynamo::client_with(&config, Some(counter.clone()));
+    let client = counter.client(&config);
     let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
     create_tables(&client, &names).await.expect("create tables");
     counter.reset();

@@ -1,11 +1,9 @@
 //! The admin API against the running local stack: every operation, every validation error, secrets over HTTP,
 //! the connection test with a healthy and a failing JWKS, and audit queries.
 
-mod admin_support;
-
 use std::collections::BTreeSet;
 
-use admin_support::{Customer, admin, admin_ok, stack};
+use e2e_tests::admin::{Customer, admin, admin_ok, stack};
 use entra_sim::{Outage, TokenVersion};
 use serde_json::{Value, json};
 
@@ -480,8 +478,8 @@ async fn every_validation_error_is_a_400_naming_the_field() {
 
     // Malformed bodies, wrong media types and sizes, unknown resources and methods: JSON errors, never a 500.
     let raw = |method: &str, path: &str, content_type: &str, body: Vec<u8>| {
-        let url = format!("{}{path}", admin_support::admin_base(&stack));
-        let request = admin_support::http()
+        let url = format!("{}{path}", e2e_tests::admin::admin_base(&stack));
+        let request = e2e_tests::admin::http()
             .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
             .header("content-type", content_type.to_owned())
             .body(body);

@@ -2,11 +2,9 @@
 //! and expiry, revocation latency, disable/delete revoking live tokens, per-client rate limiting, and that no
 //! credential ever reaches a log line or an audit record.
 
-mod admin_support;
-
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use admin_support::{
+use e2e_tests::admin::{
     Customer, admin_ok, credential_like, scim_status, stack, stack_setting, token_with_secret_basic,
     token_with_secret_post,
 };
@@ -32,7 +30,7 @@ async fn create_secret(stack: &e2e_tests::LocalStack, client_id: &str) -> (Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_rotation_keeps_old_and_new_working_until_the_old_is_revoked() {
     let Some(stack) = stack() else { return };
-    let http = admin_support::http();
+    let http = e2e_tests::admin::http();
     let customer = Customer::register(&stack, TokenVersion::V2).await;
     let id = customer.client_id.as_str();
 
@@ -123,7 +121,7 @@ async fn secret_rotation_keeps_old_and_new_working_until_the_old_is_revoked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_secret_is_refused() {
     let Some(stack) = stack() else { return };
-    let http = admin_support::http();
+    let http = e2e_tests::admin::http();
     let customer = Customer::register(&stack, TokenVersion::V1).await;
     let id = customer.client_id.as_str();
     let (_, current) = create_secret(&stack, id).await;
@@ -131,8 +129,8 @@ async fn an_expired_secret_is_refused() {
     // The API only issues secrets that live at least a year, so the expired one is written straight into the
     // Clients table, exactly as the service stores secrets (wif-auth generates it, only its hash is kept).
     let repository = wif_store::clients::ClientRepository::new(
-        admin_support::dynamodb(&stack).await,
-        admin_support::clients_table(),
+        e2e_tests::admin::dynamodb(&stack).await,
+        e2e_tests::admin::clients_table(),
     );
     let current_registration = repository.get(id).await.expect("read").expect("registration");
     let mut registration = current_registration.clone();
@@ -286,7 +284,7 @@ async fn a_burst_over_the_client_limit_gets_429_and_another_client_is_unaffected
         limit <= 3000,
         "a limit of {limit}/min is too large to exceed in one burst here"
     );
-    let http = admin_support::http();
+    let http = e2e_tests::admin::http();
     let noisy = Customer::register(&stack, TokenVersion::V2).await;
     let quiet = Customer::register(&stack, TokenVersion::V2).await;
     let probe = Customer::register(&stack, TokenVersion::V2).await;
@@ -337,7 +335,7 @@ async fn a_burst_over_the_client_limit_gets_429_and_another_client_is_unaffected
     }
     // Under `cargo lambda watch`, a source change rebuilds and restarts the token function and requests in flight
     // are lost; that is an artefact of the emulator, recognised from its log so the failure says so.
-    let log_before = std::fs::metadata(admin_support::lambda_log())
+    let log_before = std::fs::metadata(e2e_tests::admin::lambda_log())
         .map(|m| m.len())
         .unwrap_or(0);
     let burst_http = reqwest::Client::builder()
@@ -355,7 +353,7 @@ async fn a_burst_over_the_client_limit_gets_429_and_another_client_is_unaffected
                 (&quiet.client_id, &quiet_secret)
             };
             async move {
-                match admin_support::try_token_with_secret_post(stack, http, id, secret).await {
+                match e2e_tests::admin::try_token_with_secret_post(stack, http, id, secret).await {
                     Ok(answer) => {
                         let error = answer.body["error"].as_str().map(str::to_owned);
                         (is_noisy, answer.status, answer.retry_after, error)
@@ -370,7 +368,7 @@ async fn a_burst_over_the_client_limit_gets_429_and_another_client_is_unaffected
     let elapsed = started.elapsed();
     let lost = results.iter().filter(|r| r.1 == 0).count();
     if lost > 0 {
-        let log = std::fs::read(admin_support::lambda_log()).unwrap_or_default();
+        let log = std::fs::read(e2e_tests::admin::lambda_log()).unwrap_or_default();
         let during = String::from_utf8_lossy(log.get(log_before as usize..).unwrap_or_default());
         let restarted = during.contains("Running `target/debug/token`");
         panic!(
@@ -418,7 +416,7 @@ async fn a_burst_over_the_client_limit_gets_429_and_another_client_is_unaffected
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_assertion_or_token_reaches_a_log_line_or_an_audit_record() {
     let Some(stack) = stack() else { return };
-    let http = admin_support::http();
+    let http = e2e_tests::admin::http();
     let customer = Customer::register(&stack, TokenVersion::V2).await;
     let id = customer.client_id.as_str();
     let created = admin_ok(&stack, "POST", &format!("/clients/{id}/secrets"), None, 201).await;
@@ -477,11 +475,11 @@ async fn no_secret_assertion_or_token_reaches_a_log_line_or_an_audit_record() {
     admin_ok(&stack, "POST", &format!("/clients/{id}/revoke-tokens"), None, 200).await;
 
     // The token function logs one line per grant or denial naming the client; wait until ours are there.
-    let log = admin_support::wait_for_log(|text| text.matches(id).count() >= 6, Duration::from_secs(10)).await;
+    let log = e2e_tests::admin::wait_for_log(|text| text.matches(id).count() >= 6, Duration::from_secs(10)).await;
     assert!(
         log.contains(id),
         "the functions' log ({}) has no line about {id}",
-        admin_support::lambda_log().display()
+        e2e_tests::admin::lambda_log().display()
     );
     for credential in &credentials {
         let probe = &credential[..credential.len().min(60)];

@@ -2,13 +2,11 @@
 //! the exit codes scripts rely on. The binary is the one `cargo build` (infra/local/start.sh builds every binary)
 //! put next to this test; a binary older than its sources is reported rather than silently tested.
 
-mod admin_support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::SystemTime;
 
-use admin_support::{admin_base, stack, token_with_secret_post};
+use e2e_tests::admin::{admin_base, stack, token_with_secret_post};
 use entra_sim::{Identity, JwksServer, TokenVersion};
 use serde_json::Value;
 
@@ -200,7 +198,7 @@ async fn every_cli_command_against_the_local_stack() {
     .json();
     let value = secret["client_secret"].as_str().unwrap().to_owned();
     let secret_id = secret["secret_id"].as_str().unwrap().to_owned();
-    let granted = token_with_secret_post(&stack, &admin_support::http(), &id, &value).await;
+    let granted = token_with_secret_post(&stack, &e2e_tests::admin::http(), &id, &value).await;
     assert_eq!(granted.status, 200, "{}", granted.body);
     let table = run(&["secrets", "create", &id]).ok();
     assert!(table.stdout.contains("wif_cs_") && table.stderr.contains("only time the secret is shown"));
@@ -221,7 +219,7 @@ async fn every_cli_command_against_the_local_stack() {
     let revoked = run(&["secrets", "revoke", &id, &secret_id, "--revoke-tokens"]).ok();
     assert!(revoked.stdout.contains("revoked secret") && revoked.stdout.contains("live access token"));
     assert_eq!(
-        token_with_secret_post(&stack, &admin_support::http(), &id, &value)
+        token_with_secret_post(&stack, &e2e_tests::admin::http(), &id, &value)
             .await
             .status,
         401
@@ -401,7 +399,7 @@ async fn secrets_only_client_from_the_cli_provisions_with_a_secret() {
     let value = secret["client_secret"].as_str().expect("client_secret");
     let answer = token_with_secret_post(&stack, &e2e_tests::http(), &id, value).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(admin_support::scim_status(&stack, answer.access_token()).await, 200);
+    assert_eq!(e2e_tests::admin::scim_status(&stack, answer.access_token()).await, 200);
 
     // Half the federation values are refused with the name of the first missing one.
     let half = run(&[

@@ -7,13 +7,11 @@
 //! A plain binary (`harness = false`), so the numbers reach the output of `cargo test` (libtest would capture
 //! them). Accepts and ignores libtest's flags; a name filter that does not match this test skips it.
 
-mod provisioning_support;
-
 use std::process::ExitCode;
 
 use e2e_tests::LocalStack;
+use e2e_tests::provisioning::{ServerDirectory, Tenant, assert_clean, assert_state, ids_by_index_pages};
 use entra_sim::{Dialect, RemovalAction, TokenVersion, sample};
-use provisioning_support::{ServerDirectory, Tenant, assert_clean, assert_state, ids_by_index_pages};
 
 const NAME: &str = "provisioning_cycle_of_1000_users_and_10_groups";
 const USERS: usize = 1000;

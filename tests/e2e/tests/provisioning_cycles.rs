@@ -4,18 +4,16 @@
 //! in both PATCH dialects; two tenants provisioned in parallel without leaking into each other. After each cycle
 //! the whole directory is read back through the SCIM API and compared field by field with the source file.
 
-mod provisioning_support;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use e2e_tests::LocalStack;
-use entra_sim::provision::CycleReport;
-use entra_sim::{Dialect, Directory, DirectoryUser, RemovalAction, TokenVersion, sample};
-use provisioning_support::{
+use e2e_tests::provisioning::{
     ServerDirectory, Tenant, assert_clean, assert_job_state_matches, assert_state, filter, ids_by_index_pages,
     with_domain,
 };
+use entra_sim::provision::CycleReport;
+use entra_sim::{Dialect, Directory, DirectoryUser, RemovalAction, TokenVersion, sample};
 use serde_json::json;
 
 fn fixture(name: &str) -> PathBuf {

@@ -7,15 +7,13 @@
 //! one JWKS fetch per cooldown per URL. Where a test needs the next unknown kid to be allowed a fetch, it waits
 //! out that window from the last fetch it caused ([`wait_out_cooldown`]).
 
-mod provisioning_support;
-
 use std::time::{Duration, Instant};
 
-use e2e_tests::{LocalStack, local_token_repository};
-use entra_sim::{Dialect, Outage, Provisioner, RemovalAction, SimError, TokenVersion, sample};
-use provisioning_support::{
+use e2e_tests::provisioning::{
     PATIENCE, ScimProxy, ServerDirectory, Tenant, assert_clean, assert_state, wait_out_cooldown,
 };
+use e2e_tests::{LocalStack, local_token_repository};
+use entra_sim::{Dialect, Outage, Provisioner, RemovalAction, SimError, TokenVersion, sample};
 use wif_auth::ports::TokenStore;
 
 /// Runs `job` over `dir` through `proxy`, holding it at request `at`; once the requests already past the gate
@@ -205,7 +203,7 @@ async fn jwks_outage_mid_cycle_and_recovery() {
     }
     let attempts = tenant.jwks.stats().unavailable;
     println!("outage: 6 token requests for an unknown kid in {asked_for:?} caused {attempts} JWKS attempt(s)");
-    let windows = 1 + asked_for.as_secs() / provisioning_support::jwks_refetch_cooldown().as_secs().max(1);
+    let windows = 1 + asked_for.as_secs() / e2e_tests::provisioning::jwks_refetch_cooldown().as_secs().max(1);
     assert!(
         attempts >= 1 && attempts <= 2 * windows,
         "{attempts} JWKS attempts for 6 token requests in {asked_for:?}"

@@ -1,9 +1,7 @@
 //! Through the running local stack: 20 parallel creates of one userName → exactly one 201, the rest 409; 20 clients
 //! adding and removing distinct members of one group in parallel → the final membership is exactly as expected.
 
-mod scim_support;
-
-use scim_support::{patch, stack, unique};
+use e2e_tests::scim::{patch, stack, unique};
 use serde_json::json;
 
 #[tokio::test]

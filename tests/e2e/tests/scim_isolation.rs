@@ -1,9 +1,7 @@
 //! Through the running local stack: a token of one ISV tenant never sees another tenant's data (404, never 403),
 //! and a read-only (scim.read) token may read and search but not write (403).
 
-mod scim_support;
-
-use scim_support::{filter, patch, stack, unique};
+use e2e_tests::scim::{filter, patch, stack, unique};
 use serde_json::json;
 
 #[tokio::test]

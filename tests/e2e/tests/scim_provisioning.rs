@@ -2,9 +2,7 @@
 //! request shapes Entra sends: Test Connection, lookups, create users with the enterprise extension, update,
 //! disable, re-enable, manager set/change/remove, create groups, add/remove members in both shapes, rename, delete.
 
-mod scim_support;
-
-use scim_support::{ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, filter, patch, stack, unique};
+use e2e_tests::scim::{ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA, filter, patch, stack, unique};
 use serde_json::{Value, json};
 
 fn entra_user(user_name: &str, external_id: &str) -> Value {

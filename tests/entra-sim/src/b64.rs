@@ -17,3 +17,8 @@ pub fn standard(bytes: &[u8]) -> String {
 pub fn decode_url(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
+
+/// Decodes standard base64 with padding; `None` for anything else.
+pub fn decode_standard(text: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(text).ok()
+}

@@ -247,116 +247,12 @@ impl Directory {
 
     /// Parses the CSV convention of the module docs. Errors name the row.
     pub fn from_csv(users_csv: &str, groups_csv: Option<&str>) -> std::result::Result<Self, String> {
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(users_csv.as_bytes());
-        let headers = reader.headers().map_err(|e| format!("header row: {e}"))?.clone();
-        for h in headers.iter() {
-            if !CSV_COLUMNS.contains(&h) {
-                return Err(format!("unknown column {h:?} (known: {})", CSV_COLUMNS.join(", ")));
-            }
-        }
-        let mut users = Vec::new();
-        let mut group_members: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (i, row) in reader.records().enumerate() {
-            let line = i + 2;
-            let row = row.map_err(|e| format!("row {line}: {e}"))?;
-            let get = |col: &str| -> Option<String> {
-                headers
-                    .iter()
-                    .position(|h| h == col)
-                    .and_then(|idx| row.get(idx))
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-            };
-            let user_name = get("userName").ok_or_else(|| format!("row {line}: userName is empty"))?;
-            let mut user = DirectoryUser::new(user_name);
-            user.external_id = get("externalId");
-            user.display_name = get("displayName");
-            let (given, family, formatted) = (get("givenName"), get("familyName"), get("formatted"));
-            if given.is_some() || family.is_some() || formatted.is_some() {
-                user.name = Some(PersonName {
-                    given_name: given,
-                    family_name: family,
-                    formatted,
-                });
-            }
-            if let Some(email) = get("email") {
-                user.emails.push(TypedValue {
-                    value: email,
-                    kind: "work".into(),
-                    primary: true,
-                });
-            }
-            for (col, kind) in [("workPhone", "work"), ("mobilePhone", "mobile")] {
-                if let Some(value) = get(col) {
-                    user.phone_numbers.push(TypedValue {
-                        value,
-                        kind: kind.into(),
-                        primary: false,
-                    });
-                }
-            }
-            if let Some(active) = get("active") {
-                user.active = parse_bool(&active).ok_or_else(|| format!("row {line}: active must be true/false"))?;
-            }
-            user.title = get("title");
-            user.preferred_language = get("preferredLanguage");
-            user.department = get("department");
-            user.employee_number = get("employeeNumber");
-            user.cost_center = get("costCenter");
-            user.organization = get("organization");
-            user.division = get("division");
-            user.manager = get("manager");
-            if let Some(groups) = get("groups") {
-                let member_ref = user.external_id.clone().unwrap_or_else(|| user.user_name.clone());
-                for g in groups.split(';').map(str::trim).filter(|g| !g.is_empty()) {
-                    group_members.entry(g.to_string()).or_default().push(member_ref.clone());
-                }
-            }
-            users.push(user);
-        }
-        let mut groups: Vec<DirectoryGroup> = Vec::new();
-        if let Some(text) = groups_csv {
-            let mut reader = csv::ReaderBuilder::new()
-                .trim(csv::Trim::All)
-                .from_reader(text.as_bytes());
-            let headers = reader.headers().map_err(|e| format!("groups header row: {e}"))?.clone();
-            for h in headers.iter() {
-                if !["displayName", "externalId", "members"].contains(&h) {
-                    return Err(format!("groups file: unknown column {h:?}"));
-                }
-            }
-            for (i, row) in reader.records().enumerate() {
-                let line = i + 2;
-                let row = row.map_err(|e| format!("groups row {line}: {e}"))?;
-                let get = |col: &str| {
-                    headers
-                        .iter()
-                        .position(|h| h == col)
-                        .and_then(|idx| row.get(idx))
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_string)
-                };
-                let display_name =
-                    get("displayName").ok_or_else(|| format!("groups row {line}: displayName is empty"))?;
-                let members = get("members")
-                    .map(|m| {
-                        m.split(';')
-                            .map(str::trim)
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                groups.push(DirectoryGroup {
-                    display_name,
-                    external_id: get("externalId"),
-                    members,
-                });
-            }
-        }
-        for (name, members) in group_members {
+        let (users, group_columns) = csv_users(users_csv)?;
+        let mut groups = match groups_csv {
+            Some(text) => csv_groups(text)?,
+            None => Vec::new(),
+        };
+        for (name, members) in group_columns {
             match groups.iter_mut().find(|g| g.display_name.eq_ignore_ascii_case(&name)) {
                 Some(g) => g.members.extend(members),
                 None => groups.push(DirectoryGroup {
@@ -463,6 +359,144 @@ pub(crate) fn parse_bool(text: &str) -> Option<bool> {
         "false" | "0" | "no" => Some(false),
         _ => None,
     }
+}
+
+/// One CSV row, read by column name; empty cells are absent.
+struct CsvRow<'a> {
+    headers: &'a csv::StringRecord,
+    row: &'a csv::StringRecord,
+}
+
+impl CsvRow<'_> {
+    fn get(&self, col: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .position(|h| h == col)
+            .and_then(|idx| self.row.get(idx))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+}
+
+fn csv_reader(text: &str) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes())
+}
+
+/// `;`-separated list cells (`groups`, `members`).
+fn csv_list(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split(';').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Member references by group name, from the users file's `groups` column.
+type GroupColumn = BTreeMap<String, Vec<String>>;
+
+/// The users file: the users, and the members each group gets from the `groups` column.
+fn csv_users(text: &str) -> std::result::Result<(Vec<DirectoryUser>, GroupColumn), String> {
+    let mut reader = csv_reader(text);
+    let headers = reader.headers().map_err(|e| format!("header row: {e}"))?.clone();
+    for h in headers.iter() {
+        if !CSV_COLUMNS.contains(&h) {
+            return Err(format!("unknown column {h:?} (known: {})", CSV_COLUMNS.join(", ")));
+        }
+    }
+    let mut users = Vec::new();
+    let mut group_members = GroupColumn::new();
+    for (i, row) in reader.records().enumerate() {
+        let line = i + 2;
+        let row = row.map_err(|e| format!("row {line}: {e}"))?;
+        let cells = CsvRow {
+            headers: &headers,
+            row: &row,
+        };
+        let user = csv_user(&cells, line)?;
+        if let Some(groups) = cells.get("groups") {
+            let member_ref = user.external_id.clone().unwrap_or_else(|| user.user_name.clone());
+            for g in csv_list(&groups) {
+                group_members.entry(g.to_string()).or_default().push(member_ref.clone());
+            }
+        }
+        users.push(user);
+    }
+    Ok((users, group_members))
+}
+
+fn csv_user(cells: &CsvRow<'_>, line: usize) -> std::result::Result<DirectoryUser, String> {
+    let get = |col: &str| cells.get(col);
+    let user_name = get("userName").ok_or_else(|| format!("row {line}: userName is empty"))?;
+    let mut user = DirectoryUser::new(user_name);
+    user.external_id = get("externalId");
+    user.display_name = get("displayName");
+    let (given, family, formatted) = (get("givenName"), get("familyName"), get("formatted"));
+    if given.is_some() || family.is_some() || formatted.is_some() {
+        user.name = Some(PersonName {
+            given_name: given,
+            family_name: family,
+            formatted,
+        });
+    }
+    if let Some(email) = get("email") {
+        user.emails.push(TypedValue {
+            value: email,
+            kind: "work".into(),
+            primary: true,
+        });
+    }
+    for (col, kind) in [("workPhone", "work"), ("mobilePhone", "mobile")] {
+        if let Some(value) = get(col) {
+            user.phone_numbers.push(TypedValue {
+                value,
+                kind: kind.into(),
+                primary: false,
+            });
+        }
+    }
+    if let Some(active) = get("active") {
+        user.active = parse_bool(&active).ok_or_else(|| format!("row {line}: active must be true/false"))?;
+    }
+    user.title = get("title");
+    user.preferred_language = get("preferredLanguage");
+    user.department = get("department");
+    user.employee_number = get("employeeNumber");
+    user.cost_center = get("costCenter");
+    user.organization = get("organization");
+    user.division = get("division");
+    user.manager = get("manager");
+    Ok(user)
+}
+
+/// The groups file: display name, externalId and `;`-separated members per row.
+fn csv_groups(text: &str) -> std::result::Result<Vec<DirectoryGroup>, String> {
+    let mut reader = csv_reader(text);
+    let headers = reader.headers().map_err(|e| format!("groups header row: {e}"))?.clone();
+    for h in headers.iter() {
+        if !["displayName", "externalId", "members"].contains(&h) {
+            return Err(format!("groups file: unknown column {h:?}"));
+        }
+    }
+    let mut groups = Vec::new();
+    for (i, row) in reader.records().enumerate() {
+        let line = i + 2;
+        let row = row.map_err(|e| format!("groups row {line}: {e}"))?;
+        let cells = CsvRow {
+            headers: &headers,
+            row: &row,
+        };
+        let display_name = cells
+            .get("displayName")
+            .ok_or_else(|| format!("groups row {line}: displayName is empty"))?;
+        let members = cells
+            .get("members")
+            .map(|m| csv_list(&m).map(str::to_string).collect())
+            .unwrap_or_default();
+        groups.push(DirectoryGroup {
+            display_name,
+            external_id: cells.get("externalId"),
+            members,
+        });
+    }
+    Ok(groups)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub async fn bind_loopback(port: u16) -> Result<TcpListener> {
 pub struct ReadRequest {
     pub method: hyper::Method,
     pub path: String,
+    pub query: String,
     pub headers: hyper::HeaderMap,
     pub body: Bytes,
 }
@@ -49,6 +50,7 @@ pub async fn read_request(req: Request<Incoming>) -> std::result::Result<ReadReq
     Ok(ReadRequest {
         method: parts.method,
         path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
         headers: parts.headers,
         body,
     })

@@ -24,6 +24,7 @@ use crate::assertion::AssertionBuilder;
 use crate::error::{Result, SimError};
 use crate::http_server::{HttpResponse, ReadRequest, bind_loopback, json_response, read_request, spawn_connection};
 use crate::identity::{Identity, TokenVersion};
+use crate::oidc::OidcProvider;
 
 /// Entra answers its JWKS with this cache policy; relying parties (our jwks-refresh) may honour it.
 const JWKS_CACHE_CONTROL: &str = "max-age=86400, private";
@@ -83,6 +84,7 @@ struct Counters {
 
 struct Shared {
     identity: RwLock<Identity>,
+    oidc: OidcProvider,
     outage: Mutex<Outage>,
     counters: Counters,
     state_dir: Option<PathBuf>,
@@ -112,8 +114,10 @@ impl JwksServer {
         let control_addr = local_addr(&control)?;
         let (refusing, refusing_rx) = watch::channel(false);
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let oidc = OidcProvider::new(&format!("http://{addr}"), identity.tenant_id())?;
         let shared = Arc::new(Shared {
             identity: RwLock::new(identity),
+            oidc,
             outage: Mutex::new(Outage::Off),
             counters: Counters::default(),
             state_dir: options.state_dir,
@@ -143,6 +147,11 @@ impl JwksServer {
     /// `http://127.0.0.1:<port>`: plays the role of `https://login.microsoftonline.com`.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
+    }
+
+    /// The multi-tenant OpenID provider served beside the keys (`/organizations/...`).
+    pub fn oidc(&self) -> &OidcProvider {
+        &self.shared.oidc
     }
 
     pub fn control_url(&self) -> String {
@@ -418,6 +427,9 @@ async fn handle(req: Request<Incoming>, shared: Arc<Shared>, port: Port) -> Http
         Ok(r) => r,
         Err(resp) => return resp,
     };
+    if let Some(response) = shared.oidc.handle(&req, port == Port::Control).await {
+        return response;
+    }
     let tenant_id = read_identity(&shared).tenant_id().to_string();
     match (route(&req.path, &tenant_id), port) {
         (Route::Control(action), _) => control(&shared, &action, &req),

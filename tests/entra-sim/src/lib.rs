@@ -4,6 +4,8 @@
 //! - [`AssertionBuilder`] / [`RawJws`]: Entra-shaped v1/v2 client assertions, or arbitrary JWS text for attacks.
 //! - [`JwksServer`]: the tenant's JWKS and OpenID metadata on 127.0.0.1, with outages and a fetch counter.
 //! - [`TokenClient`]: the RFC 7523 client-credentials request Entra sends to an ISV token endpoint.
+//! - [`oidc`]: Entra's multi-tenant OpenID provider for the customer portal (sign-in page, code + PKCE,
+//!   `private_key_jwt`, Entra-shaped ID and access tokens).
 //! - [`provision`]: a provisioning cycle from a directory file, in the request shapes Entra uses.
 
 pub mod assertion;
@@ -27,6 +29,7 @@ pub use token_client::{Credentials, TokenClient, TokenResponse};
 pub mod directory;
 mod http_server;
 pub mod jwks_server;
+pub mod oidc;
 pub mod provision;
 pub mod register;
 pub mod sample;

@@ -1,207 +1,24 @@
 //! `entra-sim`: play Microsoft Entra ID against a local ISV stack. Run `entra-sim --help`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser;
 use serde_json::{Value, json};
 
 use entra_sim::provision::{Compat, Dialect, ProvisionOptions, Provisioner, ProvisioningState, RemovalAction};
 use entra_sim::register::{Registration, RegistrationValues, register};
 use entra_sim::sample;
-use entra_sim::token_client::{Credentials, DEFAULT_SCOPE, TokenClient};
+use entra_sim::token_client::{Credentials, TokenClient};
 use entra_sim::{Directory, Identity, JwksServer, JwksServerOptions, Outage, SimError, TokenVersion};
+
+mod cli;
+
+use cli::{AuthArgs, Cli, Command, CompatArg, DialectArg, OnOff, OutageMode, ProvisionArgs, RemovalArg, SampleFormat};
 
 const SERVER_FILE: &str = "server.json";
 const REGISTRATION_FILE: &str = "registration.json";
-
-#[derive(Parser)]
-#[command(
-    name = "entra-sim",
-    version,
-    about = "A local stand-in for Microsoft Entra ID (keys, JWKS, assertions, provisioning)"
-)]
-struct Cli {
-    /// Where the tenant's keys, the running server's URLs and the registration are kept.
-    #[arg(long, global = true, default_value = ".entra-sim", env = "ENTRA_SIM_STATE_DIR")]
-    state_dir: PathBuf,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DialectArg {
-    #[value(name = "default")]
-    Default,
-    #[value(name = "aadOptscim062020")]
-    AadOptscim062020,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum CompatArg {
-    /// Exactly what Entra sends.
-    Entra,
-    /// RFC-plain manager and group shapes, for servers that reject Entra's (e.g. python scim2-server).
-    StrictRfc,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum RemovalArg {
-    Delete,
-    Disable,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum OutageMode {
-    Unavailable,
-    Refuse,
-    Delay,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum OnOff {
-    On,
-    Off,
-}
-
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum SampleFormat {
-    Json,
-    Csv,
-}
-
-#[derive(clap::Args, Clone)]
-struct AuthArgs {
-    /// A bearer token to use as is (skips the token endpoint).
-    #[arg(long, env = "ENTRA_SIM_TOKEN", conflicts_with_all = ["token_url", "client_id"])]
-    token: Option<String>,
-    /// The ISV token endpoint (default: from the registration in the state dir).
-    #[arg(long)]
-    token_url: Option<String>,
-    /// The client ID the ISV portal issued (default: from the registration in the state dir).
-    #[arg(long)]
-    client_id: Option<String>,
-    /// Assertion format.
-    #[arg(long, value_enum, default_value = "v2")]
-    version: TokenVersion,
-    #[arg(long, default_value = DEFAULT_SCOPE)]
-    scope: String,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the tenant's JWKS and OpenID metadata on 127.0.0.1 until interrupted.
-    Serve {
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        #[arg(long, default_value_t = 0)]
-        control_port: u16,
-        /// Tenant id for a new state dir (default: random GUID).
-        #[arg(long)]
-        tenant_id: Option<String>,
-        /// Which issuer/JWKS URL to print for registration.
-        #[arg(long, value_enum, default_value = "v2")]
-        version: TokenVersion,
-    },
-    /// Print the four values an admin copies from Entra; with --admin-url, register them with our admin API.
-    Register {
-        #[arg(long, value_enum, default_value = "v2")]
-        version: TokenVersion,
-        /// JWKS base URL (default: the running `serve` recorded in the state dir).
-        #[arg(long)]
-        jwks_base_url: Option<String>,
-        /// e.g. http://127.0.0.1:9000/lambda-url/admin/clients
-        #[arg(long)]
-        admin_url: Option<String>,
-        #[arg(long)]
-        display_name: Option<String>,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Mint an assertion and print it; with --token-url, exchange it and print the access token.
-    Token {
-        #[command(flatten)]
-        auth: AuthArgs,
-        /// Extra or replaced claims, NAME=JSON (or NAME=text); NAME= removes the claim.
-        #[arg(long = "claim", value_name = "NAME=VALUE")]
-        claims: Vec<String>,
-        #[arg(long)]
-        lifetime_seconds: Option<i64>,
-        /// Only mint the assertion, even if a token URL is known.
-        #[arg(long)]
-        assertion_only: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Entra's Test Connection: token request, then a query for a random userName expecting an empty list.
-    TestConnection {
-        #[arg(long)]
-        scim_url: Option<String>,
-        #[command(flatten)]
-        auth: AuthArgs,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Run a provisioning cycle from a directory file (JSON or CSV).
-    Provision {
-        #[arg(long)]
-        file: PathBuf,
-        #[arg(long, value_enum, default_value = "default")]
-        dialect: DialectArg,
-        #[arg(long)]
-        scim_url: Option<String>,
-        #[command(flatten)]
-        auth: AuthArgs,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// Cap on SCIM requests per second (Entra sustains about 25).
-        #[arg(long)]
-        max_rps: Option<f64>,
-        #[arg(long, value_enum, default_value = "delete")]
-        removal: RemovalArg,
-        #[arg(long, value_enum, default_value = "entra")]
-        compat: CompatArg,
-        /// Provisioning state between cycles (default: <state-dir>/provisioning-state.json).
-        #[arg(long)]
-        state_file: Option<PathBuf>,
-        /// Forget earlier cycles (no deletions of objects removed from the file).
-        #[arg(long)]
-        fresh: bool,
-        #[arg(long)]
-        no_progress: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Rotate the signing key of a running `serve` (new key published and used from now on).
-    RotateKeys {
-        /// Withdraw every older key at once.
-        #[arg(long)]
-        drop_old: bool,
-        #[arg(long)]
-        control_url: Option<String>,
-    },
-    /// Start or end a JWKS outage on a running `serve`.
-    Outage {
-        #[arg(value_enum)]
-        state: OnOff,
-        #[arg(long, value_enum, default_value = "unavailable")]
-        mode: OutageMode,
-        #[arg(long, default_value_t = 5000)]
-        delay_ms: u64,
-        #[arg(long)]
-        control_url: Option<String>,
-    },
-    /// Write the deterministic sample directory (and its changed second-cycle version).
-    Sample {
-        #[arg(long, default_value = "tests/entra-sim/fixtures")]
-        out: PathBuf,
-        #[arg(long, default_value_t = 300)]
-        users: usize,
-        #[arg(long, value_enum, default_value = "json")]
-        format: SampleFormat,
-    },
-}
 
 /// Failures the user can fix by changing arguments exit 2; everything else exits 1.
 enum Failure {
@@ -259,131 +76,142 @@ async fn run(cli: Cli) -> CliResult {
             assertion_only,
             json,
         } => token_cmd(&dir, auth, claims, lifetime_seconds, assertion_only, json).await,
-        Command::TestConnection { scim_url, auth, json } => {
-            let scim_url = scim_url_or_registered(&dir, scim_url)?;
-            let credentials = credentials(&dir, &auth)?;
-            let provisioner = Provisioner::new(ProvisionOptions::new(scim_url), credentials)?;
-            let report = provisioner.test_connection().await;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-            } else {
-                print!("{}", report.render());
-            }
-            Ok(if report.passed() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Command::Provision {
-            file,
-            dialect,
-            scim_url,
-            auth,
-            concurrency,
-            max_rps,
-            removal,
-            compat,
-            state_file,
-            fresh,
-            no_progress,
-            json,
-        } => {
-            // A missing or malformed directory file is the caller's to fix: exit 2 like other usage errors.
-            let directory = Directory::load(&file).map_err(|e| Failure::Usage(e.to_string()))?;
-            let scim_url = scim_url_or_registered(&dir, scim_url)?;
-            let mut options = ProvisionOptions::new(scim_url.clone())
-                .dialect(match dialect {
-                    DialectArg::Default => Dialect::Default,
-                    DialectArg::AadOptscim062020 => Dialect::AadOptscim062020,
-                })
-                .compat(match compat {
-                    CompatArg::Entra => Compat::default(),
-                    CompatArg::StrictRfc => Compat::strict_rfc(),
-                })
-                .concurrency(concurrency)
-                .removal(match removal {
-                    RemovalArg::Delete => RemovalAction::Delete,
-                    RemovalArg::Disable => RemovalAction::Disable,
-                });
-            options.max_requests_per_second = max_rps;
-            options.progress = !no_progress && !json;
-            let mut provisioner = Provisioner::new(options, credentials(&dir, &auth)?)?;
-            let state_path = state_file.unwrap_or_else(|| dir.join("provisioning-state.json"));
-            if !fresh {
-                let state = ProvisioningState::load(&state_path)?;
-                if !provisioner.resume(state) {
-                    eprintln!(
-                        "note: {} belongs to another SCIM URL; starting without earlier state",
-                        state_path.display()
-                    );
-                }
-            }
-            let report = provisioner.run_cycle(&directory).await?;
-            provisioner.state().save(&state_path)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-            } else {
-                println!("provisioned {} → {scim_url}", file.display());
-                print!("{}", report.summary());
-            }
-            Ok(if report.is_clean() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Command::RotateKeys { drop_old, control_url } => {
-            let url = control_url_or_recorded(&dir, control_url)?;
-            let answer = post_control(&url, "rotate", json!({ "drop_old": drop_old })).await?;
-            println!(
-                "signing kid {}; published kids {}",
-                answer["signing_kid"].as_str().unwrap_or("?"),
-                answer["kids"]
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::TestConnection { scim_url, auth, json } => test_connection_cmd(&dir, scim_url, &auth, json).await,
+        Command::Provision(args) => provision_cmd(&dir, args).await,
+        Command::RotateKeys { drop_old, control_url } => rotate_keys_cmd(&dir, drop_old, control_url).await,
         Command::Outage {
             state,
             mode,
             delay_ms,
             control_url,
-        } => {
-            let url = control_url_or_recorded(&dir, control_url)?;
-            let outage = match (state, mode) {
-                (OnOff::Off, _) => Outage::Off,
-                (OnOff::On, OutageMode::Unavailable) => Outage::Unavailable,
-                (OnOff::On, OutageMode::Refuse) => Outage::Refuse,
-                (OnOff::On, OutageMode::Delay) => Outage::Delay { millis: delay_ms },
-            };
-            let body = serde_json::to_value(&outage).map_err(|e| Failure::Failed(e.to_string()))?;
-            let answer = post_control(&url, "outage", body).await?;
-            println!("outage now {}", answer["outage"]);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Sample { out, users, format } => {
-            std::fs::create_dir_all(&out).map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
-            let base = sample::generate(users);
-            let (changed, summary) = sample::changed(&base);
-            for (name, d) in [("directory", &base), ("directory-changed", &changed)] {
-                match format {
-                    SampleFormat::Json => write_file(&out.join(format!("{name}.json")), &(d.to_json_pretty() + "\n"))?,
-                    SampleFormat::Csv => {
-                        let (users_csv, groups_csv) = sample::to_csv(d);
-                        write_file(&out.join(format!("{name}.csv")), &users_csv)?;
-                        write_file(&out.join(format!("{name}.groups.csv")), &groups_csv)?;
-                    }
-                }
-            }
-            println!(
-                "wrote {} users / {} groups and the changed version to {} ({summary:?})",
-                base.users.len(),
-                base.groups.len(),
-                out.display()
+        } => outage_cmd(&dir, state, mode, delay_ms, control_url).await,
+        Command::Sample { out, users, format } => sample_cmd(&out, users, format),
+    }
+}
+
+async fn test_connection_cmd(dir: &Path, scim_url: Option<String>, auth: &AuthArgs, json: bool) -> CliResult {
+    let scim_url = scim_url_or_registered(dir, scim_url)?;
+    let credentials = credentials(dir, auth)?;
+    let provisioner = Provisioner::new(ProvisionOptions::new(scim_url), credentials)?;
+    let report = provisioner.test_connection().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn provision_options(args: &ProvisionArgs, scim_url: String) -> ProvisionOptions {
+    let mut options = ProvisionOptions::new(scim_url)
+        .dialect(match args.dialect {
+            DialectArg::Default => Dialect::Default,
+            DialectArg::AadOptscim062020 => Dialect::AadOptscim062020,
+        })
+        .compat(match args.compat {
+            CompatArg::Entra => Compat::default(),
+            CompatArg::StrictRfc => Compat::strict_rfc(),
+        })
+        .concurrency(args.concurrency)
+        .removal(match args.removal {
+            RemovalArg::Delete => RemovalAction::Delete,
+            RemovalArg::Disable => RemovalAction::Disable,
+        });
+    options.max_requests_per_second = args.max_rps;
+    options.progress = !args.no_progress && !args.json;
+    options
+}
+
+async fn provision_cmd(dir: &Path, args: ProvisionArgs) -> CliResult {
+    // A missing or malformed directory file is the caller's to fix: exit 2 like other usage errors.
+    let directory = Directory::load(&args.file).map_err(|e| Failure::Usage(e.to_string()))?;
+    let scim_url = scim_url_or_registered(dir, args.scim_url.clone())?;
+    let options = provision_options(&args, scim_url.clone());
+    let mut provisioner = Provisioner::new(options, credentials(dir, &args.auth)?)?;
+    let state_path = args
+        .state_file
+        .clone()
+        .unwrap_or_else(|| dir.join("provisioning-state.json"));
+    if !args.fresh {
+        let state = ProvisioningState::load(&state_path)?;
+        if !provisioner.resume(state) {
+            eprintln!(
+                "note: {} belongs to another SCIM URL; starting without earlier state",
+                state_path.display()
             );
-            Ok(ExitCode::SUCCESS)
         }
     }
+    let report = provisioner.run_cycle(&directory).await?;
+    provisioner.state().save(&state_path)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+    } else {
+        println!("provisioned {} → {scim_url}", args.file.display());
+        print!("{}", report.summary());
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn rotate_keys_cmd(dir: &Path, drop_old: bool, control_url: Option<String>) -> CliResult {
+    let url = control_url_or_recorded(dir, control_url)?;
+    let answer = post_control(&url, "rotate", json!({ "drop_old": drop_old })).await?;
+    println!(
+        "signing kid {}; published kids {}",
+        answer["signing_kid"].as_str().unwrap_or("?"),
+        answer["kids"]
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn outage_cmd(
+    dir: &Path,
+    state: OnOff,
+    mode: OutageMode,
+    delay_ms: u64,
+    control_url: Option<String>,
+) -> CliResult {
+    let url = control_url_or_recorded(dir, control_url)?;
+    let outage = match (state, mode) {
+        (OnOff::Off, _) => Outage::Off,
+        (OnOff::On, OutageMode::Unavailable) => Outage::Unavailable,
+        (OnOff::On, OutageMode::Refuse) => Outage::Refuse,
+        (OnOff::On, OutageMode::Delay) => Outage::Delay { millis: delay_ms },
+    };
+    let body = serde_json::to_value(&outage).map_err(|e| Failure::Failed(e.to_string()))?;
+    let answer = post_control(&url, "outage", body).await?;
+    println!("outage now {}", answer["outage"]);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sample_cmd(out: &Path, users: usize, format: SampleFormat) -> CliResult {
+    std::fs::create_dir_all(out).map_err(|e| Failure::Failed(format!("{}: {e}", out.display())))?;
+    let base = sample::generate(users);
+    let (changed, summary) = sample::changed(&base);
+    for (name, d) in [("directory", &base), ("directory-changed", &changed)] {
+        match format {
+            SampleFormat::Json => write_file(&out.join(format!("{name}.json")), &(d.to_json_pretty() + "\n"))?,
+            SampleFormat::Csv => {
+                let (users_csv, groups_csv) = sample::to_csv(d);
+                write_file(&out.join(format!("{name}.csv")), &users_csv)?;
+                write_file(&out.join(format!("{name}.groups.csv")), &groups_csv)?;
+            }
+        }
+    }
+    println!(
+        "wrote {} users / {} groups and the changed version to {} ({summary:?})",
+        base.users.len(),
+        base.groups.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Failure> {

@@ -172,7 +172,6 @@ pub fn generate(count: usize) -> Directory {
     let mut rng = Rng(0x5EED_C0FF_EE15_600D);
     let mut used = BTreeSet::new();
     let mut users: Vec<DirectoryUser> = Vec::with_capacity(count);
-    let heads = DEPARTMENTS.len();
     for i in 0..count {
         let (first, last) = loop {
             let pair = (rng.pick(FIRST), rng.pick(LAST));
@@ -184,55 +183,80 @@ pub fn generate(count: usize) -> Directory {
                 break pair;
             }
         };
-        let nick = format!("{first}.{last}").to_lowercase();
-        let (department, title, manager) = if i == 0 {
-            ("Executive", "Chief Executive Officer".to_string(), None)
-        } else if i <= heads {
-            let (d, _) = DEPARTMENTS[i - 1];
-            (d, format!("Head of {d}"), Some(users[0].external_id.clone()))
-        } else {
-            let dept = (i - 1) % heads;
-            let (d, role) = DEPARTMENTS[dept];
-            let head = 1 + dept;
-            // The first two people of each department after its head lead teams; the rest report to a lead.
-            let rank = (i - 1 - heads) / heads;
-            if rank < 2 {
-                (d, format!("{d} Team Lead"), Some(users[head].external_id.clone()))
-            } else {
-                let lead = 1 + heads + dept + heads * (rank % 2);
-                (d, role.to_string(), Some(users[lead].external_id.clone()))
-            }
-        };
-        let mut u = DirectoryUser::new(format!("{nick}@{DOMAIN}"));
-        u.external_id = Some(nick.clone());
-        u.display_name = Some(format!("{first} {last}"));
-        u.name = Some(PersonName {
-            given_name: Some(first.to_string()),
-            family_name: Some(last.to_string()),
-            formatted: None,
-        });
-        u.emails.push(TypedValue {
-            value: format!("{nick}@{DOMAIN}"),
-            kind: "work".into(),
-            primary: true,
-        });
-        u.phone_numbers.push(TypedValue {
-            value: format!("+1 425 555 {:04}", 1000 + i),
-            kind: "work".into(),
-            primary: false,
-        });
-        u.active = i == 0 || i % 40 != 0;
-        u.title = Some(title);
-        u.preferred_language = Some("en-US".into());
-        u.department = Some(department.to_string());
-        u.employee_number = Some(format!("{}", 100_000 + i));
-        u.cost_center = Some(format!(
-            "CC-{:03}",
-            100 + DEPARTMENTS.iter().position(|(d, _)| *d == department).unwrap_or(99)
-        ));
-        u.manager = manager.flatten();
-        users.push(u);
+        let (department, title, manager) = position(i, &users);
+        users.push(sample_user(i, first, last, department, title, manager));
     }
+    let groups = sample_groups(&users);
+    Directory { users, groups }
+}
+
+/// Department, title and manager (externalId) of the `i`th user: the CEO, then a head per department reporting
+/// to the CEO, then two team leads per department reporting to its head, then contributors reporting to a lead.
+fn position(i: usize, users: &[DirectoryUser]) -> (&'static str, String, Option<String>) {
+    let heads = DEPARTMENTS.len();
+    if i == 0 {
+        return ("Executive", "Chief Executive Officer".to_string(), None);
+    }
+    if i <= heads {
+        let (d, _) = DEPARTMENTS[i - 1];
+        return (d, format!("Head of {d}"), users[0].external_id.clone());
+    }
+    let dept = (i - 1) % heads;
+    let (d, role) = DEPARTMENTS[dept];
+    let head = 1 + dept;
+    // The first two people of each department after its head lead teams; the rest report to a lead.
+    let rank = (i - 1 - heads) / heads;
+    if rank < 2 {
+        (d, format!("{d} Team Lead"), users[head].external_id.clone())
+    } else {
+        let lead = 1 + heads + dept + heads * (rank % 2);
+        (d, role.to_string(), users[lead].external_id.clone())
+    }
+}
+
+fn sample_user(
+    i: usize,
+    first: &str,
+    last: &str,
+    department: &str,
+    title: String,
+    manager: Option<String>,
+) -> DirectoryUser {
+    let nick = format!("{first}.{last}").to_lowercase();
+    let mut u = DirectoryUser::new(format!("{nick}@{DOMAIN}"));
+    u.external_id = Some(nick.clone());
+    u.display_name = Some(format!("{first} {last}"));
+    u.name = Some(PersonName {
+        given_name: Some(first.to_string()),
+        family_name: Some(last.to_string()),
+        formatted: None,
+    });
+    u.emails.push(TypedValue {
+        value: format!("{nick}@{DOMAIN}"),
+        kind: "work".into(),
+        primary: true,
+    });
+    u.phone_numbers.push(TypedValue {
+        value: format!("+1 425 555 {:04}", 1000 + i),
+        kind: "work".into(),
+        primary: false,
+    });
+    u.active = i == 0 || !i.is_multiple_of(40);
+    u.title = Some(title);
+    u.preferred_language = Some("en-US".into());
+    u.department = Some(department.to_string());
+    u.employee_number = Some(format!("{}", 100_000 + i));
+    u.cost_center = Some(format!(
+        "CC-{:03}",
+        100 + DEPARTMENTS.iter().position(|(d, _)| *d == department).unwrap_or(99)
+    ));
+    u.manager = manager;
+    u
+}
+
+/// "All Staff" (the first 250 users), one group per department, and "Managers".
+fn sample_groups(users: &[DirectoryUser]) -> Vec<DirectoryGroup> {
+    let heads = DEPARTMENTS.len();
     let reference = |u: &DirectoryUser| u.external_id.clone().unwrap_or_else(|| u.user_name.clone());
     let mut groups = vec![DirectoryGroup {
         display_name: "All Staff".into(),
@@ -255,7 +279,7 @@ pub fn generate(count: usize) -> Directory {
         external_id: Some(group_guid(DEPARTMENTS.len() + 1)),
         members: users.iter().take(1 + 3 * heads).map(reference).collect(),
     });
-    Directory { users, groups }
+    groups
 }
 
 fn group_guid(n: usize) -> String {
@@ -278,11 +302,32 @@ pub struct ChangeSummary {
 /// users disabled, users deleted, "Managers" renamed, "Legal Team" deleted, membership changes in "All Staff".
 pub fn changed(base: &Directory) -> (Directory, ChangeSummary) {
     let mut dir = base.clone();
-    let heads = DEPARTMENTS.len();
     let managers: BTreeSet<String> = dir.users.iter().filter_map(|u| u.manager.clone()).collect();
     let is_ic = |u: &DirectoryUser| u.external_id.as_ref().is_some_and(|x| !managers.contains(x));
+    let deleted = delete_contributors(&mut dir, &is_ic);
+    let ic_indexes: Vec<usize> = (0..dir.users.len())
+        .filter(|&i| is_ic(&dir.users[i]) && dir.users[i].active)
+        .collect();
+    let (updated, disabled) = change_users(&mut dir, &ic_indexes);
+    let (memberships_added, memberships_removed) = change_all_staff(&mut dir);
+    let (groups_updated, groups_deleted) = rename_and_delete_groups(&mut dir);
+    (
+        dir,
+        ChangeSummary {
+            users_updated: updated,
+            users_disabled: disabled,
+            users_deleted: deleted,
+            // "All Staff" membership, plus the rename.
+            groups_updated: 1 + groups_updated,
+            groups_deleted,
+            memberships_added,
+            memberships_removed,
+        },
+    )
+}
 
-    // Delete the last 8 individual contributors (nobody reports to them).
+/// Deletes the last 8 individual contributors (nobody reports to them), also from every group; how many.
+fn delete_contributors(dir: &mut Directory, is_ic: &dyn Fn(&DirectoryUser) -> bool) -> u64 {
     let mut deleted = Vec::new();
     for u in dir.users.iter().rev() {
         if deleted.len() == 8 {
@@ -297,12 +342,13 @@ pub fn changed(base: &Directory) -> (Directory, ChangeSummary) {
     for g in &mut dir.groups {
         g.members.retain(|m| !deleted.contains(m));
     }
+    deleted.len() as u64
+}
 
+/// Promotions, department moves, cleared managers, disables, an email and a surname change, among the active
+/// individual contributors; (updated, disabled).
+fn change_users(dir: &mut Directory, ic_indexes: &[usize]) -> (u64, u64) {
     let mut updated = 0u64;
-    let mut disabled = 0u64;
-    let ic_indexes: Vec<usize> = (0..dir.users.len())
-        .filter(|&i| is_ic(&dir.users[i]) && dir.users[i].active)
-        .collect();
     // 10 promotions (title only).
     for &i in ic_indexes.iter().take(10) {
         let u = &mut dir.users[i];
@@ -329,11 +375,17 @@ pub fn changed(base: &Directory) -> (Directory, ChangeSummary) {
         updated += 1;
     }
     // 5 users disabled.
+    let mut disabled = 0u64;
     for &i in ic_indexes.iter().skip(14).take(5) {
         dir.users[i].active = false;
         disabled += 1;
     }
-    // One email change and one surname change.
+    (updated + change_contact_details(dir, ic_indexes), disabled)
+}
+
+/// One email change and one surname change; how many users changed.
+fn change_contact_details(dir: &mut Directory, ic_indexes: &[usize]) -> u64 {
+    let mut updated = 0u64;
     if let Some(&i) = ic_indexes.get(19) {
         let u = &mut dir.users[i];
         if let Some(e) = u.emails.first_mut() {
@@ -352,10 +404,13 @@ pub fn changed(base: &Directory) -> (Directory, ChangeSummary) {
             .map(|d| format!("{} Okonkwo", d.split(' ').next().unwrap_or(d)));
         updated += 1;
     }
+    updated
+}
 
+/// "All Staff": 10 members leave, 5 users not yet in it join; (added, removed).
+fn change_all_staff(dir: &mut Directory) -> (u64, u64) {
+    let heads = DEPARTMENTS.len();
     let reference = |u: &DirectoryUser| u.external_id.clone().unwrap_or_else(|| u.user_name.clone());
-    // "All Staff": 10 members leave, 5 users not yet in it join.
-    let mut removed = 0u64;
     let outsiders: Vec<String> = dir
         .users
         .iter()
@@ -366,32 +421,21 @@ pub fn changed(base: &Directory) -> (Directory, ChangeSummary) {
     let all_staff = &mut dir.groups[0];
     let leaving: Vec<String> = all_staff.members.iter().skip(1 + 3 * heads).take(10).cloned().collect();
     all_staff.members.retain(|m| !leaving.contains(m));
-    removed += leaving.len() as u64;
     let added = outsiders.len() as u64;
     all_staff.members.extend(outsiders);
+    (added, leaving.len() as u64)
+}
 
-    // "Managers" is renamed; "Legal Team" goes away.
-    let mut groups_updated = 1u64; // All Staff membership
+/// "Managers" is renamed; "Legal Team" goes away; (renamed, deleted).
+fn rename_and_delete_groups(dir: &mut Directory) -> (u64, u64) {
+    let mut renamed = 0u64;
     if let Some(g) = dir.groups.iter_mut().find(|g| g.display_name == "Managers") {
         g.display_name = "People Managers".into();
-        groups_updated += 1;
+        renamed += 1;
     }
     let before = dir.groups.len();
     dir.groups.retain(|g| g.display_name != "Legal Team");
-    let groups_deleted = (before - dir.groups.len()) as u64;
-
-    (
-        dir,
-        ChangeSummary {
-            users_updated: updated,
-            users_disabled: disabled,
-            users_deleted: deleted.len() as u64,
-            groups_updated,
-            groups_deleted,
-            memberships_added: added,
-            memberships_removed: removed,
-        },
-    )
+    (renamed, (before - dir.groups.len()) as u64)
 }
 
 /// The CSV convention of [`crate::directory`]: a users file and a groups file.

@@ -392,6 +392,49 @@ async fn test_connection_queries_a_random_user_and_reports_each_step() {
     assert!(text.ends_with("Test Connection: FAIL\n"));
 }
 
+/// A user who leaves a group while its own update fails in that cycle is still unlinked: by the id an earlier
+/// cycle recorded, not forgotten until the user's next successful update.
+#[tokio::test]
+async fn a_user_whose_update_fails_still_leaves_its_group() {
+    let server = MiniScim::start().await;
+    let base = sample::generate(40);
+    let mut p = provisioner(&server.scim_url(), Dialect::Default);
+    let first = p.run_cycle(&base).await.expect("cycle 1");
+    assert!(first.is_clean(), "{}", first.summary());
+    let mut changed = base.clone();
+    let leaver = changed.users[30].clone();
+    changed.users[30].title = Some("Departing".into());
+    let reference = leaver.external_id.clone().expect("externalId");
+    changed.groups[0].members.retain(|m| *m != reference);
+    let leaver_id = server.user_by_name(&leaver.user_name).expect("provisioned")["id"].clone();
+    // The group it stays in (its department's team) must keep it throughout.
+    let team = format!("{} Team", leaver.department.clone().expect("department"));
+    let is_member = |server: &MiniScim, group: &str| {
+        let group = server.group_by_name(group).expect("group");
+        group["members"]
+            .as_array()
+            .is_some_and(|members| members.iter().any(|m| m["value"] == leaver_id))
+    };
+    let left = changed.groups[0].display_name.clone();
+    assert!(is_member(&server, &left) && is_member(&server, &team));
+
+    server.user_patches_503.store(true, Ordering::SeqCst);
+    let failed = p.run_cycle(&changed).await.expect("cycle 2");
+    assert!(
+        failed.errors.iter().any(|e| e.status == Some(503)),
+        "{}",
+        failed.summary()
+    );
+    assert!(is_member(&server, &team), "removed from a group it is still listed in");
+    server.user_patches_503.store(false, Ordering::SeqCst);
+    let retried = p.run_cycle(&changed).await.expect("cycle 3");
+    assert!(retried.is_clean(), "{}", retried.summary());
+    assert!(!is_member(&server, &left), "the leaver is still a member");
+    assert!(is_member(&server, &team), "removed from a group it is still listed in");
+    let rerun = p.run_cycle(&changed).await.expect("cycle 4");
+    assert_eq!(rerun.writes(), 0, "{}", rerun.summary());
+}
+
 #[tokio::test]
 async fn concurrency_is_bounded_and_used() {
     let server = MiniScim::start().await;

@@ -6,6 +6,12 @@
 //! loses writes under concurrent transactions and `ADD` updates, while DynamoDB's are atomic. The server is started
 //! through a small shell guard that kills it when the test process exits, so no moto outlives the run.
 //! Set `WIF_TEST_DYNAMODB_ENDPOINT` to use an already running server instead.
+//!
+//! Also: the product's tables created from `infra/template.yaml` ([`tables`]), and a fault-injecting proxy to put
+//! between the SDK and that server ([`fault_proxy`], also the `dynamodb-fault-proxy` binary of the local stack).
+
+pub mod fault_proxy;
+pub mod tables;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

@@ -18,24 +18,35 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         logical_id: "TokenFunction",
         dynamodb: token::permissions::DYNAMODB_PERMISSIONS,
         env_vars: token::permissions::ENV_VARS,
+        kms_signing: &[],
     },
     FunctionSpec {
         name: "scim",
         logical_id: "ScimFunction",
         dynamodb: scim::permissions::DYNAMODB_PERMISSIONS,
         env_vars: scim::permissions::ENV_VARS,
+        kms_signing: &[],
     },
     FunctionSpec {
         name: "jwks-refresh",
         logical_id: "JwksRefreshFunction",
         dynamodb: jwks_refresh::permissions::DYNAMODB_PERMISSIONS,
         env_vars: jwks_refresh::permissions::ENV_VARS,
+        kms_signing: &[],
     },
     FunctionSpec {
         name: "admin",
         logical_id: "AdminFunction",
         dynamodb: admin::permissions::DYNAMODB_PERMISSIONS,
         env_vars: admin::permissions::ENV_VARS,
+        kms_signing: &[],
+    },
+    FunctionSpec {
+        name: "portal",
+        logical_id: "PortalFunction",
+        dynamodb: portal::permissions::DYNAMODB_PERMISSIONS,
+        env_vars: portal::permissions::ENV_VARS,
+        kms_signing: portal::permissions::KMS_PERMISSIONS,
     },
 ];
 
@@ -92,7 +103,7 @@ impl Dynamo {
         let config = wif_testkit::sdk_config(wif_testkit::shared_moto().endpoint()).await;
         let unrecorded = aws_sdk_dynamodb::Client::new(&config);
         let names = TableNames::with_prefix(&wif_testkit::unique_prefix());
-        wif_store::tables::create_tables(&unrecorded, &names)
+        wif_testkit::tables::create_tables(&unrecorded, &names)
             .await
             .expect("create the template's tables in moto");
         let recorder = IamRecorder::new();

@@ -221,6 +221,12 @@ impl<'a> UnverifiedAssertion<'a> {
         &self.header.kid
     }
 
+    /// The signed text, the decoded payload and the signature, for validators of other JWT profiles in this crate
+    /// (Entra user tokens) that share this parsing but not its claim rules.
+    pub(crate) fn parts(&self) -> (&str, &[u8], &[u8]) {
+        (self.signing_input, &self.payload, &self.signature)
+    }
+
     /// The unverified `iss`, `sub` and `aud` (a string or a one-element array), used only to choose the
     /// credential (and, without `client_id`, the registration) whose JWKS then verifies the signature. Each is
     /// `None` when absent, not a string, or of a size no registration can hold. Everything is pinned again after

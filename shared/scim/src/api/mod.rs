@@ -30,10 +30,14 @@ fn json(status: StatusCode, body: &Value) -> Response<String> {
     json_response(status, SCIM_CONTENT_TYPE, body)
 }
 
-/// The RFC 7644 §3.12 error answer of `err`, with its status.
+/// The RFC 7644 §3.12 error answer of `err`, with its status (and `Retry-After` on 503 and 429).
 pub fn error_response(err: &ScimError) -> Response<String> {
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json(status, &err.to_json())
+    let response = json(status, &err.to_json());
+    match err.retry_after() {
+        Some(seconds) => with_header(response, header::RETRY_AFTER, &seconds.to_string()),
+        None => response,
+    }
 }
 
 fn empty(status: StatusCode) -> Response<String> {

@@ -145,6 +145,9 @@ fn assert_scim_error(response: &Response<String>, status: u16, scim_type: Option
     assert_eq!(body["schemas"][0], crate::error::ERROR_SCHEMA);
     assert_eq!(body["status"], status.to_string());
     assert_eq!(body.get("scimType").and_then(Value::as_str), scim_type, "{body}");
+    if matches!(status, 429 | 503) {
+        assert!(response.header("retry-after").is_some(), "{status} without Retry-After");
+    }
 }
 
 #[tokio::test]

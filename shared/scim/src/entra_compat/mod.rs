@@ -1,6 +1,13 @@
-//! Microsoft Entra provisioning quirks (DESIGN §7), each a named, isolated, individually tested normalisation step
-//! that rewrites Entra's request into the RFC form before the RFC-pure engine sees it. Nothing outside this module
-//! knows about Entra.
+//! Microsoft Entra's dialect of SCIM: each provisioning quirk as a named, isolated, individually tested
+//! normalisation step that rewrites Entra's request into the RFC form, and the three entry points the directory
+//! service calls, which run those steps and then the RFC-pure engines. The engines take the normalisation as an
+//! argument and know nothing about Entra; nothing outside this module does either.
+//!
+//! | entry point | runs |
+//! |---|---|
+//! | [`filter::parse_and_validate`] | the filter parser with unquoted values, [`normalize_filter`], the schema check |
+//! | [`resource::prepare_create`] / [`resource::prepare_replace`] | [`resource::normalize`], then the resource rules |
+//! | [`patch::apply`] | [`patch::normalize`] on each operation, then the PATCH engine |
 //!
 //! | step | Entra sends | becomes |
 //! |---|---|---|
@@ -15,18 +22,19 @@
 //! | [`patch::remove_by_value`] | `remove` with the values to remove in `value` | a value filter |
 //! | [`patch::empty_value_removes`] | `replace manager` with `""` | `remove manager` |
 //! | [`patch::create_unmatched_element`] | `replace emails[type eq "work"].value` on a user without one | `add emails [{type, value}]` |
-//!
-//! Unquoted filter values (`externalId eq jyoung`, in Microsoft's tutorial) are accepted by
-//! [`crate::filter::parse_and_validate`] through [`crate::filter::ParseOptions::bare_word_values`].
+//! | [`filter::parse_and_validate`] | unquoted filter values (`externalId eq jyoung`, in Microsoft's tutorial) | strings |
 
+pub mod filter;
 pub mod patch;
 pub mod resource;
 
 use serde_json::{Map, Value};
 
-use crate::filter::{AttrPath, CompValue, Filter, parse_bool};
+use crate::filter::parse_bool;
 use crate::json::get_ci;
-use crate::schema::{AttributeDef, AttributeType, ResourceSchema};
+use crate::schema::{AttributeDef, AttributeType, SchemaDef};
+
+pub use filter::{normalize_filter, normalize_value_filter};
 
 /// The group schema URN Entra adds to group creation bodies; it names no schema the server must know.
 pub const ENTRA_GROUP_SCHEMA: &str = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
@@ -38,6 +46,15 @@ pub fn normalize_value(def: &AttributeDef, value: &mut Value) {
     stringified_json(def, value);
     single_complex_shapes(def, value);
     string_booleans(def, value);
+}
+
+/// [`normalize_value`] on each attribute of an extension object that the extension defines.
+fn extension_values(ext: &SchemaDef, object: &mut Map<String, Value>) {
+    for (name, value) in object.iter_mut() {
+        if let Some(def) = ext.attribute(name) {
+            normalize_value(def, value);
+        }
+    }
 }
 
 /// Entra sends booleans as `"True"` / `"False"` / `"false"` (PATCH `active` without the `aadOptscim062020` flag, and
@@ -137,61 +154,11 @@ pub fn single_complex_shapes(def: &AttributeDef, value: &mut Value) {
     }
 }
 
-/// Entra writes boolean literals as strings in value filters (`roles[primary eq "True"].value`): a string `"true"` /
-/// `"false"` (any case) compared with a boolean attribute becomes the boolean.
-pub fn normalize_filter(filter: Filter, schema: &ResourceSchema) -> Filter {
-    normalize_filter_in(filter, schema, None)
-}
-
-/// [`normalize_filter`] for the element filter of a PATCH path such as `roles[primary eq "True"].value`.
-pub fn normalize_value_filter(filter: Filter, schema: &ResourceSchema, parent: &AttrPath) -> Filter {
-    normalize_filter_in(filter, schema, Some(parent))
-}
-
-fn normalize_filter_in(filter: Filter, schema: &ResourceSchema, element_of: Option<&AttrPath>) -> Filter {
-    match filter {
-        Filter::And(a, b) => Filter::And(
-            Box::new(normalize_filter_in(*a, schema, element_of)),
-            Box::new(normalize_filter_in(*b, schema, element_of)),
-        ),
-        Filter::Or(a, b) => Filter::Or(
-            Box::new(normalize_filter_in(*a, schema, element_of)),
-            Box::new(normalize_filter_in(*b, schema, element_of)),
-        ),
-        Filter::Not(inner) => Filter::Not(Box::new(normalize_filter_in(*inner, schema, element_of))),
-        Filter::ValuePath { path, filter } => {
-            let inner = normalize_filter_in(*filter, schema, Some(&path));
-            Filter::ValuePath {
-                path,
-                filter: Box::new(inner),
-            }
-        }
-        Filter::Compare { path, op, value } => {
-            let value = match value {
-                CompValue::String(text) if is_boolean(schema, element_of, &path) => match parse_bool(&text) {
-                    Some(b) => CompValue::Bool(b),
-                    None => CompValue::String(text),
-                },
-                other => other,
-            };
-            Filter::Compare { path, op, value }
-        }
-        other @ Filter::Present(_) => other,
-    }
-}
-
-fn is_boolean(schema: &ResourceSchema, element_of: Option<&AttrPath>, path: &AttrPath) -> bool {
-    let def = match element_of {
-        Some(parent) => schema.resolve(parent).and_then(|r| r.attr.sub_attribute(&path.name)),
-        None => schema.resolve(path).map(|r| r.leaf()),
-    };
-    def.is_some_and(|d| d.attr_type == AttributeType::Boolean)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::parse;
+    use crate::filter::AttrPath;
+    use crate::schema::ResourceSchema;
     use serde_json::json;
 
     fn user_attr(name: &str) -> AttributeDef {
@@ -273,18 +240,5 @@ mod tests {
         let mut v = json!("x");
         single_complex_shapes(&user_attr("emails"), &mut v);
         assert_eq!(v, json!("x"));
-    }
-
-    #[test]
-    fn string_booleans_in_filters_become_booleans() {
-        let schema = ResourceSchema::user();
-        let f = normalize_filter(
-            parse(r#"roles[primary eq "True"] and active eq "false""#).expect("parse"),
-            schema,
-        );
-        assert_eq!(f, parse("roles[primary eq true] and active eq false").expect("parse"));
-        // Strings compared with string attributes stay strings.
-        let f = normalize_filter(parse(r#"title eq "True""#).expect("parse"), schema);
-        assert_eq!(f, parse(r#"title eq "True""#).expect("parse"));
     }
 }

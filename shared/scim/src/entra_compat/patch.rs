@@ -1,15 +1,25 @@
-//! Entra's PATCH quirks, each rewriting one operation into RFC form before the engine applies it.
+//! Entra's PATCH quirks, each rewriting one operation into RFC form before the engine applies it, and [`apply`], the
+//! PATCH the directory service runs.
 //!
 //! Quirks absorbed elsewhere: `op` as `Add`/`Replace`/`Remove` ([`crate::patch::PatchRequest::parse`] ignores case),
 //! an empty `Operations` array (a no-op), and group member removals ([`crate::patch::take_member_operations`]).
 
 use serde_json::{Map, Value};
 
-use super::normalize_value;
+use super::{extension_values, normalize_value};
+use crate::error::ScimError;
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter, matches_element};
 use crate::json::get_ci;
-use crate::patch::{PatchOp, PatchOperation, PatchPath};
+use crate::patch::{self, PatchOp, PatchOperation, PatchOutcome, PatchPath, PatchRequest};
 use crate::schema::ResourceSchema;
+
+/// A PATCH request as Entra sends it, applied to a stored document: [`patch::apply`] with [`normalize`] on each
+/// operation.
+pub fn apply(doc: &mut Value, request: &PatchRequest, schema: &ResourceSchema) -> Result<PatchOutcome, ScimError> {
+    patch::apply(doc, request, schema, |operation, working| {
+        normalize(operation, working, schema)
+    })
+}
 
 /// Runs every PATCH step on one operation; a path-less operation may become several.
 pub fn normalize(operation: PatchOperation, doc: &Map<String, Value>, schema: &ResourceSchema) -> Vec<PatchOperation> {
@@ -157,29 +167,13 @@ pub fn value_shapes(mut operation: PatchOperation, schema: &ResourceSchema) -> P
     match &operation.path {
         None => {
             if let Value::Object(attributes) = value {
-                for (key, v) in attributes.iter_mut() {
-                    if let Some(ext) = schema.extension(key) {
-                        if let Value::Object(inner) = v {
-                            for (name, iv) in inner.iter_mut() {
-                                if let Some(def) = ext.schema.attribute(name) {
-                                    normalize_value(def, iv);
-                                }
-                            }
-                        }
-                    } else if let Some(def) = schema.top_level(key) {
-                        normalize_value(def, v);
-                    }
-                }
+                super::resource::attribute_values(attributes, schema);
             }
         }
         Some(path) => {
             if let Some(ext) = schema.extension_root(&path.attr) {
                 if let Value::Object(inner) = value {
-                    for (name, iv) in inner.iter_mut() {
-                        if let Some(def) = ext.schema.attribute(name) {
-                            normalize_value(def, iv);
-                        }
-                    }
+                    extension_values(&ext.schema, inner);
                 }
             } else if let Some(resolved) = schema.resolve(&path.attr) {
                 let def = match path.sub_attr.as_deref() {
@@ -312,7 +306,6 @@ fn equality_terms(filter: &Filter, element: &mut Map<String, Value>, parent: &cr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patch::PatchRequest;
     use serde_json::json;
 
     fn op(value: Value) -> PatchOperation {

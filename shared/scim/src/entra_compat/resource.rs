@@ -1,4 +1,5 @@
-//! Entra's POST/PUT body quirks, rewritten before the RFC rules of [`crate::resource`] run.
+//! Entra's POST/PUT body quirks, rewritten before the RFC rules of [`crate::resource`] run, and the two preparations
+//! the directory service calls ([`prepare_create`], [`prepare_replace`]).
 //!
 //! Quirks the RFC rules already absorb, so no step is needed here: the client `meta` and `id` (readOnly, dropped),
 //! `"roles": []` and nulls (unassigned, dropped), and a known extension object whose URN is missing from `schemas`
@@ -6,9 +7,21 @@
 
 use serde_json::{Map, Value};
 
-use super::{ENTRA_GROUP_SCHEMA, normalize_value};
+use super::{ENTRA_GROUP_SCHEMA, extension_values, normalize_value};
+use crate::error::ScimError;
 use crate::json::key_ci;
+use crate::resource::{self, PreparedResource};
 use crate::schema::ResourceSchema;
+
+/// A POST body as Entra sends it: [`normalize`], then [`resource::prepare_create`].
+pub fn prepare_create(schema: &ResourceSchema, body: Value) -> Result<PreparedResource, ScimError> {
+    resource::prepare_create(schema, body, |object, notes| normalize(object, schema, notes))
+}
+
+/// A PUT body as Entra sends it: [`normalize`], then [`resource::prepare_replace`] against the stored document.
+pub fn prepare_replace(schema: &ResourceSchema, existing: &Value, body: Value) -> Result<PreparedResource, ScimError> {
+    resource::prepare_replace(schema, existing, body, |object, notes| normalize(object, schema, notes))
+}
 
 /// Runs every body step, in order. `notes` collects what was rewritten, for debug logs.
 pub fn normalize(object: &mut Map<String, Value>, schema: &ResourceSchema, notes: &mut Vec<String>) {
@@ -123,11 +136,7 @@ pub fn attribute_values(object: &mut Map<String, Value>, schema: &ResourceSchema
     for (key, value) in object.iter_mut() {
         if let Some(ext) = schema.extension(key) {
             if let Value::Object(inner) = value {
-                for (name, v) in inner.iter_mut() {
-                    if let Some(def) = ext.schema.attribute(name) {
-                        normalize_value(def, v);
-                    }
-                }
+                extension_values(&ext.schema, inner);
             }
         } else if let Some(def) = schema.top_level(key) {
             normalize_value(def, value);

@@ -3,21 +3,8 @@
 
 use std::fmt;
 
-use super::ast::{AttrPath, CompValue, CompareOp, Filter};
+use super::ast::{CompValue, CompareOp, Filter};
 use super::eval::op_text;
-
-impl fmt::Display for AttrPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(schema) = &self.schema {
-            write!(f, "{schema}:")?;
-        }
-        f.write_str(&self.name)?;
-        if let Some(sub) = &self.sub_attr {
-            write!(f, ".{sub}")?;
-        }
-        Ok(())
-    }
-}
 
 impl fmt::Display for CompareOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

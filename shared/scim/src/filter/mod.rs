@@ -1,10 +1,12 @@
 //! RFC 7644 §3.4.2.2 filters: the syntax tree ([`ast`]), the parser, the schema check and the evaluator.
 //!
-//! - [`parse`]: the RFC grammar, strictly (errors name the column and what was expected).
-//! - [`parse_and_validate`]: what the directory service runs on a `filter` query parameter: the parser with Entra's
-//!   unquoted values allowed, the Entra normalisations of [`crate::entra_compat::normalize_filter`], then
-//!   [`validate`] against the resource schema.
+//! - [`parse`]: the RFC grammar, strictly (errors name the column and what was expected); [`parse_with`] adds the
+//!   grammar extensions of [`ParseOptions`] (unquoted values).
+//! - [`validate`]: the schema check (unknown attributes, operators that do not fit the attribute's type).
 //! - [`matches()`]: evaluates a filter against a resource document.
+//!
+//! A client dialect composes these with its own rewrites (the directory service's `filter` parameter goes through
+//! the Entra dialect's `parse_and_validate`); nothing here calls a dialect.
 
 pub mod ast;
 mod display;
@@ -19,7 +21,6 @@ pub(crate) use eval::{attribute_value, matches_element, parse_bool};
 pub(crate) use parser::{SyntaxError, column, parse_attr_path, parse_patch_path};
 
 use crate::error::ScimError;
-use crate::schema::ResourceSchema;
 
 /// Parses a filter by the RFC 7644 grammar.
 pub fn parse(text: &str) -> Result<Filter, ScimError> {
@@ -29,14 +30,6 @@ pub fn parse(text: &str) -> Result<Filter, ScimError> {
 /// Parses a filter with the given grammar extensions.
 pub fn parse_with(text: &str, options: ParseOptions) -> Result<Filter, ScimError> {
     parser::parse_filter(text, options).map_err(|e| syntax_error(text, &e))
-}
-
-/// Parses, normalises (Entra quirks) and schema-checks a filter: the one call the directory service needs.
-pub fn parse_and_validate(text: &str, schema: &ResourceSchema) -> Result<Filter, ScimError> {
-    let filter = parse_with(text, ParseOptions { bare_word_values: true })?;
-    let filter = crate::entra_compat::normalize_filter(filter, schema);
-    validate(&filter, schema)?;
-    Ok(filter)
 }
 
 fn syntax_error(text: &str, error: &SyntaxError) -> ScimError {

@@ -23,7 +23,7 @@ pub const MAX_PATH_LENGTH: usize = 1_000;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParseOptions {
     /// Accept an unquoted word as a string value (`externalId eq jyoung`, as in Microsoft's SCIM tutorial). Off in
-    /// [`super::parse`]; on in [`super::parse_and_validate`], where the schema check still rejects nonsense.
+    /// [`super::parse`]; a dialect that turns it on still runs [`super::validate`], which rejects nonsense.
     pub bare_word_values: bool,
 }
 

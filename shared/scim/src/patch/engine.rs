@@ -385,29 +385,7 @@ fn write_filtered(
 
     let removing = op == PatchOp::Remove || (op == PatchOp::Replace && value.is_null());
     if removing {
-        match sub {
-            None => {
-                let mut index = 0;
-                items.retain(|_| {
-                    let keep = !matched.contains(&index);
-                    index += 1;
-                    keep
-                });
-            }
-            Some(sub) => {
-                for &i in &matched {
-                    if let Some(Value::Object(object)) = items.get_mut(i) {
-                        remove_ci(object, &sub.name);
-                    }
-                }
-                let mut index = 0;
-                items.retain(|e| {
-                    let drop = matched.contains(&index) && is_dataless(e);
-                    index += 1;
-                    !drop
-                });
-            }
-        }
+        remove_matched(&mut items, &matched, sub);
     } else {
         if op == PatchOp::Add && value.is_null() {
             return Ok(());
@@ -427,41 +405,76 @@ fn write_filtered(
                     }
                 }
             }
-            None => {
-                let Value::Object(new_subs) = &value else {
-                    return Err(ScimError::invalid_value(format!(
-                        "the value for path \"{path}\" must be an object with sub-attributes of '{}'",
-                        attr.name
-                    )));
-                };
-                for &i in &matched {
-                    let Some(item) = items.get_mut(i) else {
-                        continue;
-                    };
-                    if op == PatchOp::Replace {
-                        for s in attr
-                            .sub_attributes
-                            .iter()
-                            .filter(|s| s.mutability == Mutability::Immutable)
-                        {
-                            let before = item.as_object().and_then(|o| get_ci(o, &s.name)).cloned();
-                            let after = get_ci(new_subs, &s.name);
-                            check_immutable(s, &format!("{}.{}", attr.name, s.name), before.as_ref(), after)?;
-                        }
-                        *item = Value::Object(new_subs.clone());
-                    } else {
-                        for (name, v) in new_subs {
-                            if let Some(s) = attr.sub_attribute(name) {
-                                set_sub(item, s, v, &format!("{}.{}", attr.name, s.name))?;
-                            }
-                        }
-                    }
-                }
-            }
+            None => write_matched_elements(&mut items, &matched, op, attr, &value, path)?,
         }
         fix_primaries(&mut items, &matched);
     }
+    put_elements(container, key, attr, items);
+    Ok(())
+}
 
+/// Removes the matched elements, or with `sub` that sub-attribute of each (and then the elements left without data).
+fn remove_matched(items: &mut Vec<Value>, matched: &[usize], sub: Option<&AttributeDef>) {
+    if let Some(sub) = sub {
+        for &i in matched {
+            if let Some(Value::Object(object)) = items.get_mut(i) {
+                remove_ci(object, &sub.name);
+            }
+        }
+    }
+    let mut index = 0;
+    items.retain(|e| {
+        let drop = matched.contains(&index) && (sub.is_none() || is_dataless(e));
+        index += 1;
+        !drop
+    });
+}
+
+/// `attr[filter]` with an object value: `replace` swaps each matched element for it (immutable sub-attributes that
+/// have a value must keep it); `add` sets the sub-attributes it names.
+fn write_matched_elements(
+    items: &mut [Value],
+    matched: &[usize],
+    op: PatchOp,
+    attr: &AttributeDef,
+    value: &Value,
+    path: &PatchPath,
+) -> Result<(), ScimError> {
+    let Value::Object(new_subs) = value else {
+        return Err(ScimError::invalid_value(format!(
+            "the value for path \"{path}\" must be an object with sub-attributes of '{}'",
+            attr.name
+        )));
+    };
+    for &i in matched {
+        let Some(item) = items.get_mut(i) else {
+            continue;
+        };
+        if op == PatchOp::Replace {
+            for s in attr
+                .sub_attributes
+                .iter()
+                .filter(|s| s.mutability == Mutability::Immutable)
+            {
+                let before = item.as_object().and_then(|o| get_ci(o, &s.name)).cloned();
+                let after = get_ci(new_subs, &s.name);
+                check_immutable(s, &format!("{}.{}", attr.name, s.name), before.as_ref(), after)?;
+            }
+            *item = Value::Object(new_subs.clone());
+        } else {
+            for (name, v) in new_subs {
+                if let Some(s) = attr.sub_attribute(name) {
+                    set_sub(item, s, v, &format!("{}.{}", attr.name, s.name))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stores the elements back under `key`: a list for a multi-valued attribute (removed when empty), else the one
+/// element (removed when unassigned).
+fn put_elements(container: &mut Map<String, Value>, key: String, attr: &AttributeDef, items: Vec<Value>) {
     if attr.multi_valued {
         if items.is_empty() {
             container.remove(&key);
@@ -478,7 +491,6 @@ fn write_filtered(
             }
         }
     }
-    Ok(())
 }
 
 fn is_primary(element: &Value) -> bool {

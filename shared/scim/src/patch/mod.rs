@@ -4,8 +4,9 @@
 //!    with positioned `invalidPath` errors).
 //! 2. For groups, [`take_member_operations`] moves every operation on `members` out of the request: memberships are
 //!    stored as their own items, never in the group document.
-//! 3. [`apply`] runs each operation through the Entra normalisation steps ([`crate::entra_compat::patch`]) and then
-//!    the RFC-pure engine, and finally re-validates the whole document with the resource rules.
+//! 3. [`apply`] runs each operation through the caller's dialect (the directory service passes the Entra steps,
+//!    `crate::entra_compat::patch`) and then the RFC-pure engine, and finally re-validates the whole document with
+//!    the resource rules.
 //!
 //! Choices where RFC 7644 leaves room:
 //! - `remove` whose filter matches nothing is a successful no-op (idempotent, as Entra expects), while `add` /
@@ -25,7 +26,7 @@ mod members;
 
 use std::fmt;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::ScimError;
 use crate::filter::{AttrPath, Filter, column, parse_patch_path};
@@ -221,14 +222,22 @@ pub struct PatchOutcome {
 /// Applies a PATCH request to a stored resource document (as produced by [`crate::resource::prepare_create`] or a
 /// previous `apply`; `id` and `meta`, if the caller keeps them in the document, are preserved untouched).
 ///
+/// `normalize` is the client dialect's rewrite of one operation into RFC form, given the document as the earlier
+/// operations left it (a path-less operation may become several); RFC clients need none (`|op, _| vec![op]`).
+///
 /// All-or-nothing: on error `doc` is left unchanged. For groups, call [`take_member_operations`] first; an
 /// operation on `members` reaching this function is reported as an error instead of silently writing members into
 /// the document.
-pub fn apply(doc: &mut Value, request: &PatchRequest, schema: &ResourceSchema) -> Result<PatchOutcome, ScimError> {
+pub fn apply(
+    doc: &mut Value,
+    request: &PatchRequest,
+    schema: &ResourceSchema,
+    normalize: impl Fn(PatchOperation, &Map<String, Value>) -> Vec<PatchOperation>,
+) -> Result<PatchOutcome, ScimError> {
     let original = doc.clone();
     let mut working = original.as_object().cloned().unwrap_or_default();
     for operation in &request.operations {
-        for step in crate::entra_compat::patch::normalize(operation.clone(), &working, schema) {
+        for step in normalize(operation.clone(), &working) {
             engine::apply_operation(&mut working, &step, schema)?;
         }
     }

@@ -66,7 +66,34 @@ fn common() -> Vec<AttributeDef> {
     ]
 }
 
+/// A list of references to users and groups (a user's `groups`, a group's `members`): `display` is the server's,
+/// the other sub-attributes have `mutability`.
+fn reference_list(name: &str, type_values: &[&str], mutability: Mutability) -> AttributeDef {
+    complex(
+        name,
+        vec![
+            string("value").mutability(mutability),
+            AttributeDef::new("$ref", AttributeType::Reference)
+                .reference_types(&["User", "Group"])
+                .mutability(mutability),
+            string("display").mutability(Mutability::ReadOnly),
+            string("type").canonical_values(type_values).mutability(mutability),
+        ],
+    )
+    .multi_valued()
+}
+
 fn user_core() -> SchemaDef {
+    SchemaDef {
+        id: USER_SCHEMA.into(),
+        name: "User".into(),
+        description: "User Account".into(),
+        attributes: [user_identity(), user_contacts(), user_privileges()].concat(),
+    }
+}
+
+/// Who the user is: userName, name, display and locale preferences, status, password.
+fn user_identity() -> Vec<AttributeDef> {
     let name = complex(
         "name",
         vec![
@@ -79,6 +106,32 @@ fn user_core() -> SchemaDef {
         ],
     )
     .description("The components of the user's real name.");
+    vec![
+        string("userName")
+            .required()
+            .uniqueness(Uniqueness::Server)
+            .description("Unique identifier for the User, typically used by the user to directly authenticate."),
+        name,
+        string("displayName").description("The name of the User, suitable for display to end-users."),
+        string("nickName").description("The casual way to address the user in real life."),
+        AttributeDef::new("profileUrl", AttributeType::Reference)
+            .reference_types(&["external"])
+            .description("A fully qualified URL pointing to a page representing the User's online profile."),
+        string("title").description("The user's title, such as \"Vice President\"."),
+        string("userType").description("Used to identify the relationship between the organization and the user."),
+        string("preferredLanguage").description("Indicates the User's preferred written or spoken language."),
+        string("locale").description("Used to indicate the User's default location for localization."),
+        string("timezone").description("The User's time zone in the 'Olson' time zone database format."),
+        boolean("active").description("A Boolean value indicating the User's administrative status."),
+        string("password")
+            .mutability(Mutability::WriteOnly)
+            .returned(Returned::Never)
+            .description("The User's cleartext password, write-only."),
+    ]
+}
+
+/// How to reach the user: e-mails, phone numbers, instant messaging, photos, addresses.
+fn user_contacts() -> Vec<AttributeDef> {
     let addresses = complex(
         "addresses",
         vec![
@@ -94,88 +147,55 @@ fn user_core() -> SchemaDef {
     )
     .multi_valued()
     .description("A physical mailing address for this User.");
-    let groups = complex(
-        "groups",
-        vec![
-            string("value").mutability(Mutability::ReadOnly),
-            AttributeDef::new("$ref", AttributeType::Reference)
-                .reference_types(&["User", "Group"])
-                .mutability(Mutability::ReadOnly),
-            string("display").mutability(Mutability::ReadOnly),
-            string("type")
-                .canonical_values(&["direct", "indirect"])
-                .mutability(Mutability::ReadOnly),
-        ],
-    )
-    .multi_valued()
-    .mutability(Mutability::ReadOnly)
-    .description("A list of groups to which the user belongs, either through direct membership or indirectly.");
-    SchemaDef {
-        id: USER_SCHEMA.into(),
-        name: "User".into(),
-        description: "User Account".into(),
-        attributes: vec![
-            string("userName")
-                .required()
-                .uniqueness(Uniqueness::Server)
-                .description("Unique identifier for the User, typically used by the user to directly authenticate."),
-            name,
-            string("displayName").description("The name of the User, suitable for display to end-users."),
-            string("nickName").description("The casual way to address the user in real life."),
-            AttributeDef::new("profileUrl", AttributeType::Reference)
-                .reference_types(&["external"])
-                .description("A fully qualified URL pointing to a page representing the User's online profile."),
-            string("title").description("The user's title, such as \"Vice President\"."),
-            string("userType").description("Used to identify the relationship between the organization and the user."),
-            string("preferredLanguage").description("Indicates the User's preferred written or spoken language."),
-            string("locale").description("Used to indicate the User's default location for localization."),
-            string("timezone").description("The User's time zone in the 'Olson' time zone database format."),
-            boolean("active").description("A Boolean value indicating the User's administrative status."),
-            string("password")
-                .mutability(Mutability::WriteOnly)
-                .returned(Returned::Never)
-                .description("The User's cleartext password, write-only."),
-            multi_valued(
-                "emails",
-                string("value"),
-                &["work", "home", "other"],
-                "Email addresses for the user.",
-            ),
-            multi_valued(
-                "phoneNumbers",
-                string("value"),
-                &["work", "home", "mobile", "fax", "pager", "other"],
-                "Phone numbers for the User.",
-            ),
-            multi_valued(
-                "ims",
-                string("value"),
-                &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
-                "Instant messaging addresses for the User.",
-            ),
-            multi_valued(
-                "photos",
-                AttributeDef::new("value", AttributeType::Reference).reference_types(&["external"]),
-                &["photo", "thumbnail"],
-                "URLs of photos of the User.",
-            ),
-            addresses,
-            groups,
-            multi_valued(
-                "entitlements",
-                string("value"),
-                &[],
-                "A list of entitlements for the User.",
-            ),
-            multi_valued("roles", string("value"), &[], "A list of roles for the User."),
-            multi_valued(
-                "x509Certificates",
-                AttributeDef::new("value", AttributeType::Binary),
-                &[],
-                "A list of certificates issued to the User.",
-            ),
-        ],
-    }
+    vec![
+        multi_valued(
+            "emails",
+            string("value"),
+            &["work", "home", "other"],
+            "Email addresses for the user.",
+        ),
+        multi_valued(
+            "phoneNumbers",
+            string("value"),
+            &["work", "home", "mobile", "fax", "pager", "other"],
+            "Phone numbers for the User.",
+        ),
+        multi_valued(
+            "ims",
+            string("value"),
+            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
+            "Instant messaging addresses for the User.",
+        ),
+        multi_valued(
+            "photos",
+            AttributeDef::new("value", AttributeType::Reference).reference_types(&["external"]),
+            &["photo", "thumbnail"],
+            "URLs of photos of the User.",
+        ),
+        addresses,
+    ]
+}
+
+/// What the user may do: groups (derived from memberships, read-only), entitlements, roles, certificates.
+fn user_privileges() -> Vec<AttributeDef> {
+    vec![
+        reference_list("groups", &["direct", "indirect"], Mutability::ReadOnly)
+            .mutability(Mutability::ReadOnly)
+            .description("A list of groups to which the user belongs, either through direct membership or indirectly."),
+        multi_valued(
+            "entitlements",
+            string("value"),
+            &[],
+            "A list of entitlements for the User.",
+        ),
+        multi_valued("roles", string("value"), &[], "A list of roles for the User."),
+        multi_valued(
+            "x509Certificates",
+            AttributeDef::new("value", AttributeType::Binary),
+            &[],
+            "A list of certificates issued to the User.",
+        ),
+    ]
 }
 
 fn enterprise_user() -> SchemaDef {
@@ -214,21 +234,8 @@ fn group_core() -> SchemaDef {
                 .required()
                 .uniqueness(Uniqueness::Server)
                 .description("A human-readable name for the Group."),
-            complex(
-                "members",
-                vec![
-                    string("value").mutability(Mutability::Immutable),
-                    AttributeDef::new("$ref", AttributeType::Reference)
-                        .reference_types(&["User", "Group"])
-                        .mutability(Mutability::Immutable),
-                    string("display").mutability(Mutability::ReadOnly),
-                    string("type")
-                        .canonical_values(&["User", "Group"])
-                        .mutability(Mutability::Immutable),
-                ],
-            )
-            .multi_valued()
-            .description("A list of members of the Group."),
+            reference_list("members", &["User", "Group"], Mutability::Immutable)
+                .description("A list of members of the Group."),
         ],
     }
 }

@@ -51,6 +51,8 @@ pub struct MiniScim {
     pub lookups_404: AtomicBool,
     /// Delay each SCIM answer, so concurrency becomes observable.
     pub delay_ms: AtomicU64,
+    /// Answer every user PATCH with 503 (a storage outage on the server's side).
+    pub user_patches_503: AtomicBool,
 }
 
 pub const STATIC_TOKEN: &str = "static-test-token";
@@ -73,6 +75,7 @@ impl MiniScim {
             max_in_flight: AtomicUsize::new(0),
             lookups_404: AtomicBool::new(false),
             delay_ms: AtomicU64::new(0),
+            user_patches_503: AtomicBool::new(false),
         });
         let s = server.clone();
         tokio::spawn(async move {
@@ -288,6 +291,9 @@ impl MiniScim {
                 u.remove("roles");
                 store.users.insert(id, Value::Object(u.clone()));
                 respond(201, Value::Object(u))
+            }
+            ("PATCH", ["Users", _]) if self.user_patches_503.load(Ordering::SeqCst) => {
+                scim_error(503, "temporarily unavailable")
             }
             ("PATCH", ["Users", id]) => {
                 let Some(user) = store.users.get_mut(*id) else {

@@ -4,18 +4,16 @@
 //!
 //! When the stack is not running the tests print why and return (skip) — unless `WIF_E2E_REQUIRED=1` (the README
 //! test command sets it after starting the stack), in which case a missing stack is a failure
-//! ([`e2e_tests::LocalStack::get`]).
+//! ([`LocalStack::get`]).
 
-#![allow(dead_code)]
-
-use e2e_tests::{Customer, LocalStack, http};
 use entra_sim::{TokenClient, TokenVersion};
 use serde_json::{Value, json};
 
+use crate::relay::{Answer, send_retrying_relay_faults};
+use crate::stack::{Customer, LocalStack, http};
+
+pub use crate::{ENTERPRISE, GROUP_SCHEMA, USER_SCHEMA};
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// The running stack and this test's own customer (a fresh Entra tenant registered through the admin API, so its
 /// ISV tenant, and therefore its directory, belongs to this test alone).
@@ -100,7 +98,7 @@ impl Stack {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let e2e_tests::Answer { status, headers, text } = e2e_tests::send_retrying_relay_faults(request).await;
+        let Answer { status, headers, text } = send_retrying_relay_faults(request).await;
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let (content_type, etag, location) = (header("content-type"), header("etag"), header("location"));
         let body = if text.is_empty() {
@@ -128,13 +126,5 @@ pub fn patch(operations: Value) -> Value {
 
 /// `+`-for-space, percent-encoded quotes, as Entra sends filters.
 pub fn filter(text: &str) -> String {
-    let mut out = String::new();
-    for byte in text.bytes() {
-        match byte {
-            b' ' => out.push('+'),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    crate::encode_filter(text)
 }

@@ -1,18 +1,14 @@
-//! Helpers of the admin end-to-end tests (admin_*.rs, cli_*.rs) on top of the crate's [`e2e_tests::LocalStack`]:
-//! admin-API calls, token requests with client secrets, the local stack's settings and log file, and direct
-//! access to the local DynamoDB for what the API deliberately cannot do (e.g. back-date a secret).
+//! Helpers of the admin end-to-end tests (admin_*.rs, cli_*.rs): admin-API calls, token requests with client
+//! secrets, waiting for the functions' log, and finding credentials in text. The stack's settings, log file and
+//! direct DynamoDB access come from [`crate::stack`] (re-exported here for these tests).
 
-#![allow(dead_code)] // Each test binary uses a different subset.
-
-use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
-use e2e_tests::LocalStack;
 use serde_json::Value;
 
-#[allow(unused_imports)]
-pub use e2e_tests::{Customer, http, test_connection_status};
+use crate::stack::LocalStack;
+pub use crate::stack::{Customer, dynamodb, http, lambda_log, stack_setting, state_dir, test_connection_status};
 
 /// The running stack, or `None` after a printed notice (a failure when `WIF_E2E_REQUIRED=1`).
 pub fn stack() -> Option<LocalStack> {
@@ -127,46 +123,8 @@ pub async fn scim_status(stack: &LocalStack, access_token: &str) -> u16 {
         .0
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The local stack's state directory (infra/local/common.sh: `WIF_LOCAL_STATE_DIR` or `<repo>/.local-stack`).
-pub fn state_dir() -> PathBuf {
-    std::env::var_os("WIF_LOCAL_STATE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".local-stack"))
-}
-
-/// A variable of the functions' environment file the running stack was started with.
-pub fn stack_setting(name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(state_dir().join("functions.env")).ok()?;
-    text.lines()
-        .filter_map(|line| line.split_once('='))
-        .find(|(key, _)| key.trim() == name)
-        .map(|(_, value)| value.trim().to_owned())
-}
-
-/// The functions' log (every function under `cargo lambda watch` writes here).
-pub fn lambda_log() -> PathBuf {
-    state_dir().join("logs/lambda.log")
-}
-
-/// The local DynamoDB through the real SDK, for the tests that must write what the API refuses to.
-pub async fn dynamodb(stack: &LocalStack) -> aws_sdk_dynamodb::Client {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&stack.dynamodb_url)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "local", "local", None, None, "e2e",
-        ))
-        .load()
-        .await;
-    wif_store::dynamo::client_with(&config, None)
-}
-
 pub fn clients_table() -> String {
-    stack_setting("WIF_CLIENTS_TABLE").unwrap_or_else(|| "local-ClientsTable".to_owned())
+    crate::stack::table_name(wif_store::TableKind::Clients)
 }
 
 /// Waits until `predicate` holds for the log's content (log lines are written asynchronously).

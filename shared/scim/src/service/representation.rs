@@ -1,0 +1,98 @@
+//! The JSON of a stored resource: its attributes plus what the server maintains (`id`, `meta` with the weak ETag and
+//! location, and the derived references: a user's `groups`, a group's `members`), projected for the answer.
+
+use serde_json::{Map, Value, json};
+
+use super::{DirectoryService, Projection, RequestContext, ResourceResponse, etag};
+use crate::resource;
+use crate::schema::{ResourceKind, ResourceSchema};
+use crate::store::{GroupRecord, UserRecord};
+
+/// A stored record of either kind, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Stored<'a> {
+    User(&'a UserRecord),
+    Group(&'a GroupRecord),
+}
+
+impl<'a> Stored<'a> {
+    pub(super) fn kind(self) -> ResourceKind {
+        match self {
+            Stored::User(_) => ResourceKind::User,
+            Stored::Group(_) => ResourceKind::Group,
+        }
+    }
+
+    pub(super) fn id(self) -> &'a str {
+        match self {
+            Stored::User(user) => &user.id,
+            Stored::Group(group) => &group.id,
+        }
+    }
+
+    pub(super) fn version(self) -> u64 {
+        match self {
+            Stored::User(user) => user.version,
+            Stored::Group(group) => group.version,
+        }
+    }
+
+    /// `created`, `lastModified` and the attributes.
+    fn contents(self) -> (&'a str, &'a str, &'a Map<String, Value>) {
+        match self {
+            Stored::User(user) => (&user.created, &user.last_modified, &user.attributes),
+            Stored::Group(group) => (&group.created, &group.last_modified, &group.attributes),
+        }
+    }
+}
+
+impl DirectoryService {
+    fn location(&self, ctx: &RequestContext, kind: ResourceKind, id: &str) -> String {
+        resource::meta::location(&ctx.base_url, ResourceSchema::for_kind(kind), id)
+    }
+
+    /// The full representation of a stored resource (before projection): its attributes, `id`, `meta`, and the
+    /// derived references (a user's `groups`, a group's `members`) only when given.
+    pub(super) fn resource_json(&self, ctx: &RequestContext, stored: Stored<'_>, derived: Option<&[String]>) -> Value {
+        let (kind, id) = (stored.kind(), stored.id());
+        let (created, modified, attributes) = stored.contents();
+        let mut doc = attributes.clone();
+        doc.insert("id".into(), json!(id));
+        let meta = json!({
+            "resourceType": kind.resource_type(),
+            "created": created,
+            "lastModified": modified,
+            "location": self.location(ctx, kind, id),
+            "version": etag(stored.version()),
+        });
+        doc.insert("meta".into(), meta);
+        let (name, referenced, type_label) = match kind {
+            ResourceKind::User => ("groups", ResourceKind::Group, "direct"),
+            ResourceKind::Group => ("members", ResourceKind::User, "User"),
+        };
+        if let Some(ids) = derived.filter(|ids| !ids.is_empty()) {
+            let references = ids
+                .iter()
+                .map(|id| json!({"value": id, "$ref": self.location(ctx, referenced, id), "type": type_label}))
+                .collect();
+            doc.insert(name.into(), Value::Array(references));
+        }
+        Value::Object(doc)
+    }
+
+    /// The answer for one resource: `full` projected, with its version and location.
+    pub(super) fn respond(
+        &self,
+        ctx: &RequestContext,
+        stored: Stored<'_>,
+        full: Value,
+        projection: &Projection,
+    ) -> ResourceResponse {
+        let (kind, id) = (stored.kind(), stored.id());
+        ResourceResponse {
+            body: projection.apply(&full, ResourceSchema::for_kind(kind)),
+            version: stored.version(),
+            location: self.location(ctx, kind, id),
+        }
+    }
+}

@@ -2,7 +2,7 @@
 # Runs every test of the project, from a fresh clone:
 #   tools (pip and apt, by package name) → format and lint checks → unit and integration tests (moto per test
 #   binary) → the local stack → end-to-end tests through it (Entra stand-in, the portal in headless Chromium, SCIM
-#   conformance with scim2-cli) → IaC checks.
+#   conformance with scim2-cli, Microsoft's Postman collection with newman) → IaC checks.
 # Exits non-zero on the first failure. The local stack it starts is stopped again on exit, unless it was already
 # running before (then it is left as found).
 set -euo pipefail
@@ -49,6 +49,9 @@ WIF_E2E_REQUIRED=1 cargo test -p browser-tests --test portal --quiet
 
 step "SCIM conformance (scim2-cli) against the local stack"
 tests/e2e/scim2_conformance.sh
+
+step "Microsoft's SCIM Postman collection (newman) against the local stack"
+tests/newman/run.sh
 
 step "infrastructure checks (cfn-lint, SAM transform, checkov)"
 infra/checks/run.sh

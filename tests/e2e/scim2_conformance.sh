@@ -10,28 +10,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/local/common.sh
 
-BIN="$CARGO_TARGET_DIR/debug"
-REGISTRATION="$STATE_DIR/demo-registration.json"
+source tests/e2e/customer_token.sh
 
 command -v scim2 >/dev/null 2>&1 || python3 -m pip install --quiet scim2-cli
 command -v scim2 >/dev/null 2>&1 || die "scim2 (pip package scim2-cli) is not on PATH"
-port_open "$LAMBDA_PORT" || die "the local stack is not running on 127.0.0.1:$LAMBDA_PORT; start it with infra/local/start.sh"
-[ -f "$REGISTRATION" ] || die "no demo registration at $REGISTRATION; start the stack with infra/local/start.sh"
-[ -x "$BIN/entra-sim" ] || die "$BIN/entra-sim is missing; build the workspace first"
-
-# The demo registration's Entra values, registered again as a new customer (the admin API assigns a new tenant).
-request="$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-r = d.get("registration", d)
-print(json.dumps({k: r[k] for k in ("issuer", "jwks_uri", "subject", "audience", "expected_tid") if r.get(k)}
-                 | {"display_name": "scim2-cli conformance"}))' "$REGISTRATION")"
-answer="$(curl -sS -m 120 -X POST -H 'Content-Type: application/json' --data "$request" "$ADMIN_URL")" \
-  || die "the admin API at $ADMIN_URL did not answer"
-client_id="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$answer" 2>/dev/null)" \
-  || die "registration for the conformance run failed: $answer"
-token="$("$BIN/entra-sim" --state-dir "$STATE_DIR/entra" token --token-url "$TOKEN_URL" --client-id "$client_id" 2>/dev/null)" \
-  || die "could not get an access token from $TOKEN_URL"
+token="$(customer_token "scim2-cli conformance")"
 
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT

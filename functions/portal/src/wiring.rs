@@ -49,6 +49,22 @@ fn oidc(config: &PortalConfig, app: &EntraApp) -> OidcSettings {
     }
 }
 
+/// The portal's client credential: a certificate assertion signed by its KMS key (the private key never leaves KMS).
+fn certificate_assertion(app: &EntraApp, kms: aws_sdk_kms::Client) -> Result<CertificateAssertion, ConfigError> {
+    let signer =
+        wif_kms::KmsSigner::new(kms, &app.signing_key, JwsAlgorithm::RS256).map_err(|err| ConfigError::Invalid {
+            name: "WIF_PORTAL_SIGNING_KEY",
+            value: app.signing_key.clone(),
+            reason: err.to_string(),
+        })?;
+    let signer: Arc<dyn JwsSigner> = Arc::new(signer);
+    Ok(CertificateAssertion::new(
+        signer,
+        app.client_id.clone(),
+        app.certificate_thumbprint.clone(),
+    ))
+}
+
 impl PortalApp {
     pub fn from_config(config: &PortalConfig, clients: Clients) -> Result<Self, ConfigError> {
         let Some(app) = &config.entra else {
@@ -86,23 +102,11 @@ impl PortalApp {
             UserTokenPolicy::new(&config.issuer_template, vec![app.client_id.clone()]),
             UserTokenPolicy::new(&config.issuer_template, app.api_audiences.clone()),
         ));
-        let signer = wif_kms::KmsSigner::new(clients.kms, &app.signing_key, JwsAlgorithm::RS256).map_err(|err| {
-            ConfigError::Invalid {
-                name: "WIF_PORTAL_SIGNING_KEY",
-                value: app.signing_key.clone(),
-                reason: err.to_string(),
-            }
-        })?;
-        let signer: Arc<dyn JwsSigner> = Arc::new(signer);
         let ports = SignInPorts {
             pending: store.clone(),
             links: store.clone(),
             endpoint: clients.token_endpoint,
-            signer: Arc::new(CertificateAssertion::new(
-                signer,
-                app.client_id.clone(),
-                app.certificate_thumbprint.clone(),
-            )),
+            signer: Arc::new(certificate_assertion(app, clients.kms)?),
             audit: audit.clone(),
             clock: clock.clone(),
         };

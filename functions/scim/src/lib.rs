@@ -110,9 +110,10 @@ async fn route(app: &ScimApp, request: Request, meta: &RequestMeta, path: &str) 
             return bearer_failure(&err);
         }
     };
+    // The tenant and client come from the verified token only; from here on they are typed, never a request value.
     let caller = Caller {
-        tenant_id: grant.tenant_id.clone(),
-        client_id: grant.client_id.clone(),
+        tenant_id: wif_common::TenantId::new(grant.tenant_id.clone()),
+        client_id: wif_common::ClientId::new(grant.client_id.clone()),
         can_write: grant.can_write(),
     };
     tracing::debug!(client_id = %grant.client_id, tenant_id = %grant.tenant_id, "bearer token accepted");

@@ -267,25 +267,27 @@ impl JwkSet {
     }
 }
 
-fn parse_key(jwk: &serde_json::Value) -> Result<VerifyingKey, String> {
-    let object = jwk.as_object().ok_or("not an object")?;
-    let text = |name: &str| -> Result<Option<&str>, String> {
-        match object.get(name) {
+/// A JWK's members, read as JSON strings (a member of another JSON type is an error, not absent).
+struct JwkMembers<'a>(&'a serde_json::Map<String, serde_json::Value>);
+
+impl JwkMembers<'_> {
+    fn text(&self, name: &str) -> Result<Option<&str>, String> {
+        match self.0.get(name) {
             None => Ok(None),
             Some(serde_json::Value::String(value)) => Ok(Some(value.as_str())),
             Some(_) => Err(format!("{name} is not a string")),
         }
-    };
-    let kid = text("kid")?.ok_or("no kid")?;
-    if kid.is_empty() || kid.len() > MAX_KID_LEN {
-        return Err("kid is empty or too long".to_owned());
     }
-    if let Some(key_use) = text("use")?
+}
+
+/// `use` and `key_ops`, when present, must allow signature verification.
+fn check_key_usage(members: &JwkMembers<'_>) -> Result<(), String> {
+    if let Some(key_use) = members.text("use")?
         && key_use != "sig"
     {
         return Err(format!("use is {key_use:?}, not \"sig\""));
     }
-    if let Some(ops) = object.get("key_ops") {
+    if let Some(ops) = members.0.get("key_ops") {
         let verifies = ops
             .as_array()
             .is_some_and(|ops| ops.iter().any(|op| op.as_str() == Some("verify")));
@@ -293,31 +295,31 @@ fn parse_key(jwk: &serde_json::Value) -> Result<VerifyingKey, String> {
             return Err("key_ops does not include verify".to_owned());
         }
     }
-    let pinned_alg = match text("alg")? {
-        None => None,
-        Some(alg) => Some(JwsAlgorithm::parse(alg).ok_or_else(|| format!("alg {alg:?} is not supported"))?),
-    };
-    let kty = text("kty")?.ok_or("no kty")?;
-    let (family, material) = match kty {
+    Ok(())
+}
+
+/// The public key material of an RSA or EC JWK, with sizes checked.
+fn key_material(members: &JwkMembers<'_>, kty: &str) -> Result<(KeyFamily, KeyMaterial), String> {
+    match kty {
         "RSA" => {
-            let n = strip_leading_zeros(decode_component(text("n")?, "n")?);
-            let e = strip_leading_zeros(decode_component(text("e")?, "e")?);
+            let n = strip_leading_zeros(decode_component(members.text("n")?, "n")?);
+            let e = strip_leading_zeros(decode_component(members.text("e")?, "e")?);
             if n.len() < MIN_RSA_MODULUS_BYTES || n.len() > MAX_RSA_MODULUS_BYTES {
                 return Err(format!("RSA modulus of {} bits is outside 2048..=8192", n.len() * 8));
             }
             if e.is_empty() || e.len() > 8 {
                 return Err("RSA exponent is implausible".to_owned());
             }
-            (KeyFamily::Rsa, KeyMaterial::Rsa { n, e })
+            Ok((KeyFamily::Rsa, KeyMaterial::Rsa { n, e }))
         }
         "EC" => {
-            let (family, coordinate_len) = match text("crv")? {
+            let (family, coordinate_len) = match members.text("crv")? {
                 Some("P-256") => (KeyFamily::EcP256, 32),
                 Some("P-384") => (KeyFamily::EcP384, 48),
                 other => return Err(format!("EC curve {other:?} is not supported")),
             };
-            let x = decode_component(text("x")?, "x")?;
-            let y = decode_component(text("y")?, "y")?;
+            let x = decode_component(members.text("x")?, "x")?;
+            let y = decode_component(members.text("y")?, "y")?;
             if x.len() != coordinate_len || y.len() != coordinate_len {
                 return Err("EC coordinates have the wrong length".to_owned());
             }
@@ -325,10 +327,25 @@ fn parse_key(jwk: &serde_json::Value) -> Result<VerifyingKey, String> {
             point.push(0x04);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            (family, KeyMaterial::Ec { point })
+            Ok((family, KeyMaterial::Ec { point }))
         }
-        other => return Err(format!("kty {other:?} is not supported")),
+        other => Err(format!("kty {other:?} is not supported")),
+    }
+}
+
+fn parse_key(jwk: &serde_json::Value) -> Result<VerifyingKey, String> {
+    let members = JwkMembers(jwk.as_object().ok_or("not an object")?);
+    let kid = members.text("kid")?.ok_or("no kid")?;
+    if kid.is_empty() || kid.len() > MAX_KID_LEN {
+        return Err("kid is empty or too long".to_owned());
+    }
+    check_key_usage(&members)?;
+    let pinned_alg = match members.text("alg")? {
+        None => None,
+        Some(alg) => Some(JwsAlgorithm::parse(alg).ok_or_else(|| format!("alg {alg:?} is not supported"))?),
     };
+    let kty = members.text("kty")?.ok_or("no kty")?;
+    let (family, material) = key_material(&members, kty)?;
     if let Some(alg) = pinned_alg
         && alg.key_family() != family
     {

@@ -7,7 +7,9 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod http_util;
+pub mod ids;
 pub mod telemetry;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::ConfigError;
+pub use ids::{ClientId, ResourceId, TenantId};

@@ -11,7 +11,7 @@ mod users;
 
 use serde_json::{Map, json};
 
-use crate::store::{DirectoryStore, GroupRecord, UserRecord};
+use crate::store::{DirectoryStore, GroupRecord, ResourceId, TenantId, UserRecord};
 
 pub use groups::{
     delete_group_removes_memberships, group_versions_guard_writes, groups_round_trip_and_lookups, memberships,
@@ -23,12 +23,12 @@ pub use users::{
     users_round_trip_and_isolation,
 };
 
-fn tenant(label: &str) -> String {
-    format!("contract-{label}-{}", uuid::Uuid::new_v4().simple())
+fn tenant(label: &str) -> TenantId {
+    TenantId::new(format!("contract-{label}-{}", uuid::Uuid::new_v4().simple()))
 }
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+fn new_id() -> ResourceId {
+    ResourceId::new(uuid::Uuid::new_v4().to_string())
 }
 
 /// A user record as the service would build it.

@@ -45,6 +45,7 @@
 //! - `memory`: an in-memory [`store::DirectoryStore`].
 
 pub mod attr_path;
+pub mod bulk;
 pub mod entra_compat;
 pub mod error;
 pub mod filter;

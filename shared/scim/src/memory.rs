@@ -9,16 +9,18 @@ use std::sync::Mutex;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::store::{DirectoryError, DirectoryStore, GroupRecord, Page, StoreResult, UserRecord, fold_case};
+use crate::store::{
+    DirectoryError, DirectoryStore, GroupRecord, Page, ResourceId, StoreResult, TenantId, UserRecord, fold_case,
+};
 
 #[derive(Debug, Default)]
 struct Tenant {
-    users: BTreeMap<String, UserRecord>,
+    users: BTreeMap<ResourceId, UserRecord>,
     /// folded userName → user id: the uniqueness marker.
-    user_names: HashMap<String, String>,
-    groups: BTreeMap<String, GroupRecord>,
-    members: HashMap<String, BTreeSet<String>>,
-    groups_of_user: HashMap<String, BTreeSet<String>>,
+    user_names: HashMap<String, ResourceId>,
+    groups: BTreeMap<ResourceId, GroupRecord>,
+    members: HashMap<ResourceId, BTreeSet<ResourceId>>,
+    groups_of_user: HashMap<ResourceId, BTreeSet<ResourceId>>,
 }
 
 impl Tenant {
@@ -29,12 +31,12 @@ impl Tenant {
         }
     }
 
-    fn group_version(&self, group_id: &str, expected: Option<u64>) -> StoreResult<()> {
+    fn group_version(&self, group_id: &ResourceId, expected: Option<u64>) -> StoreResult<()> {
         let group = self.groups.get(group_id).ok_or(DirectoryError::NotFound)?;
         Self::check_version(group.version, expected)
     }
 
-    fn unlink(&mut self, group_id: &str, user_id: &str) {
+    fn unlink(&mut self, group_id: &ResourceId, user_id: &ResourceId) {
         if let Some(members) = self.members.get_mut(group_id) {
             members.remove(user_id);
         }
@@ -50,7 +52,7 @@ impl Tenant {
 /// The in-memory store. Cheap to create; one per test.
 #[derive(Debug, Default)]
 pub struct MemoryDirectory {
-    tenants: Mutex<HashMap<String, Tenant>>,
+    tenants: Mutex<HashMap<TenantId, Tenant>>,
 }
 
 impl MemoryDirectory {
@@ -58,11 +60,11 @@ impl MemoryDirectory {
         Self::default()
     }
 
-    fn with<T>(&self, tenant: &str, f: impl FnOnce(&mut Tenant) -> StoreResult<T>) -> StoreResult<T> {
+    fn with<T>(&self, tenant: &TenantId, f: impl FnOnce(&mut Tenant) -> StoreResult<T>) -> StoreResult<T> {
         // A poisoned lock only means another test thread panicked; the data is still consistent because every
         // mutation below validates before it changes anything.
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        f(tenants.entry(tenant.to_owned()).or_default())
+        f(tenants.entry(tenant.clone()).or_default())
     }
 }
 
@@ -83,7 +85,7 @@ fn decode_cursor(cursor: Option<&str>) -> StoreResult<Option<String>> {
 }
 
 fn page_after<'a, T: Clone + 'a>(
-    entries: impl Iterator<Item = (&'a String, &'a T)>,
+    entries: impl Iterator<Item = (&'a ResourceId, &'a T)>,
     after: Option<String>,
     limit: usize,
 ) -> Page<T> {
@@ -97,7 +99,7 @@ fn page_after<'a, T: Clone + 'a>(
             break;
         }
         items.push(value.clone());
-        last = Some(key.clone());
+        last = Some(key.to_string());
     }
     Page {
         items,
@@ -107,7 +109,7 @@ fn page_after<'a, T: Clone + 'a>(
 
 #[async_trait::async_trait]
 impl DirectoryStore for MemoryDirectory {
-    async fn create_user(&self, tenant: &str, user: &UserRecord) -> StoreResult<()> {
+    async fn create_user(&self, tenant: &TenantId, user: &UserRecord) -> StoreResult<()> {
         self.with(tenant, |t| {
             let key = fold_case(&user.user_name);
             if t.user_names.contains_key(&key) {
@@ -122,11 +124,11 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn get_user(&self, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
+    async fn get_user(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<UserRecord>> {
         self.with(tenant, |t| Ok(t.users.get(id).cloned()))
     }
 
-    async fn replace_user(&self, tenant: &str, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
+    async fn replace_user(&self, tenant: &TenantId, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
         self.with(tenant, |t| {
             let stored = t.users.get(&previous.id).ok_or(DirectoryError::NotFound)?;
             Tenant::check_version(stored.version, Some(previous.version))?;
@@ -144,7 +146,7 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn delete_user(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_user(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         self.with(tenant, |t| {
             let stored = t.users.get(id).ok_or(DirectoryError::NotFound)?;
             Tenant::check_version(stored.version, expected_version)?;
@@ -160,7 +162,7 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn user_by_user_name(&self, tenant: &str, user_name: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_user_name(&self, tenant: &TenantId, user_name: &str) -> StoreResult<Option<UserRecord>> {
         self.with(tenant, |t| {
             Ok(t.user_names
                 .get(&fold_case(user_name))
@@ -169,7 +171,7 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn users_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<UserRecord>> {
         self.with(tenant, |t| {
             Ok(t.users
                 .values()
@@ -179,7 +181,7 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn users_by_work_email(&self, tenant: &str, email: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_work_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Vec<UserRecord>> {
         let wanted = fold_case(email);
         self.with(tenant, |t| {
             Ok(t.users
@@ -190,12 +192,12 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn scan_users(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
+    async fn scan_users(&self, tenant: &TenantId, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
         let after = decode_cursor(cursor)?;
         self.with(tenant, |t| Ok(page_after(t.users.iter(), after, limit)))
     }
 
-    async fn groups_of_user(&self, tenant: &str, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn groups_of_user(&self, tenant: &TenantId, user_id: &ResourceId) -> StoreResult<Vec<ResourceId>> {
         self.with(tenant, |t| {
             Ok(t.groups_of_user
                 .get(user_id)
@@ -204,13 +206,13 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn create_group(&self, tenant: &str, group: &GroupRecord, members: &[String]) -> StoreResult<()> {
+    async fn create_group(&self, tenant: &TenantId, group: &GroupRecord, members: &[ResourceId]) -> StoreResult<()> {
         self.with(tenant, |t| {
             if t.groups.contains_key(&group.id) {
                 return Err(DirectoryError::VersionConflict);
             }
             if let Some(missing) = members.iter().find(|id| !t.users.contains_key(*id)) {
-                return Err(DirectoryError::MissingMember(missing.clone()));
+                return Err(DirectoryError::MissingMember(missing.to_string()));
             }
             t.groups.insert(group.id.clone(), group.clone());
             t.members
@@ -225,16 +227,16 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn get_group(&self, tenant: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
+    async fn get_group(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<GroupRecord>> {
         self.with(tenant, |t| Ok(t.groups.get(id).cloned()))
     }
 
     async fn get_group_with_members(
         &self,
-        tenant: &str,
-        id: &str,
+        tenant: &TenantId,
+        id: &ResourceId,
         member_limit: usize,
-    ) -> StoreResult<Option<(GroupRecord, Page<String>)>> {
+    ) -> StoreResult<Option<(GroupRecord, Page<ResourceId>)>> {
         self.with(tenant, |t| {
             let Some(group) = t.groups.get(id).cloned() else {
                 return Ok(None);
@@ -247,9 +249,9 @@ impl DirectoryStore for MemoryDirectory {
 
     async fn group_with_membership(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_id: &ResourceId,
     ) -> StoreResult<Option<(GroupRecord, bool)>> {
         self.with(tenant, |t| {
             Ok(t.groups.get(group_id).cloned().map(|group| {
@@ -259,14 +261,14 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn get_groups(&self, tenant: &str, ids: &[String]) -> StoreResult<Vec<GroupRecord>> {
-        let wanted: BTreeSet<&String> = ids.iter().collect();
+    async fn get_groups(&self, tenant: &TenantId, ids: &[ResourceId]) -> StoreResult<Vec<GroupRecord>> {
+        let wanted: BTreeSet<&ResourceId> = ids.iter().collect();
         self.with(tenant, |t| {
             Ok(wanted.into_iter().filter_map(|id| t.groups.get(id).cloned()).collect())
         })
     }
 
-    async fn replace_group(&self, tenant: &str, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
+    async fn replace_group(&self, tenant: &TenantId, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
         self.with(tenant, |t| {
             t.group_version(&previous.id, Some(previous.version))?;
             t.groups.insert(next.id.clone(), next.clone());
@@ -274,7 +276,7 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn delete_group(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_group(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         self.with(tenant, |t| {
             t.group_version(id, expected_version)?;
             t.groups.remove(id);
@@ -285,7 +287,7 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn groups_by_display_name(&self, tenant: &str, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_display_name(&self, tenant: &TenantId, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
         let wanted = fold_case(display_name);
         self.with(tenant, |t| {
             Ok(t.groups
@@ -296,7 +298,7 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn groups_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
         self.with(tenant, |t| {
             Ok(t.groups
                 .values()
@@ -306,18 +308,23 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn scan_groups(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<GroupRecord>> {
+    async fn scan_groups(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<GroupRecord>> {
         let after = decode_cursor(cursor)?;
         self.with(tenant, |t| Ok(page_after(t.groups.iter(), after, limit)))
     }
 
     async fn list_members(
         &self,
-        tenant: &str,
-        group_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<String>> {
+    ) -> StoreResult<Page<ResourceId>> {
         let after = decode_cursor(cursor)?;
         self.with(tenant, |t| {
             if !t.groups.contains_key(group_id) {
@@ -330,15 +337,15 @@ impl DirectoryStore for MemoryDirectory {
 
     async fn add_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         self.with(tenant, |t| {
             t.group_version(group_id, expected_version)?;
             if let Some(missing) = user_ids.iter().find(|id| !t.users.contains_key(*id)) {
-                return Err(DirectoryError::MissingMember(missing.clone()));
+                return Err(DirectoryError::MissingMember(missing.to_string()));
             }
             for user_id in user_ids {
                 t.members
@@ -356,9 +363,9 @@ impl DirectoryStore for MemoryDirectory {
 
     async fn remove_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         self.with(tenant, |t| {
@@ -370,7 +377,12 @@ impl DirectoryStore for MemoryDirectory {
         })
     }
 
-    async fn remove_all_members(&self, tenant: &str, group_id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn remove_all_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        expected_version: Option<u64>,
+    ) -> StoreResult<()> {
         self.with(tenant, |t| {
             t.group_version(group_id, expected_version)?;
             for member in t.members.remove(group_id).unwrap_or_default() {

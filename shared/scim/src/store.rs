@@ -13,11 +13,12 @@
 //! - scans return one tenant's records in ascending id order, at most `limit` per call, with an opaque cursor.
 
 use serde_json::{Map, Value};
+pub use wif_common::{ResourceId, TenantId};
 
 /// A stored user: the resource's client-visible attributes plus the server-maintained metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserRecord {
-    pub id: String,
+    pub id: ResourceId,
     /// Starts at 1 and grows by one per write; the weak ETag is `W/"<version>"`.
     pub version: u64,
     /// RFC 3339, server time.
@@ -39,7 +40,7 @@ pub struct UserRecord {
 /// A stored group, without its members (each membership is its own record).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRecord {
-    pub id: String,
+    pub id: ResourceId,
     pub version: u64,
     pub created: String,
     pub last_modified: String,
@@ -90,102 +91,112 @@ pub trait DirectoryStore: Send + Sync {
     // ---- users ----
 
     /// Writes a new user and its userName marker atomically. `UserNameTaken` if the name is taken.
-    async fn create_user(&self, tenant: &str, user: &UserRecord) -> StoreResult<()>;
+    async fn create_user(&self, tenant: &TenantId, user: &UserRecord) -> StoreResult<()>;
 
-    async fn get_user(&self, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>>;
+    async fn get_user(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<UserRecord>>;
 
     /// Replaces `previous` (as read) with `next` if the stored version is still `previous.version`; moves the
     /// userName marker in the same atomic write when the name changed. `NotFound`, `VersionConflict`,
     /// `UserNameTaken`.
-    async fn replace_user(&self, tenant: &str, previous: &UserRecord, next: &UserRecord) -> StoreResult<()>;
+    async fn replace_user(&self, tenant: &TenantId, previous: &UserRecord, next: &UserRecord) -> StoreResult<()>;
 
     /// Deletes the user, its userName marker and its memberships. With `expected_version`, only if the stored
     /// version matches (`VersionConflict` otherwise). `NotFound` if absent.
-    async fn delete_user(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()>;
+    async fn delete_user(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()>;
 
     /// Case-insensitive, strongly consistent.
-    async fn user_by_user_name(&self, tenant: &str, user_name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_user_name(&self, tenant: &TenantId, user_name: &str) -> StoreResult<Option<UserRecord>>;
 
     /// Exact match.
-    async fn users_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<UserRecord>>;
+    async fn users_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<UserRecord>>;
 
     /// Case-insensitive match on [`UserRecord::work_email`].
-    async fn users_by_work_email(&self, tenant: &str, email: &str) -> StoreResult<Vec<UserRecord>>;
+    async fn users_by_work_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Vec<UserRecord>>;
 
     /// Up to `limit` users in ascending id order after `cursor`.
-    async fn scan_users(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>>;
+    async fn scan_users(&self, tenant: &TenantId, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>>;
 
     /// Ids of the groups the user is a direct member of, ascending.
-    async fn groups_of_user(&self, tenant: &str, user_id: &str) -> StoreResult<Vec<String>>;
+    async fn groups_of_user(&self, tenant: &TenantId, user_id: &ResourceId) -> StoreResult<Vec<ResourceId>>;
 
     // ---- groups ----
 
     /// Writes a new group with its initial members (each must be a user of the tenant: `MissingMember`).
-    async fn create_group(&self, tenant: &str, group: &GroupRecord, members: &[String]) -> StoreResult<()>;
+    async fn create_group(&self, tenant: &TenantId, group: &GroupRecord, members: &[ResourceId]) -> StoreResult<()>;
 
-    async fn get_group(&self, tenant: &str, id: &str) -> StoreResult<Option<GroupRecord>>;
+    async fn get_group(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<GroupRecord>>;
 
     /// The group and the first `member_limit` member ids (ascending) in one read; the page's cursor continues with
     /// [`DirectoryStore::list_members`].
     async fn get_group_with_members(
         &self,
-        tenant: &str,
-        id: &str,
+        tenant: &TenantId,
+        id: &ResourceId,
         member_limit: usize,
-    ) -> StoreResult<Option<(GroupRecord, Page<String>)>>;
+    ) -> StoreResult<Option<(GroupRecord, Page<ResourceId>)>>;
 
     /// The group and whether `user_id` is a member, in one read (Entra's `id eq .. and members eq ..` check).
     async fn group_with_membership(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_id: &ResourceId,
     ) -> StoreResult<Option<(GroupRecord, bool)>>;
 
     /// Groups by id (missing ids are skipped), in ascending id order.
-    async fn get_groups(&self, tenant: &str, ids: &[String]) -> StoreResult<Vec<GroupRecord>>;
+    async fn get_groups(&self, tenant: &TenantId, ids: &[ResourceId]) -> StoreResult<Vec<GroupRecord>>;
 
     /// Replaces the group's own attributes (not its members) if the stored version is still `previous.version`.
-    async fn replace_group(&self, tenant: &str, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()>;
+    async fn replace_group(&self, tenant: &TenantId, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()>;
 
     /// Deletes the group and all its memberships.
-    async fn delete_group(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()>;
+    async fn delete_group(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()>;
 
     /// Case-insensitive.
-    async fn groups_by_display_name(&self, tenant: &str, display_name: &str) -> StoreResult<Vec<GroupRecord>>;
+    async fn groups_by_display_name(&self, tenant: &TenantId, display_name: &str) -> StoreResult<Vec<GroupRecord>>;
 
-    async fn groups_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<GroupRecord>>;
+    async fn groups_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<GroupRecord>>;
 
-    async fn scan_groups(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<GroupRecord>>;
+    async fn scan_groups(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<GroupRecord>>;
 
     /// Member ids of a group, ascending, `limit` per page. `NotFound` if the group does not exist.
     async fn list_members(
         &self,
-        tenant: &str,
-        group_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<String>>;
+    ) -> StoreResult<Page<ResourceId>>;
 
     /// Adds members (idempotent). The group must exist (`NotFound`), with `expected_version` at that version
     /// (`VersionConflict`), and every id must be a user of the tenant (`MissingMember`).
     async fn add_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()>;
 
     /// Removes the listed members only (absent ones are ignored).
     async fn remove_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()>;
 
     /// Removes every member of the group.
-    async fn remove_all_members(&self, tenant: &str, group_id: &str, expected_version: Option<u64>) -> StoreResult<()>;
+    async fn remove_all_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        expected_version: Option<u64>,
+    ) -> StoreResult<()>;
 }

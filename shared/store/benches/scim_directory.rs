@@ -131,10 +131,11 @@ async fn dynamodb_calls() {
     let large = call(&api, "POST", "/Groups", Some(json!({"displayName": "ten-thousand"}))).await;
     expect(&large, 201, "seed large group");
     let large = id_of(&large);
-    let keys = TenantKeys::new(TENANT);
+    let keys = TenantKeys::new(&TENANT.into());
+    let large_id = large.as_str().into();
     let fake_members: Vec<WriteRequest> = (0..10_000)
         .map(|i| {
-            let item = membership_item(&keys, &large, &format!("seeded-member-{i:05}"));
+            let item = membership_item(&keys, &large_id, &format!("seeded-member-{i:05}").into());
             WriteRequest::builder()
                 .put_request(PutRequest::builder().set_item(Some(item)).build().expect("put request"))
                 .build()

@@ -38,10 +38,10 @@ async fn dynamodb_store_passes_the_storage_contract() {
 async fn every_key_carries_the_tenant_prefix() {
     let (store, client, table, _) = setup().await;
     let user = contract::user("prefix@example.com");
-    store.create_user("tenant-x", &user).await.unwrap();
+    store.create_user(&"tenant-x".into(), &user).await.unwrap();
     let group = contract::group("G");
     store
-        .create_group("tenant-x", &group, std::slice::from_ref(&user.id))
+        .create_group(&"tenant-x".into(), &group, std::slice::from_ref(&user.id))
         .await
         .unwrap();
     let scan = client.scan().table_name(&table).send().await.unwrap();
@@ -62,23 +62,23 @@ async fn tampered_cursors_are_rejected() {
     let (store, _, _, _) = setup().await;
     for i in 0..3 {
         store
-            .create_user("tenant-a", &contract::user(&format!("a{i}")))
+            .create_user(&"tenant-a".into(), &contract::user(&format!("a{i}")))
             .await
             .unwrap();
         store
-            .create_user("tenant-b", &contract::user(&format!("b{i}")))
+            .create_user(&"tenant-b".into(), &contract::user(&format!("b{i}")))
             .await
             .unwrap();
     }
-    let page_a = store.scan_users("tenant-a", None, 1).await.unwrap();
+    let page_a = store.scan_users(&"tenant-a".into(), None, 1).await.unwrap();
     let cursor = page_a.next_cursor.expect("more pages");
     assert_eq!(
-        store.scan_users("tenant-b", Some(&cursor), 1).await,
+        store.scan_users(&"tenant-b".into(), Some(&cursor), 1).await,
         Err(DirectoryError::InvalidCursor),
         "a cursor of tenant A is refused for tenant B"
     );
     assert_eq!(
-        store.scan_groups("tenant-a", Some(&cursor), 1).await,
+        store.scan_groups(&"tenant-a".into(), Some(&cursor), 1).await,
         Err(DirectoryError::InvalidCursor)
     );
 }
@@ -87,12 +87,12 @@ async fn tampered_cursors_are_rejected() {
 #[tokio::test]
 async fn operations_cost_a_constant_number_of_calls() {
     let (store, _, _, counter) = setup().await;
-    let t = "budget";
+    let t = &wif_scim::store::TenantId::new("budget");
     let users: Vec<_> = (0..60).map(|i| contract::user(&format!("budget-{i}"))).collect();
     for u in &users {
         store.create_user(t, u).await.unwrap();
     }
-    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let ids: Vec<wif_scim::store::ResourceId> = users.iter().map(|u| u.id.clone()).collect();
     let small = contract::group("small");
     let large = contract::group("large");
     store.create_group(t, &small, &ids[..2]).await.unwrap();

@@ -27,10 +27,10 @@ async fn user_pages_larger_than_one_megabyte_are_complete() {
         let mut user = contract::user(&format!("big-{i}@example.com"));
         user.attributes.insert("title".into(), json!(padding));
         ids.insert(user.id.clone());
-        store.create_user("tenant", &user).await.expect("create user");
+        store.create_user(&"tenant".into(), &user).await.expect("create user");
     }
 
-    let all = store.scan_users("tenant", None, 1_000).await.expect("scan");
+    let all = store.scan_users(&"tenant".into(), None, 1_000).await.expect("scan");
     assert_eq!(all.items.len(), USERS, "one store page of up to 1,000 users");
     assert!(all.next_cursor.is_none());
 
@@ -39,7 +39,7 @@ async fn user_pages_larger_than_one_megabyte_are_complete() {
     let mut pages = 0;
     loop {
         let page = store
-            .scan_users("tenant", cursor.as_deref(), 20)
+            .scan_users(&"tenant".into(), cursor.as_deref(), 20)
             .await
             .expect("scan page");
         pages += 1;

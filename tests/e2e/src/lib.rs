@@ -11,16 +11,19 @@
 //!   compared (provisioning_*.rs);
 //! - [`faults`]: DynamoDB faults programmed on the stack's fault proxy, scoped to one customer, and the
 //!   Directory table's invariants read straight from moto (faults_*.rs);
-//! - [`answers`]: the rules every SCIM and OAuth error answer must follow.
+//! - [`answers`]: the rules every SCIM and OAuth error answer must follow;
+//! - [`plain_test`]: the `main` of the `harness = false` binaries that print numbers or a per-case report.
 
 pub mod admin;
 pub mod answers;
 pub mod faults;
+pub mod plain_test;
 pub mod provisioning;
 pub mod relay;
 pub mod scim;
 pub mod stack;
 
+pub use plain_test::{libtest_selects, run_plain_test};
 pub use relay::{Answer, is_emulator_relay_fault, send_retrying_relay_faults};
 pub use stack::{Customer, LocalStack, function_log, http, local_token_repository, test_connection_status};
 

@@ -16,50 +16,11 @@ use entra_sim::{Dialect, RemovalAction, TokenVersion, sample};
 const NAME: &str = "provisioning_cycle_of_1000_users_and_10_groups";
 const USERS: usize = 1000;
 
-/// Positional arguments of a libtest-style command line are name filters; options are skipped (with the value of
-/// those that take one).
-fn selected(args: &[String]) -> bool {
-    const TAKES_VALUE: &[&str] = &[
-        "--test-threads",
-        "--skip",
-        "--format",
-        "--color",
-        "--logfile",
-        "-Z",
-        "--report-time",
-        "--shuffle-seed",
-    ];
-    let mut filters = Vec::new();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        if TAKES_VALUE.contains(&arg.as_str()) {
-            i += 2;
-            continue;
-        }
-        if !arg.starts_with('-') {
-            filters.push(arg.as_str());
-        }
-        i += 1;
-    }
-    filters.is_empty() || filters.iter().any(|f| NAME.contains(f))
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--list") {
-        println!("{NAME}: test");
-        return ExitCode::SUCCESS;
-    }
-    if !selected(&args) || args.iter().any(|a| a == "--ignored") {
-        return ExitCode::SUCCESS;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run());
-    ExitCode::SUCCESS
+    e2e_tests::run_plain_test(NAME, || async {
+        run().await;
+        true
+    })
 }
 
 async fn run() {

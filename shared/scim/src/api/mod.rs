@@ -4,7 +4,7 @@
 //! can get wrong is answered here, always as `application/scim+json`, errors in the RFC 7644 §3.12 schema.
 //!
 //! Routes: `/Users`, `/Users/{id}`, `/Groups`, `/Groups/{id}`, `POST /Users/.search`, `POST /Groups/.search`,
-//! `POST /.search`, `/ServiceProviderConfig`, `/ResourceTypes[/{id}]`, `/Schemas[/{id}]`. A known path with
+//! `POST /.search`, `POST /Bulk`, `/ServiceProviderConfig`, `/ResourceTypes[/{id}]`, `/Schemas[/{id}]`. A known path with
 //! another method is 405 (with `Allow`); anything else 404. Query parameters are in [`query`], the SearchRequest
 //! body in [`search`].
 
@@ -15,11 +15,13 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use serde_json::Value;
 use wif_common::http_util::{header_str, json_response};
 
+use crate::bulk;
 use crate::error::ScimError;
 use crate::schema::ResourceKind;
 use crate::schema::ResourceSchema;
 use crate::schema::discovery::{self, DiscoveryConfig};
 use crate::service::{Caller, DirectoryService, PatchResponse, RequestContext, ResourceResponse, etag};
+use crate::store::ResourceId;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 /// Largest request body accepted (a group PUT with thousands of members fits; DynamoDB items are capped lower).
@@ -66,7 +68,9 @@ enum Route<'a> {
     Schemas(Option<&'a str>),
     Collection(ResourceKind),
     Search(Option<ResourceKind>),
-    Resource(ResourceKind, &'a str),
+    Bulk,
+    /// The id comes from the path; from here on it is a [`ResourceId`], never confused with the tenant.
+    Resource(ResourceKind, ResourceId),
 }
 
 /// The discovery documents that exist as a list and one by one.
@@ -89,15 +93,19 @@ fn route(path: &str) -> Option<Route<'_>> {
         }
     };
     match segments.as_slice() {
-        [s] if s.eq_ignore_ascii_case("ServiceProviderConfig") => Some(Route::ServiceProviderConfig),
+        // `serviceConfiguration`: the name Microsoft's SCIM reference code and Postman collection use.
+        [s] if s.eq_ignore_ascii_case("ServiceProviderConfig") || s.eq_ignore_ascii_case("serviceConfiguration") => {
+            Some(Route::ServiceProviderConfig)
+        }
         [s] if s.eq_ignore_ascii_case("ResourceTypes") => Some(Route::ResourceTypes(None)),
         [s, id] if s.eq_ignore_ascii_case("ResourceTypes") => Some(Route::ResourceTypes(Some(id))),
         [s] if s.eq_ignore_ascii_case("Schemas") => Some(Route::Schemas(None)),
         [s, id] if s.eq_ignore_ascii_case("Schemas") => Some(Route::Schemas(Some(id))),
         [".search"] => Some(Route::Search(None)),
+        [s] if s.eq_ignore_ascii_case("Bulk") => Some(Route::Bulk),
         [s] => kind(s).map(Route::Collection),
         [s, ".search"] => kind(s).map(|k| Route::Search(Some(k))),
-        [s, id] if !id.is_empty() => kind(s).map(|k| Route::Resource(k, id)),
+        [s, id] if !id.is_empty() => kind(s).map(|k| Route::Resource(k, ResourceId::new(*id))),
         _ => None,
     }
 }
@@ -195,6 +203,8 @@ impl ScimApi {
         discovery.max_page_size = u32::try_from(config.max_page_size).unwrap_or(u32::MAX);
         discovery.max_filter_results = u32::try_from(config.max_page_size).unwrap_or(u32::MAX);
         discovery.cursor_pagination = true;
+        discovery.bulk_max_operations = u32::try_from(config.bulk.max_operations).unwrap_or(u32::MAX);
+        discovery.bulk_max_payload_bytes = u32::try_from(config.bulk.max_payload_bytes).unwrap_or(u32::MAX);
         discovery
     }
 
@@ -255,8 +265,21 @@ impl ScimApi {
                 }
                 _ => Ok(method_not_allowed(&method, "POST")),
             },
-            Route::Resource(kind, id) => self.resource(&method, kind, id, request, &params, ctx).await,
+            Route::Bulk => match method {
+                Method::POST => self.bulk(request, ctx).await,
+                _ => Ok(method_not_allowed(&method, "POST")),
+            },
+            Route::Resource(kind, id) => self.resource(&method, kind, &id, request, &params, ctx).await,
         }
+    }
+
+    /// `POST /Bulk`: the size limit is checked before the body is read, the operation count before any runs.
+    async fn bulk<B: AsRef<[u8]>>(&self, request: &Request<B>, ctx: &RequestContext) -> Answer {
+        let limits = self.service.config().bulk;
+        let raw = request.body().as_ref();
+        bulk::check_payload(raw.len(), &limits)?;
+        let parsed = bulk::parse(&json_body(request.headers(), raw)?, &limits)?;
+        Ok(json(StatusCode::OK, &self.service.bulk(ctx, &parsed).await))
     }
 
     /// `/ResourceTypes[/{id}]` and `/Schemas[/{id}]`: GET only, the whole list or one document by id.
@@ -311,7 +334,7 @@ impl ScimApi {
         &self,
         method: &Method,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         request: &Request<B>,
         params: &query::Params,
         ctx: &RequestContext,

@@ -2,6 +2,7 @@
 //! sends them (`filter=userName+eq+"x"`). Parameter names match case-insensitively; a repeated parameter is an
 //! error rather than a silent pick.
 
+use crate::entra_compat;
 use crate::error::ScimError;
 use crate::service::{ListQuery, Projection};
 
@@ -91,7 +92,11 @@ impl Params {
     }
 
     pub fn projection(&self) -> Result<Projection, ScimError> {
-        Projection::parse(self.get("attributes"), self.get("excludedAttributes"))
+        let lenient = |name: &str| self.get(name).map(entra_compat::filter::attribute_list);
+        Projection::parse(
+            lenient("attributes").as_deref(),
+            lenient("excludedAttributes").as_deref(),
+        )
     }
 
     pub fn list_query(&self) -> Result<ListQuery, ScimError> {

@@ -56,8 +56,8 @@ fn harness() -> Harness {
 
 fn caller(tenant: &str, can_write: bool) -> Caller {
     Caller {
-        tenant_id: tenant.into(),
-        client_id: format!("client-{tenant}"),
+        tenant_id: crate::store::TenantId::new(tenant),
+        client_id: wif_common::ClientId::new(format!("client-{tenant}")),
         can_write,
     }
 }
@@ -202,7 +202,15 @@ async fn user_lifecycle_as_entra_drives_it() {
     );
 
     // The password is stored hashed only.
-    let stored = h.store.get_user("t1", &id).await.unwrap().unwrap();
+    let stored = h
+        .store
+        .get_user(
+            &crate::store::TenantId::new("t1"),
+            &crate::store::ResourceId::new(id.as_str()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     let hash = stored.password_hash.clone().unwrap();
     assert!(crate::service::password::verify_password("Sup3r!secret", &hash));
     assert!(!serde_json::to_string(&stored.attributes).unwrap().contains("Sup3r"));
@@ -309,7 +317,15 @@ async fn user_lifecycle_as_entra_drives_it() {
     assert_eq!(replaced["userName"], "renamed@contoso.com");
     assert!(replaced.get("name").is_none(), "PUT clears what it does not carry");
     assert_eq!(
-        h.store.get_user("t1", &id).await.unwrap().unwrap().password_hash,
+        h.store
+            .get_user(
+                &crate::store::TenantId::new("t1"),
+                &crate::store::ResourceId::new(id.as_str())
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
         Some(hash),
         "PUT without password keeps it"
     );
@@ -466,7 +482,16 @@ async fn groups_with_members_in_both_removal_shapes() {
     );
     assert_eq!(h.call("DELETE", &format!("/Groups/{gid}"), None).await.status(), 204);
     assert_scim_error(&h.call("GET", &format!("/Groups/{gid}"), None).await, 404, None);
-    assert!(h.store.groups_of_user("t1", &users[1]).await.unwrap().is_empty());
+    assert!(
+        h.store
+            .groups_of_user(
+                &crate::store::TenantId::new("t1"),
+                &crate::store::ResourceId::new(users[1].as_str())
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -1048,113 +1073,143 @@ async fn storage_failure_is_503() {
     struct Down;
     #[async_trait::async_trait]
     impl DirectoryStore for Down {
-        async fn create_user(&self, _: &str, _: &crate::store::UserRecord) -> crate::store::StoreResult<()> {
+        async fn create_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::UserRecord,
+        ) -> crate::store::StoreResult<()> {
             Err(crate::store::DirectoryError::Unavailable("down".into()))
         }
-        async fn get_user(&self, _: &str, _: &str) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
+        async fn get_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+        ) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
             Err(crate::store::DirectoryError::Unavailable("down".into()))
         }
         async fn replace_user(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &crate::store::UserRecord,
             _: &crate::store::UserRecord,
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn delete_user(&self, _: &str, _: &str, _: Option<u64>) -> crate::store::StoreResult<()> {
+        async fn delete_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
         async fn user_by_user_name(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Option<crate::store::UserRecord>> {
             Err(crate::store::DirectoryError::Unavailable("down".into()))
         }
         async fn users_by_external_id(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::UserRecord>> {
             unreachable!()
         }
         async fn users_by_work_email(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::UserRecord>> {
             unreachable!()
         }
         async fn scan_users(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: Option<&str>,
             _: usize,
         ) -> crate::store::StoreResult<crate::store::Page<crate::store::UserRecord>> {
             unreachable!()
         }
-        async fn groups_of_user(&self, _: &str, _: &str) -> crate::store::StoreResult<Vec<String>> {
+        async fn groups_of_user(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+        ) -> crate::store::StoreResult<Vec<ResourceId>> {
             unreachable!()
         }
         async fn create_group(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &crate::store::GroupRecord,
-            _: &[String],
+            _: &[crate::store::ResourceId],
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn get_group(&self, _: &str, _: &str) -> crate::store::StoreResult<Option<crate::store::GroupRecord>> {
+        async fn get_group(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+        ) -> crate::store::StoreResult<Option<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn get_group_with_members(
             &self,
-            _: &str,
-            _: &str,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
             _: usize,
-        ) -> crate::store::StoreResult<Option<(crate::store::GroupRecord, crate::store::Page<String>)>> {
+        ) -> crate::store::StoreResult<Option<(crate::store::GroupRecord, crate::store::Page<ResourceId>)>> {
             unreachable!()
         }
         async fn group_with_membership(
             &self,
-            _: &str,
-            _: &str,
-            _: &str,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: &crate::store::ResourceId,
         ) -> crate::store::StoreResult<Option<(crate::store::GroupRecord, bool)>> {
             unreachable!()
         }
-        async fn get_groups(&self, _: &str, _: &[String]) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
+        async fn get_groups(
+            &self,
+            _: &crate::store::TenantId,
+            _: &[crate::store::ResourceId],
+        ) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn replace_group(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &crate::store::GroupRecord,
             _: &crate::store::GroupRecord,
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn delete_group(&self, _: &str, _: &str, _: Option<u64>) -> crate::store::StoreResult<()> {
+        async fn delete_group(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
         async fn groups_by_display_name(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn groups_by_external_id(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: &str,
         ) -> crate::store::StoreResult<Vec<crate::store::GroupRecord>> {
             unreachable!()
         }
         async fn scan_groups(
             &self,
-            _: &str,
+            _: &crate::store::TenantId,
             _: Option<&str>,
             _: usize,
         ) -> crate::store::StoreResult<crate::store::Page<crate::store::GroupRecord>> {
@@ -1162,26 +1217,37 @@ async fn storage_failure_is_503() {
         }
         async fn list_members(
             &self,
-            _: &str,
-            _: &str,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
             _: Option<&str>,
             _: usize,
-        ) -> crate::store::StoreResult<crate::store::Page<String>> {
+        ) -> crate::store::StoreResult<crate::store::Page<ResourceId>> {
             unreachable!()
         }
-        async fn add_members(&self, _: &str, _: &str, _: &[String], _: Option<u64>) -> crate::store::StoreResult<()> {
-            unreachable!()
-        }
-        async fn remove_members(
+        async fn add_members(
             &self,
-            _: &str,
-            _: &str,
-            _: &[String],
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: &[crate::store::ResourceId],
             _: Option<u64>,
         ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
-        async fn remove_all_members(&self, _: &str, _: &str, _: Option<u64>) -> crate::store::StoreResult<()> {
+        async fn remove_members(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: &[crate::store::ResourceId],
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
+            unreachable!()
+        }
+        async fn remove_all_members(
+            &self,
+            _: &crate::store::TenantId,
+            _: &crate::store::ResourceId,
+            _: Option<u64>,
+        ) -> crate::store::StoreResult<()> {
             unreachable!()
         }
     }
@@ -1196,4 +1262,266 @@ async fn storage_failure_is_503() {
     assert_scim_error(&api.handle(&request, caller("t1", true), BASE, None).await, 503, None);
     let request = raw_request("POST", "/Users", None, br#"{"userName":"a"}"#.to_vec());
     assert_scim_error(&api.handle(&request, caller("t1", true), BASE, None).await, 503, None);
+}
+
+// ---- POST /Bulk (RFC 7644 §3.7) ----
+
+fn bulk_body(fail_on_errors: Option<u64>, operations: Value) -> Value {
+    let mut body = json!({"schemas": [crate::bulk::BULK_REQUEST_SCHEMA], "Operations": operations});
+    if let Some(n) = fail_on_errors {
+        body["failOnErrors"] = json!(n);
+    }
+    body
+}
+
+fn bulk_user(bulk_id: &str, manager: Option<&str>) -> Value {
+    let mut data = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": bulk_id});
+    if let Some(manager) = manager {
+        data["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"manager": {"value": manager}});
+    }
+    json!({"method": "POST", "path": "/Users", "bulkId": bulk_id, "data": data})
+}
+
+fn statuses(answer: &Value) -> Vec<String> {
+    answer["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_resolves_forward_references_and_audits_each_operation() {
+    let h = harness();
+    let body = bulk_body(
+        None,
+        json!([
+            {"method": "POST", "path": "/Groups", "bulkId": "team", "data": {
+                "displayName": "team", "members": [{"value": "bulkId:alice"}, {"value": "bulkId:bob"}]}},
+            bulk_user("alice", Some("bulkId:bob")),
+            bulk_user("bob", None),
+            {"method": "PATCH", "path": "/Users/bulkId:alice", "data": {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "displayName", "value": "Alice"}]}},
+        ]),
+    );
+    let response = h.call("POST", "/Bulk", Some(body)).await;
+    assert_eq!(response.status(), 200);
+    let answer = response.json_body().unwrap();
+    assert_eq!(answer["schemas"][0], crate::bulk::BULK_RESPONSE_SCHEMA);
+    assert_eq!(statuses(&answer), ["201", "201", "201", "200"]);
+    let ops = answer["Operations"].as_array().unwrap();
+    assert_eq!(ops[0]["bulkId"], "team");
+    let location = |i: usize| ops[i]["location"].as_str().unwrap().to_owned();
+    let id = |i: usize| location(i).rsplit('/').next().unwrap().to_owned();
+    assert!(location(1).starts_with(&format!("{BASE}/Users/")));
+    let group = h
+        .call("GET", &format!("/Groups/{}", id(0)), None)
+        .await
+        .json_body()
+        .unwrap();
+    let mut members: Vec<&str> = group["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    members.sort_unstable();
+    let mut expected = [id(1), id(2)];
+    expected.sort();
+    assert_eq!(members, expected);
+    let alice = h
+        .call("GET", &format!("/Users/{}", id(1)), None)
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(
+        alice["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
+        id(2)
+    );
+    assert_eq!(alice["displayName"], "Alice");
+    let actions: Vec<String> = h.audit.0.lock().unwrap().iter().map(|e| e.action.clone()).collect();
+    assert_eq!(
+        actions,
+        [
+            "scim.user.create",
+            "scim.user.create",
+            "scim.group.create",
+            "scim.user.patch"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn bulk_operations_fail_alone_or_stop_at_fail_on_errors() {
+    let h = harness();
+    h.create_user("taken").await;
+    let operations = json!([
+        bulk_user("taken", None),
+        {"method": "GET", "path": "/Users"},
+        bulk_user("fresh", None),
+        {"method": "PATCH", "path": "/Users/bulkId:nobody", "data": {"Operations": []}},
+    ]);
+    let all = h
+        .call("POST", "/Bulk", Some(bulk_body(None, operations.clone())))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&all), ["409", "400", "201", "400"]);
+    assert_eq!(all["Operations"][0]["response"]["scimType"], "uniqueness");
+    assert_eq!(
+        all["Operations"][1]["response"]["schemas"][0],
+        crate::error::ERROR_SCHEMA
+    );
+
+    let h = harness();
+    h.create_user("taken").await;
+    let stopped = h
+        .call("POST", "/Bulk", Some(bulk_body(Some(1), operations)))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&stopped), ["409"]);
+    let fresh = h
+        .call("GET", "/Users?filter=userName+eq+%22fresh%22", None)
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(fresh["totalResults"], 0, "nothing after the failOnErrors limit runs");
+}
+
+#[tokio::test]
+async fn bulk_checks_scope_tenant_and_version_per_operation() {
+    let h = harness();
+    let theirs = id_of(&h.create_user("theirs").await);
+    let read_only = h
+        .call_as(
+            caller("t1", false),
+            "POST",
+            "/Bulk",
+            Some(bulk_body(None, json!([bulk_user("a", None)]))),
+            &[],
+        )
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&read_only), ["403"]);
+    let other_tenant = h
+        .call_as(
+            caller("t2", true),
+            "POST",
+            "/Bulk",
+            Some(bulk_body(
+                None,
+                json!([{"method": "DELETE", "path": format!("/Users/{theirs}")}]),
+            )),
+            &[],
+        )
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&other_tenant), ["404"]);
+    let stale = json!([{"method": "DELETE", "path": format!("/Users/{theirs}"), "version": "W/\"99\""}]);
+    let answer = h
+        .call("POST", "/Bulk", Some(bulk_body(None, stale)))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&answer), ["412"]);
+    let delete = json!([{"method": "DELETE", "path": format!("/Users/{theirs}")}]);
+    let answer = h
+        .call("POST", "/Bulk", Some(bulk_body(None, delete)))
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&answer), ["204"]);
+}
+
+#[tokio::test]
+async fn bulk_limits_are_advertised_and_enforced_with_413() {
+    let h = harness_with(ServiceConfig {
+        password_iterations: 1_000,
+        bulk: crate::bulk::BulkLimits {
+            max_operations: 2,
+            max_payload_bytes: 600,
+        },
+        ..ServiceConfig::default()
+    });
+    let config = h.call("GET", "/ServiceProviderConfig", None).await.json_body().unwrap();
+    assert_eq!(
+        config["bulk"],
+        json!({"supported": true, "maxOperations": 2, "maxPayloadSize": 600})
+    );
+    let three = bulk_body(
+        None,
+        json!([bulk_user("a", None), bulk_user("b", None), bulk_user("c", None)]),
+    );
+    let response = h.call("POST", "/Bulk", Some(three)).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.json_body().unwrap()["scimType"], "tooMany");
+    let padded = json!([{"method": "POST", "path": "/Users", "bulkId": "p", "data": {"userName": "x".repeat(700)}}]);
+    let response = h.call("POST", "/Bulk", Some(bulk_body(None, padded))).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(response.json_body().unwrap()["scimType"], "tooMany");
+    assert_eq!(h.call("GET", "/Bulk", None).await.status(), 405);
+    let users = h.call("GET", "/Users", None).await.json_body().unwrap();
+    assert_eq!(users["totalResults"], 0, "a refused Bulk request writes nothing");
+}
+
+#[tokio::test]
+async fn bulk_operations_past_the_time_budget_answer_503_unrun() {
+    let h = harness_with(ServiceConfig {
+        password_iterations: 1_000,
+        bulk_time_budget: std::time::Duration::ZERO,
+        ..ServiceConfig::default()
+    });
+    let answer = h
+        .call(
+            "POST",
+            "/Bulk",
+            Some(bulk_body(None, json!([bulk_user("a", None), bulk_user("b", None)]))),
+        )
+        .await
+        .json_body()
+        .unwrap();
+    assert_eq!(statuses(&answer), ["503", "503"]);
+    let users = h.call("GET", "/Users", None).await.json_body().unwrap();
+    assert_eq!(users["totalResults"], 0);
+}
+
+// ---- What Microsoft's SCIM Postman collection sends that is harmless to accept ----
+
+#[tokio::test]
+async fn postman_collection_leniencies() {
+    let h = harness();
+    let alias = h.call("GET", "/serviceConfiguration", None).await;
+    assert_eq!(alias.status(), 200);
+    assert_eq!(alias.json_body().unwrap()["patch"]["supported"], true);
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "pm",
+        "emails": [{"type": "work", "value": "emailName357@example.com"}], "displayName": "PM"});
+    assert_eq!(h.call("POST", "/Users", Some(body)).await.status(), 201);
+    for attributes in [
+        "emails%5Btype+eq+%22work%22%5D",
+        "emails%5Bvalue+eq+%22emailName357%22%5D",
+    ] {
+        let response = h.call("GET", &format!("/Users?attributes={attributes}"), None).await;
+        assert_eq!(response.status(), 200, "{attributes}");
+        let user = &response.json_body().unwrap()["Resources"][0];
+        assert_eq!(user["emails"][0]["value"], "emailName357@example.com");
+        assert!(user.get("displayName").is_none(), "only emails (and id) are returned");
+    }
+    let after = h
+        .call(
+            "GET",
+            "/Users?filter=meta.Created+gt+2015-10-10T14:38:21.8617979-07:00",
+            None,
+        )
+        .await;
+    assert_eq!(after.status(), 200, "{}", after.body());
+    assert_eq!(after.json_body().unwrap()["totalResults"], 1);
+    let before = h
+        .call("GET", "/Users?filter=meta.created+lt+2015-10-10T14:38:21Z", None)
+        .await;
+    assert_eq!(before.json_body().unwrap()["totalResults"], 0);
 }

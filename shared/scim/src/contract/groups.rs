@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{group, tenant, user};
-use crate::store::{DirectoryError, DirectoryStore, GroupRecord, UserRecord};
+use crate::store::{DirectoryError, DirectoryStore, GroupRecord, ResourceId, TenantId, UserRecord};
 
 pub async fn groups_round_trip_and_lookups(store: &dyn DirectoryStore) {
     let (t, other) = (tenant("groups"), tenant("groups-other"));
@@ -63,7 +63,7 @@ pub async fn groups_round_trip_and_lookups(store: &dyn DirectoryStore) {
         vec![renamed.clone()]
     );
     let fetched = store
-        .get_groups(&t, &[twin.id.clone(), "missing".into(), sales.id.clone()])
+        .get_groups(&t, &[twin.id.clone(), ResourceId::new("missing"), sales.id.clone()])
         .await
         .expect("get_groups");
     let mut expected = vec![renamed.clone(), twin.clone()];
@@ -82,10 +82,10 @@ pub async fn groups_round_trip_and_lookups(store: &dyn DirectoryStore) {
 /// tenant: what the membership checks share (each takes its own copy).
 #[derive(Clone)]
 struct Membership {
-    t: String,
-    other: String,
+    t: TenantId,
+    other: TenantId,
     eng: GroupRecord,
-    ids: Vec<String>,
+    ids: Vec<ResourceId>,
     stranger: UserRecord,
 }
 
@@ -109,7 +109,7 @@ async fn membership_setup(store: &dyn DirectoryStore) -> Membership {
         .create_user(&other, &stranger)
         .await
         .expect("create in other tenant");
-    let mut ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut ids: Vec<ResourceId> = users.iter().map(|u| u.id.clone()).collect();
     ids.sort();
 
     let eng = group("Engineering");
@@ -117,7 +117,7 @@ async fn membership_setup(store: &dyn DirectoryStore) -> Membership {
         store
             .create_group(&t, &eng, &[ids[0].clone(), stranger.id.clone()])
             .await,
-        Err(DirectoryError::MissingMember(stranger.id.clone())),
+        Err(DirectoryError::MissingMember(stranger.id.to_string())),
         "a member must be a user of the same tenant"
     );
     assert_eq!(
@@ -184,10 +184,12 @@ async fn foreign_members_and_tenants_are_refused(store: &dyn DirectoryStore, fix
         store
             .add_members(&t, &eng.id, std::slice::from_ref(&stranger.id), None)
             .await,
-        Err(DirectoryError::MissingMember(stranger.id.clone()))
+        Err(DirectoryError::MissingMember(stranger.id.to_string()))
     );
     assert_eq!(
-        store.add_members(&t, "no-such-group", &ids[..1], None).await,
+        store
+            .add_members(&t, &ResourceId::new("no-such-group"), &ids[..1], None)
+            .await,
         Err(DirectoryError::NotFound)
     );
     assert_eq!(

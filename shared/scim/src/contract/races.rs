@@ -1,7 +1,7 @@
 //! Concurrent writers: one userName created by many at once, many member writers on one group.
 
 use super::{group, tenant, user};
-use crate::store::{DirectoryError, DirectoryStore, UserRecord};
+use crate::store::{DirectoryError, DirectoryStore, ResourceId, UserRecord};
 
 /// 20 simultaneous creates of one userName (different cases): exactly one wins, the others see `UserNameTaken`.
 pub async fn concurrent_creates_of_one_user_name(store: &dyn DirectoryStore) {
@@ -34,7 +34,7 @@ pub async fn concurrent_member_writers(store: &dyn DirectoryStore) {
         store.create_user(&t, u).await.expect("create");
     }
     let g = group("busy");
-    let initial: Vec<String> = removes.iter().map(|u| u.id.clone()).collect();
+    let initial: Vec<ResourceId> = removes.iter().map(|u| u.id.clone()).collect();
     store.create_group(&t, &g, &initial).await.expect("create group");
     let writers = adds.iter().zip(&removes).map(|(add, remove)| {
         let (t, g) = (&t, &g);
@@ -50,7 +50,7 @@ pub async fn concurrent_member_writers(store: &dyn DirectoryStore) {
         results.iter().all(Result::is_ok),
         "every member writer succeeds: {results:?}"
     );
-    let mut expected: Vec<String> = adds.iter().map(|u| u.id.clone()).collect();
+    let mut expected: Vec<ResourceId> = adds.iter().map(|u| u.id.clone()).collect();
     expected.sort();
     let members = store.list_members(&t, &g.id, None, 100).await.expect("list");
     assert_eq!(

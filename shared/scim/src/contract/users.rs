@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{bumped_user, group, tenant, user};
-use crate::store::{DirectoryError, DirectoryStore};
+use crate::store::{DirectoryError, DirectoryStore, ResourceId};
 
 pub async fn users_round_trip_and_isolation(store: &dyn DirectoryStore) {
     let (a, b) = (tenant("a"), tenant("b"));
@@ -22,7 +22,13 @@ pub async fn users_round_trip_and_isolation(store: &dyn DirectoryStore) {
         None,
         "tenant B cannot read A's user"
     );
-    assert_eq!(store.get_user(&a, "no-such-id").await.expect("get_user"), None);
+    assert_eq!(
+        store
+            .get_user(&a, &ResourceId::new("no-such-id"))
+            .await
+            .expect("get_user"),
+        None
+    );
     assert_eq!(
         store.user_by_user_name(&b, "alice@example.com").await.expect("lookup"),
         None,
@@ -283,7 +289,7 @@ pub async fn scans_page_in_id_order(store: &dyn DirectoryStore) {
         .scan_groups(&g, first.next_cursor.as_deref(), 10)
         .await
         .expect("scan groups");
-    let all: Vec<String> = first.items.into_iter().chain(second.items).map(|g| g.id).collect();
+    let all: Vec<ResourceId> = first.items.into_iter().chain(second.items).map(|g| g.id).collect();
     assert_eq!(all, group_ids);
     assert_eq!(second.next_cursor, None);
     assert!(

@@ -15,6 +15,25 @@ pub fn parse_and_validate(text: &str, schema: &ResourceSchema) -> Result<Filter,
     Ok(normalized)
 }
 
+/// Microsoft's SCIM Postman collection asks for `attributes=emails[type eq "work"]`: a value filter inside an
+/// attribute name, which RFC 7644 §3.10 does not allow there. The filter is dropped, so the whole attribute is
+/// returned (`emails`), which is a superset of what was asked for.
+pub fn attribute_list(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0usize;
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' if depth > 0 => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted && depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Entra writes boolean literals as strings in value filters (`roles[primary eq "True"].value`): a string `"true"` /
 /// `"false"` (any case) compared with a boolean attribute becomes the boolean.
 pub fn normalize_filter(filter: Filter, schema: &ResourceSchema) -> Filter {
@@ -82,5 +101,20 @@ mod tests {
         // Strings compared with string attributes stay strings.
         let f = normalize_filter(parse(r#"title eq "True""#).expect("parse"), schema);
         assert_eq!(f, parse(r#"title eq "True""#).expect("parse"));
+    }
+}
+
+#[cfg(test)]
+mod attribute_list_tests {
+    use super::attribute_list;
+
+    #[test]
+    fn value_filters_in_attribute_names_are_dropped() {
+        assert_eq!(attribute_list(r#"emails[type eq "work"]"#), "emails");
+        assert_eq!(
+            attribute_list(r#"userName,emails[value eq "a]b"].value"#),
+            "userName,emails.value"
+        );
+        assert_eq!(attribute_list("userName,name.givenName"), "userName,name.givenName");
     }
 }

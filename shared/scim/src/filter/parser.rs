@@ -353,7 +353,14 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         match self.peek() {
             Some('"') => self.parse_string().map(CompValue::String),
-            Some(c) if c == '-' || c.is_ascii_digit() => self.parse_number().map(CompValue::Number),
+            Some(c) if c == '-' || c.is_ascii_digit() => match self.parse_number() {
+                // An unquoted date-time (`meta.created gt 2015-10-10T14:38:21Z`) is a bare word, not a number.
+                Err(_) if self.options.bare_word_values => {
+                    self.pos = start;
+                    Ok(CompValue::String(self.take_word().1.to_owned()))
+                }
+                number => number.map(CompValue::Number),
+            },
             _ => {
                 let (start, word) = self.take_word();
                 match word.to_ascii_lowercase().as_str() {

@@ -29,6 +29,9 @@ pub struct DiscoveryConfig {
     pub cursor_timeout_seconds: Option<u32>,
     /// Whether PATCH/PUT may set `password` (RFC 7643 §5 `changePassword`).
     pub change_password: bool,
+    /// `POST /Bulk` limits (`bulk.maxOperations`, `bulk.maxPayloadSize` in bytes); 0 operations: no Bulk.
+    pub bulk_max_operations: u32,
+    pub bulk_max_payload_bytes: u32,
 }
 
 impl DiscoveryConfig {
@@ -42,6 +45,8 @@ impl DiscoveryConfig {
             cursor_pagination: true,
             cursor_timeout_seconds: None,
             change_password: true,
+            bulk_max_operations: 0,
+            bulk_max_payload_bytes: 0,
         }
     }
 
@@ -65,7 +70,11 @@ pub fn service_provider_config(config: &DiscoveryConfig) -> Value {
     let mut doc = json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": config.bulk_max_operations > 0,
+            "maxOperations": config.bulk_max_operations,
+            "maxPayloadSize": config.bulk_max_payload_bytes,
+        },
         "filter": {"supported": true, "maxResults": config.max_filter_results},
         "changePassword": {"supported": config.change_password},
         "sort": {"supported": true},
@@ -143,28 +152,43 @@ pub fn schema_document(config: &DiscoveryConfig, schema: &SchemaDef) -> Value {
 pub fn schemas(config: &DiscoveryConfig, resource_schemas: &[&ResourceSchema]) -> Vec<Value> {
     let mut seen: Vec<&str> = Vec::new();
     let mut out = Vec::new();
-    let all = resource_schemas.iter().map(|s| &s.core).chain(
-        resource_schemas
-            .iter()
-            .flat_map(|s| s.extensions.iter().map(|e| &e.schema)),
-    );
-    for schema in all {
+    let cores = resource_schemas.iter().map(|s| (&s.core, Some(*s)));
+    let extensions = resource_schemas
+        .iter()
+        .flat_map(|s| s.extensions.iter().map(|e| (&e.schema, None)));
+    for (schema, resource) in cores.chain(extensions) {
         if seen.iter().any(|id| id.eq_ignore_ascii_case(&schema.id)) {
             continue;
         }
         seen.push(&schema.id);
-        out.push(schema_document(config, schema));
+        out.push(listed_document(config, schema, resource));
     }
     out
 }
 
+/// A schema document as `/Schemas` lists it. A core schema also lists the resource's `externalId`: RFC 7643 §3.1
+/// makes it a common attribute of no schema, but clients that check which attributes a server knows by reading
+/// `/Schemas` (Microsoft's validation harness) look for it there.
+fn listed_document(config: &DiscoveryConfig, schema: &SchemaDef, resource: Option<&ResourceSchema>) -> Value {
+    let mut document = schema_document(config, schema);
+    let external_id = resource.and_then(|r| r.common.iter().find(|a| a.name == "externalId"));
+    if let (Some(attr), Some(attributes)) = (external_id, document["attributes"].as_array_mut()) {
+        attributes.push(attr.to_json());
+    }
+    document
+}
+
 /// `/Schemas/{id}`; URNs compare case-insensitively.
 pub fn schema_by_id(config: &DiscoveryConfig, resource_schemas: &[&ResourceSchema], id: &str) -> Option<Value> {
-    resource_schemas
-        .iter()
-        .flat_map(|s| std::iter::once(&s.core).chain(s.extensions.iter().map(|e| &e.schema)))
-        .find(|s| s.is(id))
-        .map(|s| schema_document(config, s))
+    for resource in resource_schemas {
+        if resource.core.is(id) {
+            return Some(listed_document(config, &resource.core, Some(resource)));
+        }
+        if let Some(extension) = resource.extensions.iter().find(|e| e.schema.is(id)) {
+            return Some(listed_document(config, &extension.schema, None));
+        }
+    }
+    None
 }
 
 /// A ListResponse (RFC 7644 §3.4.2) holding every item, as discovery endpoints answer (they are not paginated).
@@ -282,7 +306,8 @@ mod tests {
                 "groups",
                 "entitlements",
                 "roles",
-                "x509Certificates"
+                "x509Certificates",
+                "externalId"
             ]
         );
         let enterprise = schema_by_id(&cfg, &all, ENTERPRISE_USER_SCHEMA).expect("enterprise");
@@ -298,7 +323,9 @@ mod tests {
             ]
         );
         let group = schema_by_id(&cfg, &all, GROUP_SCHEMA).expect("group");
-        assert_eq!(names(&group), ["displayName", "members"]);
+        assert_eq!(names(&group), ["displayName", "members", "externalId"]);
+        let listed_group = docs.iter().find(|d| d["id"] == GROUP_SCHEMA).expect("listed group");
+        assert_eq!(names(listed_group), ["displayName", "members", "externalId"]);
         assert_eq!(group["attributes"][1]["subAttributes"][1]["name"], "$ref");
         assert_eq!(
             group["attributes"][1]["subAttributes"][1]["referenceTypes"],

@@ -14,7 +14,7 @@ use crate::error::ScimError;
 use crate::patch::{MemberOperation, PatchRequest, take_member_operations};
 use crate::resource::{IndexKeys, MemberRef};
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryError, GroupRecord, Page};
+use crate::store::{DirectoryError, GroupRecord, Page, ResourceId, TenantId};
 
 const KIND: ResourceKind = ResourceKind::Group;
 
@@ -30,7 +30,7 @@ impl DirectoryService {
             display_name,
             external_id: keys.external_id.clone(),
             attributes: body_object(&prepared.document),
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ResourceId::new(uuid::Uuid::new_v4().to_string()),
             version: 1,
             created: now.clone(),
             last_modified: now,
@@ -160,6 +160,7 @@ impl DirectoryService {
                     self.store.add_members(tenant, id, &ids, pinned).await.map_err(err)?;
                 }
                 MemberOperation::Remove(ids) => {
+                    let ids: Vec<ResourceId> = ids.into_iter().map(ResourceId::new).collect();
                     self.store.remove_members(tenant, id, &ids, pinned).await.map_err(err)?;
                 }
                 MemberOperation::RemoveAll => {
@@ -175,7 +176,7 @@ impl DirectoryService {
     }
 
     /// The stored group (without members), or 404.
-    pub(super) async fn read_group(&self, tenant: &str, id: &str) -> Result<GroupRecord, ScimError> {
+    pub(super) async fn read_group(&self, tenant: &TenantId, id: &ResourceId) -> Result<GroupRecord, ScimError> {
         found(self.store.get_group(tenant, id).await, KIND, id)
     }
 
@@ -203,21 +204,21 @@ impl DirectoryService {
     /// list (sorted, capped at the representation limit).
     async fn set_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        wanted: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        wanted: &[ResourceId],
         expected: Option<u64>,
-    ) -> Result<Vec<String>, ScimError> {
+    ) -> Result<Vec<ResourceId>, ScimError> {
         let err = |e| store_error(KIND, group_id, e);
-        let current: BTreeSet<String> = self
+        let current: BTreeSet<ResourceId> = self
             .all_members(tenant, group_id)
             .await
             .map_err(err)?
             .into_iter()
             .collect();
-        let wanted: BTreeSet<String> = wanted.iter().cloned().collect();
-        let add: Vec<String> = wanted.difference(&current).cloned().collect();
-        let remove: Vec<String> = current.difference(&wanted).cloned().collect();
+        let wanted: BTreeSet<ResourceId> = wanted.iter().cloned().collect();
+        let add: Vec<ResourceId> = wanted.difference(&current).cloned().collect();
+        let remove: Vec<ResourceId> = current.difference(&wanted).cloned().collect();
         if !add.is_empty() {
             self.store
                 .add_members(tenant, group_id, &add, expected)
@@ -230,7 +231,7 @@ impl DirectoryService {
                 .await
                 .map_err(err)?;
         }
-        let mut members: Vec<String> = wanted.into_iter().collect();
+        let mut members: Vec<ResourceId> = wanted.into_iter().collect();
         members.truncate(self.config.max_members_returned);
         Ok(members)
     }
@@ -238,10 +239,10 @@ impl DirectoryService {
     /// Members of a group up to the representation limit (pages through the membership items).
     pub(super) async fn members_of(
         &self,
-        tenant: &str,
-        group_id: &str,
-        first_page: Option<Page<String>>,
-    ) -> Result<Vec<String>, DirectoryError> {
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        first_page: Option<Page<ResourceId>>,
+    ) -> Result<Vec<ResourceId>, DirectoryError> {
         let limit = self.config.max_members_returned;
         let mut page = match first_page {
             Some(page) => page,
@@ -267,7 +268,7 @@ impl DirectoryService {
     }
 
     /// Every member id of a group (no representation limit): used to compute PUT / replace differences.
-    async fn all_members(&self, tenant: &str, group_id: &str) -> Result<Vec<String>, DirectoryError> {
+    async fn all_members(&self, tenant: &TenantId, group_id: &ResourceId) -> Result<Vec<ResourceId>, DirectoryError> {
         let mut members = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -285,7 +286,7 @@ impl DirectoryService {
 }
 
 /// The members' ids of a body or PATCH value; members must be users (Entra provisions no nested groups).
-fn member_ids(members: &[MemberRef]) -> Result<Vec<String>, ScimError> {
+fn member_ids(members: &[MemberRef]) -> Result<Vec<ResourceId>, ScimError> {
     members
         .iter()
         .map(|m| match m.member_type.as_deref() {
@@ -293,7 +294,7 @@ fn member_ids(members: &[MemberRef]) -> Result<Vec<String>, ScimError> {
                 "member \"{}\" is a group; this service provider supports users as group members only",
                 m.value
             ))),
-            _ => Ok(m.value.clone()),
+            _ => Ok(ResourceId::new(m.value.clone())),
         })
         .collect()
 }

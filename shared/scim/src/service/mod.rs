@@ -19,6 +19,7 @@
 //! lets concurrent member writers never conflict. A member write with If-Match is still conditional on the group's
 //! version (412 on mismatch).
 
+mod bulk;
 mod groups;
 mod list;
 pub mod password;
@@ -33,10 +34,12 @@ use serde_json::Value;
 use wif_common::Clock;
 use wif_common::audit::AuditSink;
 
+use crate::bulk::BulkLimits;
 use crate::error::ScimError;
 use crate::resource;
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryError, DirectoryStore, StoreResult};
+use crate::store::{DirectoryError, DirectoryStore, ResourceId, StoreResult, TenantId};
+use wif_common::ClientId;
 
 pub use crate::projection::Projection;
 pub use list::ListQuery;
@@ -49,11 +52,15 @@ pub const WRITE_ATTEMPTS: usize = 5;
 pub const MAX_KEY_BYTES: usize = 512;
 pub const MAX_RESOURCE_BYTES: usize = 256 * 1024;
 
+/// Bulk limits: 1,000 operations (measured: README, "SCIM Bulk") in at most 1 MiB.
+pub const DEFAULT_BULK_MAX_OPERATIONS: usize = 1_000;
+pub const DEFAULT_BULK_MAX_PAYLOAD_BYTES: usize = 1024 * 1024;
+
 /// Who is calling, from the verified access token (never from the request).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub tenant_id: String,
-    pub client_id: String,
+    pub tenant_id: TenantId,
+    pub client_id: ClientId,
     /// `scim` / `scim.readwrite`; `scim.read` tokens may only read and search.
     pub can_write: bool,
 }
@@ -83,6 +90,14 @@ pub struct ServiceConfig {
     pub max_members_returned: usize,
     /// PBKDF2 iterations for new password hashes.
     pub password_iterations: u32,
+    /// What one `POST /Bulk` may hold. Operations run one after another, so `max_operations` times the slowest
+    /// single write must stay inside the function's timeout (README, "SCIM Bulk").
+    pub bulk: BulkLimits,
+    /// How many independent creates of one Bulk request run at once.
+    pub bulk_concurrency: usize,
+    /// Operations of a Bulk request not started within this time answer 503 without running, so the request ends
+    /// inside the function's timeout whatever it holds.
+    pub bulk_time_budget: std::time::Duration,
 }
 
 impl Default for ServiceConfig {
@@ -94,6 +109,12 @@ impl Default for ServiceConfig {
             scan_page: 1_000,
             max_members_returned: 10_000,
             password_iterations: password::DEFAULT_ITERATIONS,
+            bulk: BulkLimits {
+                max_operations: DEFAULT_BULK_MAX_OPERATIONS,
+                max_payload_bytes: DEFAULT_BULK_MAX_PAYLOAD_BYTES,
+            },
+            bulk_concurrency: 10,
+            bulk_time_budget: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -133,13 +154,13 @@ type Answer = Result<ResourceResponse, ScimError>;
 #[derive(Debug, Clone, Copy)]
 struct Target<'a> {
     ctx: &'a RequestContext,
-    id: &'a str,
+    id: &'a ResourceId,
     if_match: Option<&'a str>,
     projection: &'a Projection,
 }
 
 impl<'a> Target<'a> {
-    fn new(ctx: &'a RequestContext, id: &'a str, if_match: Option<&'a str>, projection: &'a Projection) -> Self {
+    fn new(ctx: &'a RequestContext, id: &'a ResourceId, if_match: Option<&'a str>, projection: &'a Projection) -> Self {
         Self {
             ctx,
             id,
@@ -148,7 +169,7 @@ impl<'a> Target<'a> {
         }
     }
 
-    fn tenant(&self) -> &'a str {
+    fn tenant(&self) -> &'a TenantId {
         &self.ctx.caller.tenant_id
     }
 }
@@ -157,18 +178,22 @@ pub fn etag(version: u64) -> String {
     resource::format_etag(&version.to_string())
 }
 
-fn not_found(kind: ResourceKind, id: &str) -> ScimError {
+fn not_found(kind: ResourceKind, id: &(impl std::fmt::Display + ?Sized)) -> ScimError {
     ScimError::not_found(format!("{} \"{id}\" not found", kind.resource_type()))
 }
 
 /// A storage read of one resource: the record, or 404.
-fn found<T>(read: StoreResult<Option<T>>, kind: ResourceKind, id: &str) -> Result<T, ScimError> {
+fn found<T>(
+    read: StoreResult<Option<T>>,
+    kind: ResourceKind,
+    id: &(impl std::fmt::Display + ?Sized),
+) -> Result<T, ScimError> {
     read.map_err(|e| store_error(kind, id, e))?
         .ok_or_else(|| not_found(kind, id))
 }
 
 /// Maps storage outcomes that are not handled at the call site.
-fn store_error(kind: ResourceKind, id: &str, err: DirectoryError) -> ScimError {
+fn store_error(kind: ResourceKind, id: &(impl std::fmt::Display + ?Sized), err: DirectoryError) -> ScimError {
     match err {
         DirectoryError::NotFound => not_found(kind, id),
         DirectoryError::VersionConflict => ScimError::new(
@@ -251,10 +276,10 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         projection: &Projection,
     ) -> Result<ResourceResponse, ScimError> {
-        if !write::plausible_id(id) {
+        if !write::plausible_id(id.as_str()) {
             return Err(not_found(kind, id));
         }
         let target = Target::new(ctx, id, None, projection);
@@ -269,7 +294,7 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         body: Value,
         if_match: Option<&str>,
         projection: &Projection,
@@ -281,7 +306,7 @@ impl DirectoryService {
                 ResourceKind::Group => self.replace_group(target, &body).await,
             }
         };
-        self.audited(ctx, kind, "replace", Some(id), write, |_| (200, None))
+        self.audited(ctx, kind, "replace", Some(id.as_str()), write, |_| (200, None))
             .await
     }
 
@@ -289,7 +314,7 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         body: &Value,
         if_match: Option<&str>,
         projection: &Projection,
@@ -301,27 +326,29 @@ impl DirectoryService {
                 ResourceKind::Group => self.patch_group(target, body).await,
             }
         };
-        self.audited(ctx, kind, "patch", Some(id), write, |patched| (patched.status(), None))
-            .await
+        self.audited(ctx, kind, "patch", Some(id.as_str()), write, |patched| {
+            (patched.status(), None)
+        })
+        .await
     }
 
     pub async fn delete(
         &self,
         ctx: &RequestContext,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         if_match: Option<&str>,
     ) -> Result<(), ScimError> {
         let write = self.delete_resource(&ctx.caller.tenant_id, kind, id, if_match);
-        self.audited(ctx, kind, "delete", Some(id), write, |()| (204, None))
+        self.audited(ctx, kind, "delete", Some(id.as_str()), write, |()| (204, None))
             .await
     }
 
     async fn delete_resource(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         kind: ResourceKind,
-        id: &str,
+        id: &ResourceId,
         if_match: Option<&str>,
     ) -> Result<(), ScimError> {
         let expected = match if_match {

@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::{DirectoryService, Projection, RequestContext, ResourceResponse, etag};
 use crate::resource;
 use crate::schema::{ResourceKind, ResourceSchema};
-use crate::store::{GroupRecord, UserRecord};
+use crate::store::{GroupRecord, ResourceId, UserRecord};
 
 /// A stored record of either kind, borrowed.
 #[derive(Debug, Clone, Copy)]
@@ -25,8 +25,8 @@ impl<'a> Stored<'a> {
 
     pub(super) fn id(self) -> &'a str {
         match self {
-            Stored::User(user) => &user.id,
-            Stored::Group(group) => &group.id,
+            Stored::User(user) => user.id.as_str(),
+            Stored::Group(group) => group.id.as_str(),
         }
     }
 
@@ -53,7 +53,12 @@ impl DirectoryService {
 
     /// The full representation of a stored resource (before projection): its attributes, `id`, `meta`, and the
     /// derived references (a user's `groups`, a group's `members`) only when given.
-    pub(super) fn resource_json(&self, ctx: &RequestContext, stored: Stored<'_>, derived: Option<&[String]>) -> Value {
+    pub(super) fn resource_json(
+        &self,
+        ctx: &RequestContext,
+        stored: Stored<'_>,
+        derived: Option<&[ResourceId]>,
+    ) -> Value {
         let (kind, id) = (stored.kind(), stored.id());
         let (created, modified, attributes) = stored.contents();
         let mut doc = attributes.clone();
@@ -73,7 +78,7 @@ impl DirectoryService {
         if let Some(ids) = derived.filter(|ids| !ids.is_empty()) {
             let references = ids
                 .iter()
-                .map(|id| json!({"value": id, "$ref": self.location(ctx, referenced, id), "type": type_label}))
+                .map(|id| json!({"value": id, "$ref": self.location(ctx, referenced, id.as_str()), "type": type_label}))
                 .collect();
             doc.insert(name.into(), Value::Array(references));
         }

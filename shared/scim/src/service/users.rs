@@ -13,7 +13,7 @@ use crate::error::ScimError;
 use crate::patch::PatchRequest;
 use crate::resource::IndexKeys;
 use crate::schema::ResourceKind;
-use crate::store::{DirectoryError, UserRecord};
+use crate::store::{DirectoryError, ResourceId, TenantId, UserRecord};
 
 const KIND: ResourceKind = ResourceKind::User;
 
@@ -34,7 +34,7 @@ impl DirectoryService {
             work_email: keys.work_email.clone(),
             attributes: body_object(&prepared.document),
             password_hash: prepared.password.as_deref().map(|p| self.hash(p)).transpose()?,
-            id: uuid::Uuid::new_v4().to_string(),
+            id: ResourceId::new(uuid::Uuid::new_v4().to_string()),
             version: 1,
             created: now.clone(),
             last_modified: now,
@@ -81,7 +81,7 @@ impl DirectoryService {
     }
 
     /// The stored user, or 404.
-    pub(super) async fn read_user(&self, tenant: &str, id: &str) -> Result<UserRecord, ScimError> {
+    pub(super) async fn read_user(&self, tenant: &TenantId, id: &ResourceId) -> Result<UserRecord, ScimError> {
         found(self.store.get_user(tenant, id).await, KIND, id)
     }
 
@@ -141,10 +141,10 @@ impl DirectoryService {
     /// The user's derived `groups`, read only when the response will show them.
     pub(super) async fn groups_if_wanted(
         &self,
-        tenant: &str,
-        id: &str,
+        tenant: &TenantId,
+        id: &ResourceId,
         projection: &Projection,
-    ) -> Result<Option<Vec<String>>, ScimError> {
+    ) -> Result<Option<Vec<ResourceId>>, ScimError> {
         if !projection.wants_groups() {
             return Ok(None);
         }

@@ -42,7 +42,7 @@ impl<T> Attempt<T> {
 /// runtime requires of the whole request.
 pub(super) async fn retry_on_conflict<T, F>(
     kind: ResourceKind,
-    id: &str,
+    id: &(impl std::fmt::Display + ?Sized),
     mut attempt: impl FnMut() -> F,
 ) -> Result<T, ScimError>
 where
@@ -62,7 +62,7 @@ pub(super) fn settle(
     written: StoreResult<()>,
     pinned: Option<u64>,
     kind: ResourceKind,
-    id: &str,
+    id: &(impl std::fmt::Display + ?Sized),
 ) -> Result<Attempt<()>, ScimError> {
     match written {
         Ok(()) => Ok(Attempt::Done(())),
@@ -73,14 +73,19 @@ pub(super) fn settle(
 
 /// A storage error of a write conditional on the version the client pinned with If-Match: losing the version check
 /// is 412; anything else maps as usual.
-pub(super) fn pinned_write_error(err: DirectoryError, pinned: Option<u64>, kind: ResourceKind, id: &str) -> ScimError {
+pub(super) fn pinned_write_error(
+    err: DirectoryError,
+    pinned: Option<u64>,
+    kind: ResourceKind,
+    id: &(impl std::fmt::Display + ?Sized),
+) -> ScimError {
     match err {
         DirectoryError::VersionConflict if pinned.is_some() => precondition_failed(kind, id),
         other => store_error(kind, id, other),
     }
 }
 
-fn precondition_failed(kind: ResourceKind, id: &str) -> ScimError {
+fn precondition_failed(kind: ResourceKind, id: &(impl std::fmt::Display + ?Sized)) -> ScimError {
     ScimError::precondition_failed(format!(
         "{} \"{id}\" has changed since the version named in If-Match",
         kind.resource_type()
@@ -92,7 +97,7 @@ pub(super) fn pinned_version(
     if_match: Option<&str>,
     current: u64,
     kind: ResourceKind,
-    id: &str,
+    id: &(impl std::fmt::Display + ?Sized),
 ) -> Result<Option<u64>, ScimError> {
     let Some(header) = if_match else {
         return Ok(None);
@@ -250,8 +255,8 @@ impl DirectoryService {
             Err(err) => (err.status.to_string(), Some(err.detail.clone())),
         };
         let mut event = AuditEvent::new(self.clock.now_unix(), AuditCategory::Scim, action, outcome);
-        event.tenant_id = Some(ctx.caller.tenant_id.clone());
-        event.client_id = Some(ctx.caller.client_id.clone());
+        event.tenant_id = Some(ctx.caller.tenant_id.to_string());
+        event.client_id = Some(ctx.caller.client_id.to_string());
         event.actor = Some(format!("client:{}", ctx.caller.client_id));
         event.resource_id = resource_id.map(str::to_owned);
         event.reason = reason;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, Value};
 
-use wif_scim::store::{DirectoryError, GroupRecord, UserRecord};
+use wif_scim::store::{DirectoryError, GroupRecord, ResourceId, UserRecord};
 
 use super::keys::{GROUP_SK, MARKER_SK, TenantKeys, USER_SK};
 
@@ -98,7 +98,7 @@ pub fn decode_user(item: &Item) -> Result<UserRecord, DirectoryError> {
         return Err(malformed("type"));
     }
     Ok(UserRecord {
-        id: req_s(item, "id")?,
+        id: ResourceId::new(req_s(item, "id")?),
         version: req_n(item, "version")?,
         created: req_s(item, "created")?,
         last_modified: req_s(item, "last_modified")?,
@@ -136,7 +136,7 @@ pub fn decode_group(item: &Item) -> Result<GroupRecord, DirectoryError> {
         return Err(malformed("type"));
     }
     Ok(GroupRecord {
-        id: req_s(item, "id")?,
+        id: ResourceId::new(req_s(item, "id")?),
         version: req_n(item, "version")?,
         created: req_s(item, "created")?,
         last_modified: req_s(item, "last_modified")?,
@@ -146,7 +146,7 @@ pub fn decode_group(item: &Item) -> Result<GroupRecord, DirectoryError> {
     })
 }
 
-pub fn membership_item(keys: &TenantKeys, group_id: &str, user_id: &str) -> Item {
+pub fn membership_item(keys: &TenantKeys, group_id: &ResourceId, user_id: &ResourceId) -> Item {
     let mut item = key(keys.group_pk(group_id), &TenantKeys::member_sk(user_id));
     item.insert("type".into(), s("Membership"));
     item.insert("group_id".into(), s(group_id));
@@ -156,8 +156,8 @@ pub fn membership_item(keys: &TenantKeys, group_id: &str, user_id: &str) -> Item
     item
 }
 
-pub fn decode_member(item: &Item) -> Result<String, DirectoryError> {
-    req_s(item, "user_id")
+pub fn decode_member(item: &Item) -> Result<ResourceId, DirectoryError> {
+    req_s(item, "user_id").map(ResourceId::new)
 }
 
 /// The subset of an item's attributes that forms its key in the given index (for building cursors).
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn records_round_trip_through_items() {
-        let keys = TenantKeys::new("t1");
+        let keys = TenantKeys::new(&"t1".into());
         let mut attributes = Map::new();
         attributes.insert("userName".into(), json!("a"));
         attributes.insert("name".into(), json!({"givenName": "A"}));

@@ -14,7 +14,7 @@
 //! gsi3 answer the equality lookups Entra uses. Case-insensitive keys (userName, work e-mail, group displayName)
 //! are folded with [`wif_scim::store::fold_case`].
 
-use wif_scim::store::fold_case;
+use wif_scim::store::{ResourceId, TenantId, fold_case};
 
 pub const GSI1: &str = "gsi1";
 pub const GSI2: &str = "gsi2";
@@ -37,13 +37,13 @@ pub struct TenantKeys {
 }
 
 impl TenantKeys {
-    pub fn new(tenant: &str) -> Self {
+    pub fn new(tenant: &TenantId) -> Self {
         Self {
-            prefix: format!("T#{}#", escape(tenant)),
+            prefix: format!("T#{}#", escape(tenant.as_str())),
         }
     }
 
-    pub fn user_pk(&self, id: &str) -> String {
+    pub fn user_pk(&self, id: &ResourceId) -> String {
         format!("{}U#{id}", self.prefix)
     }
 
@@ -51,11 +51,11 @@ impl TenantKeys {
         format!("{}UN#{}", self.prefix, fold_case(user_name))
     }
 
-    pub fn group_pk(&self, id: &str) -> String {
+    pub fn group_pk(&self, id: &ResourceId) -> String {
         format!("{}G#{id}", self.prefix)
     }
 
-    pub fn member_sk(user_id: &str) -> String {
+    pub fn member_sk(user_id: &ResourceId) -> String {
         format!("{MEMBER_SK_PREFIX}{user_id}")
     }
 
@@ -83,7 +83,7 @@ impl TenantKeys {
         format!("{}GN#{}", self.prefix, fold_case(display_name))
     }
 
-    pub fn groups_of_user(&self, user_id: &str) -> String {
+    pub fn groups_of_user(&self, user_id: &ResourceId) -> String {
         format!("{}UG#{user_id}", self.prefix)
     }
 }
@@ -94,16 +94,16 @@ mod tests {
 
     #[test]
     fn tenants_cannot_forge_each_others_prefix() {
-        let plain = TenantKeys::new("a");
-        let sneaky = TenantKeys::new("a#U#x");
-        assert_ne!(sneaky.user_pk("y"), plain.user_pk("x#y"));
-        assert!(sneaky.user_pk("y").starts_with("T#a%23U%23x#"));
-        assert_eq!(TenantKeys::new("100%").users_partition(), "T#100%25#USERS");
+        let plain = TenantKeys::new(&"a".into());
+        let sneaky = TenantKeys::new(&"a#U#x".into());
+        assert_ne!(sneaky.user_pk(&"y".into()), plain.user_pk(&"x#y".into()));
+        assert!(sneaky.user_pk(&"y".into()).starts_with("T#a%23U%23x#"));
+        assert_eq!(TenantKeys::new(&"100%".into()).users_partition(), "T#100%25#USERS");
     }
 
     #[test]
     fn case_insensitive_keys_are_folded() {
-        let keys = TenantKeys::new("t");
+        let keys = TenantKeys::new(&"t".into());
         assert_eq!(keys.marker_pk("Alice@X.com"), keys.marker_pk("alice@x.COM"));
         assert_eq!(keys.group_display_name("Sales"), keys.group_display_name("SALES"));
         assert_ne!(keys.user_external_id("A"), keys.user_external_id("a"));

@@ -21,23 +21,23 @@
 
 pub mod codec;
 pub mod keys;
+mod reads;
+mod writes;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
-use wif_scim::store::{DirectoryError, DirectoryStore, GroupRecord, Page, StoreResult, UserRecord};
+use wif_scim::store::{
+    DirectoryError, DirectoryStore, GroupRecord, Page, ResourceId, StoreResult, TenantId, UserRecord,
+};
 
 use crate::dynamo::backend;
 use crate::paging::{encode_cursor, try_decode_cursor};
 use codec::{
-    Item, decode_group, decode_member, decode_user, get_s, group_item, key, key_of, marker_item, membership_item, n, s,
-    user_item,
+    Item, decode_group, decode_user, get_s, group_item, key, key_of, marker_item, membership_item, n, s, user_item,
 };
 use keys::{GROUP_SK, GSI1, GSI2, GSI3, MARKER_SK, MEMBER_SK_PREFIX, TenantKeys, USER_SK};
 
@@ -88,400 +88,15 @@ impl DynamoDirectory {
             table: table.into(),
         }
     }
-
-    fn put(&self, item: Item, condition: &str, values: &[(&str, AttributeValue)]) -> StoreResult<TransactWriteItem> {
-        let mut put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition);
-        if condition.contains("#v") {
-            put = put.expression_attribute_names("#v", "version");
-        }
-        for (name, value) in values {
-            put = put.expression_attribute_values(*name, value.clone());
-        }
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(build_error)?)
-            .build())
-    }
-
-    fn delete(
-        &self,
-        key: Item,
-        condition: Option<&str>,
-        values: &[(&str, AttributeValue)],
-    ) -> StoreResult<TransactWriteItem> {
-        let mut delete = Delete::builder().table_name(&self.table).set_key(Some(key));
-        if let Some(condition) = condition {
-            delete = delete.condition_expression(condition);
-            if condition.contains("#v") {
-                delete = delete.expression_attribute_names("#v", "version");
-            }
-        }
-        for (name, value) in values {
-            delete = delete.expression_attribute_values(*name, value.clone());
-        }
-        Ok(TransactWriteItem::builder()
-            .delete(delete.build().map_err(build_error)?)
-            .build())
-    }
-
-    fn check(&self, key: Item, expected_version: Option<u64>) -> StoreResult<TransactWriteItem> {
-        let mut check = ConditionCheck::builder().table_name(&self.table).set_key(Some(key));
-        check = match expected_version {
-            Some(version) => check
-                .condition_expression("attribute_exists(pk) AND #v = :v")
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_values(":v", n(version)),
-            None => check.condition_expression("attribute_exists(pk)"),
-        };
-        Ok(TransactWriteItem::builder()
-            .condition_check(check.build().map_err(build_error)?)
-            .build())
-    }
-
-    /// Runs a transaction, retrying transaction conflicts; maps a failed condition to the index of its item.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxFailure> {
-        let mut attempt = 0;
-        loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(()),
-                Err(err) => err,
-            };
-            let mut conflict = false;
-            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() {
-                let reasons = cancelled.cancellation_reasons();
-                if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-                    return Err(TxFailure::Condition(index));
-                }
-                conflict = reasons.iter().any(|r| r.code() == Some("TransactionConflict"));
-            }
-            if !conflict {
-                return Err(TxFailure::Failed(unavailable(err)));
-            }
-            if attempt >= CONFLICT_RETRIES {
-                return Err(TxFailure::Failed(DirectoryError::VersionConflict));
-            }
-            backoff(attempt).await;
-            attempt += 1;
-        }
-    }
-
-    async fn get_item(&self, key: Item) -> StoreResult<Option<Item>> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(output.item)
-    }
-
-    async fn load_user(&self, keys: &TenantKeys, id: &str) -> StoreResult<Option<UserRecord>> {
-        self.get_item(key(keys.user_pk(id), USER_SK))
-            .await?
-            .map(|item| decode_user(&item))
-            .transpose()
-    }
-
-    async fn load_group(&self, keys: &TenantKeys, id: &str) -> StoreResult<Option<GroupRecord>> {
-        self.get_item(key(keys.group_pk(id), GROUP_SK))
-            .await?
-            .map(|item| decode_group(&item))
-            .transpose()
-    }
-
-    /// After a failed version condition: was the resource gone, or changed?
-    async fn group_conflict(&self, keys: &TenantKeys, id: &str) -> DirectoryError {
-        match self.load_group(keys, id).await {
-            Ok(Some(_)) => DirectoryError::VersionConflict,
-            Ok(None) => DirectoryError::NotFound,
-            Err(err) => err,
-        }
-    }
-
-    async fn user_conflict(&self, keys: &TenantKeys, id: &str) -> DirectoryError {
-        match self.load_user(keys, id).await {
-            Ok(Some(_)) => DirectoryError::VersionConflict,
-            Ok(None) => DirectoryError::NotFound,
-            Err(err) => err,
-        }
-    }
-
-    /// One page of a query: up to `limit` items (one DynamoDB page without a limit) and the key to continue from.
-    /// DynamoDB ends a page at 1 MB whatever the Limit, so a short page that has a LastEvaluatedKey is followed
-    /// until `limit` items are read: callers take "fewer than asked" to mean "no more items". `start` must already
-    /// be validated against the query's key condition.
-    #[allow(clippy::too_many_arguments)]
-    async fn query_page(
-        &self,
-        index: Option<&str>,
-        condition: &str,
-        values: &[(&str, AttributeValue)],
-        start: Option<Item>,
-        limit: Option<usize>,
-        consistent: bool,
-    ) -> StoreResult<(Vec<Item>, Option<Item>)> {
-        let mut items = Vec::new();
-        let mut start = start;
-        loop {
-            let remaining = limit.map(|l| l - items.len());
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression(condition)
-                .set_exclusive_start_key(start)
-                .set_limit(remaining.map(|l| i32::try_from(l).unwrap_or(i32::MAX)));
-            if consistent {
-                query = query.consistent_read(true);
-            }
-            for (name, value) in values {
-                query = query.expression_attribute_values(*name, value.clone());
-            }
-            let output = query.send().await.map_err(unavailable)?;
-            let next = output.last_evaluated_key.filter(|k| !k.is_empty());
-            items.extend(output.items.unwrap_or_default());
-            match (next, limit) {
-                (Some(next), Some(limit)) if items.len() < limit => start = Some(next),
-                (next, _) => return Ok((items, next)),
-            }
-        }
-    }
-
-    /// Every item of a query, all pages.
-    async fn query_all(
-        &self,
-        index: Option<&str>,
-        condition: &str,
-        values: &[(&str, AttributeValue)],
-        consistent: bool,
-    ) -> StoreResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let (page, next) = self
-                .query_page(index, condition, values, start, None, consistent)
-                .await?;
-            items.extend(page);
-            match next {
-                Some(next) => start = Some(next),
-                None => return Ok(items),
-            }
-        }
-    }
-
-    async fn gsi_equals(&self, index: &str, partition: String) -> StoreResult<Vec<Item>> {
-        let attribute = format!("{index}pk");
-        self.query_all(
-            Some(index),
-            &format!("{attribute} = :p"),
-            &[(":p", s(partition))],
-            false,
-        )
-        .await
-    }
-
-    /// [`Self::gsi_equals`], each item decoded.
-    async fn gsi_decoded<T>(
-        &self,
-        index: &str,
-        partition: String,
-        decode: fn(&Item) -> StoreResult<T>,
-    ) -> StoreResult<Vec<T>> {
-        self.gsi_equals(index, partition).await?.iter().map(decode).collect()
-    }
-
-    /// [`Self::gsi1_page`], each item decoded.
-    async fn gsi1_page_decoded<T>(
-        &self,
-        partition: String,
-        cursor: Option<&str>,
-        limit: usize,
-        decode: fn(&Item) -> StoreResult<T>,
-    ) -> StoreResult<Page<T>> {
-        let page = self.gsi1_page(partition, cursor, limit).await?;
-        Ok(Page {
-            items: page.items.iter().map(decode).collect::<StoreResult<_>>()?,
-            next_cursor: page.next_cursor,
-        })
-    }
-
-    /// A page of one gsi1 partition in sort-key order, `limit` items, with a cursor naming the last returned item
-    /// (read one extra item so that a complete scan ends without a trailing empty page).
-    async fn gsi1_page(&self, partition: String, cursor: Option<&str>, limit: usize) -> StoreResult<Page<Item>> {
-        let limit = limit.max(1);
-        let start = match cursor {
-            None => None,
-            Some(cursor) => {
-                Some(self.validated_cursor(cursor, &["pk", "sk", "gsi1pk", "gsi1sk"], "gsi1pk", &partition)?)
-            }
-        };
-        let (mut items, _) = self
-            .query_page(
-                Some(GSI1),
-                "gsi1pk = :p",
-                &[(":p", s(partition))],
-                start,
-                Some(limit + 1),
-                false,
-            )
-            .await?;
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            let last = items.last().map(|item| key_of(item, &["pk", "sk", "gsi1pk", "gsi1sk"]));
-            last.map(|k| encode_cursor(&k))
-                .transpose()
-                .map_err(|e| DirectoryError::Unavailable(e.to_string()))?
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
-    }
-
-    /// Decodes a cursor and checks it names a position inside the partition being read: a tampered cursor is an
-    /// error, never a window into another partition.
-    fn validated_cursor(
-        &self,
-        cursor: &str,
-        attributes: &[&str],
-        partition_attribute: &str,
-        partition: &str,
-    ) -> StoreResult<Item> {
-        let decoded = try_decode_cursor(cursor).map_err(|_| DirectoryError::InvalidCursor)?;
-        let shape_ok = decoded.len() == attributes.len()
-            && attributes
-                .iter()
-                .all(|a| matches!(decoded.get(*a), Some(AttributeValue::S(_))));
-        if !shape_ok || get_s(&decoded, partition_attribute) != Some(partition) {
-            return Err(DirectoryError::InvalidCursor);
-        }
-        Ok(decoded)
-    }
-
-    async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(BATCH_GET_MAX) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build_error)?,
-            );
-            let mut attempt = 0;
-            while let Some(request) = pending.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(mut responses) = output.responses {
-                    found.extend(responses.remove(&self.table).unwrap_or_default());
-                }
-                pending = output
-                    .unprocessed_keys
-                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-                if pending.is_some() {
-                    attempt += 1;
-                    if attempt > CONFLICT_RETRIES {
-                        return Err(DirectoryError::Unavailable("BatchGetItem kept throttling".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
-        }
-        Ok(found)
-    }
-
-    /// Deletes items by key, 25 per BatchWriteItem, retrying unprocessed items.
-    async fn batch_delete(&self, keys: Vec<Item>) -> StoreResult<()> {
-        for chunk in keys.chunks(BATCH_WRITE_MAX) {
-            let mut requests = chunk
-                .iter()
-                .map(|key| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
-                        .map_err(build_error)
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            let mut attempt = 0;
-            while !requests.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    attempt += 1;
-                    if attempt > CONFLICT_RETRIES {
-                        return Err(DirectoryError::Unavailable("BatchWriteItem kept throttling".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Keys of every member item of a group.
-    async fn member_keys(&self, keys: &TenantKeys, group_id: &str) -> StoreResult<Vec<Item>> {
-        let items = self
-            .query_all(
-                None,
-                "pk = :p AND begins_with(sk, :m)",
-                &[(":p", s(keys.group_pk(group_id))), (":m", s(MEMBER_SK_PREFIX))],
-                true,
-            )
-            .await?;
-        Ok(items.iter().map(|item| key_of(item, &["pk", "sk"])).collect())
-    }
-
-    /// Member ids from a Query of the group's collection, cut at `limit` with a cursor on the last one kept.
-    fn member_page(&self, mut members: Vec<Item>, limit: usize) -> StoreResult<Page<String>> {
-        let next_cursor = if members.len() > limit {
-            members.truncate(limit);
-            members
-                .last()
-                .map(|item| encode_cursor(&key_of(item, &["pk", "sk"])))
-                .transpose()
-                .map_err(|e| DirectoryError::Unavailable(e.to_string()))?
-        } else {
-            None
-        };
-        let items = members.iter().map(decode_member).collect::<StoreResult<Vec<_>>>()?;
-        Ok(Page { items, next_cursor })
-    }
 }
 
-fn dedup(ids: &[String]) -> Vec<String> {
+fn dedup(ids: &[ResourceId]) -> Vec<ResourceId> {
     ids.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect()
 }
 
 #[async_trait::async_trait]
 impl DirectoryStore for DynamoDirectory {
-    async fn create_user(&self, tenant: &str, user: &UserRecord) -> StoreResult<()> {
+    async fn create_user(&self, tenant: &TenantId, user: &UserRecord) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let items = vec![
             self.put(user_item(&keys, user)?, "attribute_not_exists(pk)", &[])?,
@@ -496,11 +111,11 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn get_user(&self, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
+    async fn get_user(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<UserRecord>> {
         self.load_user(&TenantKeys::new(tenant), id).await
     }
 
-    async fn replace_user(&self, tenant: &str, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
+    async fn replace_user(&self, tenant: &TenantId, previous: &UserRecord, next: &UserRecord) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let version = [(":v", n(previous.version))];
         let put = self.put(user_item(&keys, next)?, "#v = :v", &version)?;
@@ -550,7 +165,7 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn delete_user(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_user(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let mut attempt = 0;
         loop {
@@ -586,7 +201,7 @@ impl DirectoryStore for DynamoDirectory {
         self.batch_delete(member_keys).await
     }
 
-    async fn user_by_user_name(&self, tenant: &str, user_name: &str) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_user_name(&self, tenant: &TenantId, user_name: &str) -> StoreResult<Option<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         let Some(marker) = self.get_item(key(keys.marker_pk(user_name), MARKER_SK)).await? else {
             return Ok(None);
@@ -594,38 +209,38 @@ impl DirectoryStore for DynamoDirectory {
         let Some(user_id) = get_s(&marker, "user_id") else {
             return Ok(None);
         };
-        let user = self.load_user(&keys, user_id).await?;
+        let user = self.load_user(&keys, &ResourceId::new(user_id)).await?;
         // A rename between the two reads: the marker no longer names this user.
         Ok(user.filter(|u| keys.marker_pk(&u.user_name) == keys.marker_pk(user_name)))
     }
 
-    async fn users_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI2, keys.user_external_id(external_id), decode_user)
             .await
     }
 
-    async fn users_by_work_email(&self, tenant: &str, email: &str) -> StoreResult<Vec<UserRecord>> {
+    async fn users_by_work_email(&self, tenant: &TenantId, email: &str) -> StoreResult<Vec<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI3, keys.user_work_email(email), decode_user).await
     }
 
-    async fn scan_users(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
+    async fn scan_users(&self, tenant: &TenantId, cursor: Option<&str>, limit: usize) -> StoreResult<Page<UserRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi1_page_decoded(keys.users_partition(), cursor, limit, decode_user)
             .await
     }
 
-    async fn groups_of_user(&self, tenant: &str, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn groups_of_user(&self, tenant: &TenantId, user_id: &ResourceId) -> StoreResult<Vec<ResourceId>> {
         let keys = TenantKeys::new(tenant);
         let items = self.gsi_equals(GSI1, keys.groups_of_user(user_id)).await?;
         Ok(items
             .iter()
-            .filter_map(|item| get_s(item, "group_id").map(str::to_owned))
+            .filter_map(|item| get_s(item, "group_id").map(ResourceId::new))
             .collect())
     }
 
-    async fn create_group(&self, tenant: &str, group: &GroupRecord, members: &[String]) -> StoreResult<()> {
+    async fn create_group(&self, tenant: &TenantId, group: &GroupRecord, members: &[ResourceId]) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let members = dedup(members);
         let (first, rest) = members.split_at(members.len().min(MEMBERS_PER_ADD_TRANSACTION));
@@ -633,14 +248,14 @@ impl DirectoryStore for DynamoDirectory {
             // Larger initial memberships are written in several transactions; check every member up front so a
             // missing one refuses the whole create rather than leaving half a group.
             let wanted: Vec<Item> = members.iter().map(|id| key(keys.user_pk(id), USER_SK)).collect();
-            let found: BTreeSet<String> = self
+            let found: BTreeSet<ResourceId> = self
                 .batch_get(wanted)
                 .await?
                 .iter()
-                .filter_map(|item| get_s(item, "id").map(str::to_owned))
+                .filter_map(|item| get_s(item, "id").map(ResourceId::new))
                 .collect();
             if let Some(missing) = members.iter().find(|id| !found.contains(*id)) {
-                return Err(DirectoryError::MissingMember(missing.clone()));
+                return Err(DirectoryError::MissingMember(missing.to_string()));
             }
         }
         let mut items = vec![self.put(group_item(&keys, group)?, "attribute_not_exists(pk)", &[])?];
@@ -656,7 +271,7 @@ impl DirectoryStore for DynamoDirectory {
             Ok(()) => {}
             Err(TxFailure::Condition(0)) => return Err(DirectoryError::VersionConflict),
             Err(TxFailure::Condition(index)) => {
-                return Err(DirectoryError::MissingMember(first[(index - 1) / 2].clone()));
+                return Err(DirectoryError::MissingMember(first[(index - 1) / 2].to_string()));
             }
             Err(TxFailure::Failed(err)) => return Err(err),
         }
@@ -667,16 +282,16 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn get_group(&self, tenant: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
+    async fn get_group(&self, tenant: &TenantId, id: &ResourceId) -> StoreResult<Option<GroupRecord>> {
         self.load_group(&TenantKeys::new(tenant), id).await
     }
 
     async fn get_group_with_members(
         &self,
-        tenant: &str,
-        id: &str,
+        tenant: &TenantId,
+        id: &ResourceId,
         member_limit: usize,
-    ) -> StoreResult<Option<(GroupRecord, Page<String>)>> {
+    ) -> StoreResult<Option<(GroupRecord, Page<ResourceId>)>> {
         let keys = TenantKeys::new(tenant);
         let limit = member_limit.max(1);
         // The group item sorts first in its collection; one more member than asked tells whether a page follows.
@@ -704,9 +319,9 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn group_with_membership(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_id: &ResourceId,
     ) -> StoreResult<Option<(GroupRecord, bool)>> {
         let keys = TenantKeys::new(tenant);
         let items = self
@@ -727,7 +342,7 @@ impl DirectoryStore for DynamoDirectory {
         Ok(group.map(|g| (g, member)))
     }
 
-    async fn get_groups(&self, tenant: &str, ids: &[String]) -> StoreResult<Vec<GroupRecord>> {
+    async fn get_groups(&self, tenant: &TenantId, ids: &[ResourceId]) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         let wanted = dedup(ids).iter().map(|id| key(keys.group_pk(id), GROUP_SK)).collect();
         let mut groups = self
@@ -740,7 +355,7 @@ impl DirectoryStore for DynamoDirectory {
         Ok(groups)
     }
 
-    async fn replace_group(&self, tenant: &str, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
+    async fn replace_group(&self, tenant: &TenantId, previous: &GroupRecord, next: &GroupRecord) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let result = self
             .client
@@ -765,7 +380,7 @@ impl DirectoryStore for DynamoDirectory {
         }
     }
 
-    async fn delete_group(&self, tenant: &str, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn delete_group(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let mut attempt = 0;
         loop {
@@ -802,19 +417,24 @@ impl DirectoryStore for DynamoDirectory {
         self.batch_delete(member_keys).await
     }
 
-    async fn groups_by_display_name(&self, tenant: &str, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_display_name(&self, tenant: &TenantId, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI3, keys.group_display_name(display_name), decode_group)
             .await
     }
 
-    async fn groups_by_external_id(&self, tenant: &str, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
+    async fn groups_by_external_id(&self, tenant: &TenantId, external_id: &str) -> StoreResult<Vec<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi_decoded(GSI2, keys.group_external_id(external_id), decode_group)
             .await
     }
 
-    async fn scan_groups(&self, tenant: &str, cursor: Option<&str>, limit: usize) -> StoreResult<Page<GroupRecord>> {
+    async fn scan_groups(
+        &self,
+        tenant: &TenantId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<GroupRecord>> {
         let keys = TenantKeys::new(tenant);
         self.gsi1_page_decoded(keys.groups_partition(), cursor, limit, decode_group)
             .await
@@ -822,11 +442,11 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn list_members(
         &self,
-        tenant: &str,
-        group_id: &str,
+        tenant: &TenantId,
+        group_id: &ResourceId,
         cursor: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Page<String>> {
+    ) -> StoreResult<Page<ResourceId>> {
         let Some(cursor) = cursor else {
             return self
                 .get_group_with_members(tenant, group_id, limit)
@@ -863,14 +483,14 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn add_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let user_ids = dedup(user_ids);
-        let chunks: Vec<&[String]> = if user_ids.is_empty() {
+        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
             vec![&[]]
         } else {
             user_ids.chunks(MEMBERS_PER_ADD_TRANSACTION).collect()
@@ -892,7 +512,7 @@ impl DirectoryStore for DynamoDirectory {
                 Ok(()) => {}
                 Err(TxFailure::Condition(0)) => return Err(self.group_conflict(&keys, group_id).await),
                 Err(TxFailure::Condition(index)) => {
-                    return Err(DirectoryError::MissingMember(chunk[(index - 1) / 2].clone()));
+                    return Err(DirectoryError::MissingMember(chunk[(index - 1) / 2].to_string()));
                 }
                 Err(TxFailure::Failed(err)) => return Err(err),
             }
@@ -902,14 +522,14 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn remove_members(
         &self,
-        tenant: &str,
-        group_id: &str,
-        user_ids: &[String],
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let user_ids = dedup(user_ids);
-        let chunks: Vec<&[String]> = if user_ids.is_empty() {
+        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
             vec![&[]]
         } else {
             user_ids.chunks(MEMBERS_PER_REMOVE_TRANSACTION).collect()
@@ -928,7 +548,12 @@ impl DirectoryStore for DynamoDirectory {
         Ok(())
     }
 
-    async fn remove_all_members(&self, tenant: &str, group_id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+    async fn remove_all_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &ResourceId,
+        expected_version: Option<u64>,
+    ) -> StoreResult<()> {
         let keys = TenantKeys::new(tenant);
         let group = self
             .load_group(&keys, group_id)

@@ -12,7 +12,7 @@ use crate::filter::{self, Filter};
 use crate::schema::{ResourceKind, ResourceSchema};
 use crate::service::representation::Stored;
 use crate::service::{DirectoryService, MAX_KEY_BYTES, Projection, RequestContext, store_error};
-use crate::store::{DirectoryError, GroupRecord, UserRecord};
+use crate::store::{DirectoryError, GroupRecord, ResourceId, TenantId, UserRecord};
 
 /// Concurrent storage reads while rendering one page (a user's groups, a group's members).
 const RENDER_CONCURRENCY: usize = 16;
@@ -137,7 +137,7 @@ impl DirectoryService {
     }
 
     /// The records a fast path finds by key (a scan has no key: [`Self::matches_of`] scans instead).
-    async fn candidates(&self, tenant: &str, kind: ResourceKind, plan: &Plan) -> Result<Vec<Record>, ScimError> {
+    async fn candidates(&self, tenant: &TenantId, kind: ResourceKind, plan: &Plan) -> Result<Vec<Record>, ScimError> {
         let err = |e| store_error(kind, "", e);
         let store = &self.store;
         Ok(match (plan, kind) {
@@ -158,7 +158,7 @@ impl DirectoryService {
     }
 
     /// The groups `user` is a direct member of.
-    async fn groups_with_member(&self, tenant: &str, user: &str) -> Result<Vec<GroupRecord>, ScimError> {
+    async fn groups_with_member(&self, tenant: &TenantId, user: &ResourceId) -> Result<Vec<GroupRecord>, ScimError> {
         let err = |e| store_error(ResourceKind::Group, "", e);
         let ids = self.store.groups_of_user(tenant, user).await.map_err(err)?;
         self.store.get_groups(tenant, &ids).await.map_err(err)
@@ -168,10 +168,11 @@ impl DirectoryService {
     async fn membership_check(
         &self,
         ctx: &RequestContext,
-        group_id: &str,
+        group_id: &ResourceId,
         member: String,
         filter: Option<&Filter>,
     ) -> Result<Vec<Hit>, ScimError> {
+        let member = ResourceId::new(member);
         let found = self
             .store
             .group_with_membership(&ctx.caller.tenant_id, group_id, &member)
@@ -196,7 +197,7 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         group: GroupRecord,
-        members: Option<Vec<String>>,
+        members: Option<Vec<ResourceId>>,
         filter: Option<&Filter>,
     ) -> Option<Hit> {
         let doc = self.resource_json(ctx, Stored::Group(&group), members.as_deref());

@@ -4,16 +4,17 @@
 
 use crate::filter::{AttrPath, CompValue, CompareOp, Filter};
 use crate::schema::{GROUP_SCHEMA, ResourceKind, USER_SCHEMA};
+use crate::store::ResourceId;
 
 /// How the candidates of one resource kind are found.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Plan {
-    Id(String),
+    Id(ResourceId),
     UserName(String),
     ExternalId(String),
     WorkEmail(String),
     DisplayName(String),
-    MemberOf(String),
+    MemberOf(ResourceId),
     Scan,
 }
 
@@ -21,12 +22,8 @@ impl Plan {
     /// The key a fast path looks up; `None` for a scan.
     pub(super) fn key(&self) -> Option<&str> {
         match self {
-            Plan::Id(v)
-            | Plan::UserName(v)
-            | Plan::ExternalId(v)
-            | Plan::WorkEmail(v)
-            | Plan::DisplayName(v)
-            | Plan::MemberOf(v) => Some(v),
+            Plan::Id(id) | Plan::MemberOf(id) => Some(id.as_str()),
+            Plan::UserName(v) | Plan::ExternalId(v) | Plan::WorkEmail(v) | Plan::DisplayName(v) => Some(v),
             Plan::Scan => None,
         }
     }
@@ -107,7 +104,7 @@ fn work_email(filter: &Filter) -> Option<String> {
 /// The fast path one conjunct offers, if any.
 fn conjunct_plan(part: &Filter, kind: ResourceKind) -> Plan {
     match (kind, string_eq(part)) {
-        (_, Some((p, v))) if p.is("id", None) && core_path(p, kind) => Plan::Id(v.to_owned()),
+        (_, Some((p, v))) if p.is("id", None) && core_path(p, kind) => Plan::Id(ResourceId::new(v)),
         (ResourceKind::User, Some((p, v))) if p.is("userName", None) && core_path(p, kind) => {
             Plan::UserName(v.to_owned())
         }
@@ -115,7 +112,9 @@ fn conjunct_plan(part: &Filter, kind: ResourceKind) -> Plan {
         (ResourceKind::Group, Some((p, v))) if p.is("displayName", None) && core_path(p, kind) => {
             Plan::DisplayName(v.to_owned())
         }
-        (ResourceKind::Group, Some((p, v))) if is_member_path(p) && core_path(p, kind) => Plan::MemberOf(v.to_owned()),
+        (ResourceKind::Group, Some((p, v))) if is_member_path(p) && core_path(p, kind) => {
+            Plan::MemberOf(ResourceId::new(v))
+        }
         (ResourceKind::User, None) => work_email(part).map(Plan::WorkEmail).unwrap_or(Plan::Scan),
         _ => Plan::Scan,
     }
@@ -195,14 +194,17 @@ mod tests {
             plan(Some(&parsed(r#"externalId eq "X""#, user)), user),
             Plan::ExternalId("X".into())
         );
-        assert_eq!(plan(Some(&parsed(r#"id eq "1""#, user)), user), Plan::Id("1".into()));
+        assert_eq!(
+            plan(Some(&parsed(r#"id eq "1""#, user)), user),
+            Plan::Id(ResourceId::new("1"))
+        );
         assert_eq!(
             plan(Some(&parsed(r#"emails[type eq "work"].value eq "a@b.c""#, user)), user),
             Plan::WorkEmail("a@b.c".into())
         );
         assert_eq!(
             plan(Some(&parsed(r#"id eq "1" and manager eq "m""#, user)), user),
-            Plan::Id("1".into())
+            Plan::Id(ResourceId::new("1"))
         );
         assert_eq!(
             plan(Some(&parsed(r#"displayName eq "G""#, group)), group),
@@ -210,11 +212,11 @@ mod tests {
         );
         assert_eq!(
             plan(Some(&parsed(r#"id eq "g" and members eq "u""#, group)), group),
-            Plan::Id("g".into())
+            Plan::Id(ResourceId::new("g"))
         );
         assert_eq!(
             plan(Some(&parsed(r#"members.value eq "u""#, group)), group),
-            Plan::MemberOf("u".into())
+            Plan::MemberOf(ResourceId::new("u"))
         );
         assert_eq!(plan(Some(&parsed(r#"userName co "a""#, user)), user), Plan::Scan);
         assert_eq!(

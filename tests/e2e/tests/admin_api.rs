@@ -211,7 +211,9 @@ async fn every_validation_error_is_a_400_naming_the_field() {
             "POST",
             "/clients".into(),
             // Only an Entra issuer's JWKS URL can be discovered.
-            Some(with(json!({ "jwks_uri": null, "issuer": "https://issuer.example.com/" }))),
+            Some(with(
+                json!({ "jwks_uri": null, "issuer": "https://issuer.example.com/" }),
+            )),
             "jwks_uri: is required",
         ),
         (

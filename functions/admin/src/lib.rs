@@ -11,6 +11,9 @@
 //! - `GET /clients/{id}/push`, `POST /clients/{id}/push/redeliver`: RFC 8935 push delivery state (retrying,
 //!   dead letter) and redelivery from the dead letter
 //! - `POST|GET /clients/{id}/secrets`, `DELETE /clients/{id}/secrets/{secret_id}?version=&revoke_tokens=true`
+//! - `GET|POST /clients/{id}/credentials`, `GET|PATCH|DELETE /clients/{id}/credentials/{credential_id}`,
+//!   `POST|DELETE /clients/{id}/credentials/{credential_id}/audiences` (`?audience=` on DELETE)
+//! - `POST /migrations/trust-markers`: markers for registrations stored before them
 //! - `GET /audit?tenant_id=|client_id=&from=&to=&cursor=&limit=&order=asc|desc`
 //! - `/tenant-links`, `/invitations`: the customer portal's tenant links and onboarding invitations ([`links`])
 //!
@@ -147,6 +150,7 @@ mod tests {
                     tokens: Arc::new(InMemoryTokenStore::default()),
                     audit: audit.clone(),
                     clock: clock.clone(),
+                    fetcher: fetcher.clone(),
                 },
                 policy.clone(),
                 PublicUrls {
@@ -219,7 +223,10 @@ mod tests {
             "http://127.0.0.1:9000/lambda-url/token/oauth2/token"
         );
         assert_eq!(created["scim_url"], "http://127.0.0.1:9000/lambda-url/scim/scim/v2");
-        assert_eq!(created["expected_tid"], "6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b");
+        assert_eq!(
+            created["federated_credentials"][0]["expected_tid"],
+            "6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b"
+        );
         assert!(created.get("secrets").unwrap().as_array().unwrap().is_empty());
         let (status, fetched) = call(&app, "GET", &format!("/clients/{id}"), "").await;
         assert_eq!(status, 200);
@@ -504,7 +511,7 @@ mod tests {
         let app = app(true);
         let (_, created) = call(&app, "POST", "/clients", CREATE).await;
         let id = created["client_id"].as_str().unwrap();
-        let jwks_uri = created["jwks_uri"].as_str().unwrap();
+        let jwks_uri = created["federated_credentials"][0]["jwks_uri"].as_str().unwrap();
         let (status, report) = call(&app, "GET", &format!("/clients/{id}/test"), "").await;
         assert_eq!(status, 200);
         assert_eq!(report["ok"], false, "nothing is served at the JWKS URL yet: {report}");
@@ -520,6 +527,80 @@ mod tests {
         let (status, _) = call(&app, "GET", "/clients/nope/test", "").await;
         assert_eq!(status, 404);
         let response = handle(&app, request("POST", &format!("/clients/{id}/test"), "")).await;
+        assert_eq!(response.status(), 405);
+    }
+
+    #[tokio::test]
+    async fn credentials_and_audiences_have_their_own_routes() {
+        let app = app(true);
+        let (_, created) = call(&app, "POST", "/clients", CREATE).await;
+        let id = created["client_id"].as_str().unwrap();
+        let base = format!("/clients/{id}/credentials");
+        let body = CREATE.replace(
+            "https://sts.windows.net/6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b/",
+            "https://login.microsoftonline.com/6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b/v2.0",
+        );
+        let response = handle(&app, request("POST", &format!("{base}?version=1"), &body)).await;
+        assert_eq!(response.status(), 201);
+        let Body::Text(text) = response.body() else {
+            panic!("no body")
+        };
+        let added: serde_json::Value = serde_json::from_str(text).unwrap();
+        let credential_id = added["credential"]["credential_id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            response.headers()["location"].to_str().unwrap(),
+            format!("{base}/{credential_id}")
+        );
+        assert_eq!(added["version"], 2);
+        let one = format!("{base}/{credential_id}");
+        let (status, listed) = call(&app, "GET", &base, "").await;
+        assert_eq!(
+            (status, listed["federated_credentials"].as_array().map(Vec::len)),
+            (200, Some(2))
+        );
+        let (status, changed) = call(&app, "POST", &format!("{one}/audiences"), r#"{"audience":"demo-app"}"#).await;
+        assert_eq!(status, 200, "{changed}");
+        assert_eq!(
+            changed["credential"]["audiences"],
+            json!(["api://demo-scim", "demo-app"])
+        );
+        let (status, err) = call(&app, "DELETE", &format!("{one}/audiences"), "").await;
+        assert_eq!(
+            (status, err["error_description"].as_str()),
+            (400, Some("audience: is required (?audience=...)"))
+        );
+        let (status, changed) = call(&app, "DELETE", &format!("{one}/audiences?audience=demo-app"), "").await;
+        assert_eq!(
+            (status, changed["credential"]["audiences"].clone()),
+            (200, json!(["api://demo-scim"]))
+        );
+        let (status, err) = call(&app, "PATCH", &one, r#"{"subject":"x"}"#).await;
+        assert_eq!(status, 400);
+        assert!(
+            err["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("unknown field `subject`"),
+            "{err}"
+        );
+        let response = handle(&app, request("PUT", &one, "")).await;
+        assert_eq!(
+            (
+                response.status().as_u16(),
+                response.headers()["allow"].to_str().unwrap()
+            ),
+            (405, "GET, PATCH, DELETE")
+        );
+        let (status, removed) = call(&app, "DELETE", &one, "").await;
+        assert_eq!(
+            (status, removed["credential_id"].as_str()),
+            (200, Some(credential_id.as_str()))
+        );
+        let (status, _) = call(&app, "GET", &one, "").await;
+        assert_eq!(status, 404);
+        let (status, report) = call(&app, "POST", "/migrations/trust-markers", "").await;
+        assert_eq!((status, report["examined"].as_u64()), (200, Some(1)));
+        let response = handle(&app, request("GET", "/migrations/trust-markers", "")).await;
         assert_eq!(response.status(), 405);
     }
 

@@ -4,7 +4,9 @@
 use lambda_http::Request;
 use lambda_http::http::{Method, Response};
 
-use wif_admin_api::{AuditFilter, ClientUpdate, Deleted, NewSecret, TokensRevoked};
+use wif_admin_api::{
+    AudienceChange, AuditFilter, ClientUpdate, CredentialSettings, CredentialUpdate, Deleted, NewSecret, TokensRevoked,
+};
 use wif_registry::{Actor, parse_new_client};
 
 use crate::AdminApp;
@@ -51,6 +53,15 @@ pub async fn route(app: &AdminApp, request: &Request, actor: &Actor) -> Answer {
             Ok(ok(&crate::push::redeliver(app, id).await?))
         }
         ["clients", id, "secrets"] => secrets(app, request, id, actor).await,
+        ["clients", id, "credentials"] => credentials(app, request, id, actor).await,
+        ["clients", id, "credentials", credential_id] => credential(app, request, id, credential_id, actor).await,
+        ["clients", id, "credentials", credential_id, "audiences"] => {
+            audiences(app, request, id, credential_id, actor).await
+        }
+        ["migrations", "trust-markers"] => {
+            only(request, Method::POST, "POST")?;
+            Ok(ok(&app.registry.migrate_trust_markers(actor).await?))
+        }
         ["clients", id, "secrets", secret_id] => revoke_secret(app, request, id, secret_id, actor).await,
         ["tenant-links", ..] | ["invitations", ..] => crate::links::route(app, request, actor, &segments).await,
         ["audit"] => {
@@ -101,6 +112,66 @@ async fn client(app: &AdminApp, request: &Request, id: &str, actor: &Actor) -> A
         _ => Err(AdminError::MethodNotAllowed {
             allow: "GET, PATCH, DELETE",
         }),
+    }
+}
+
+/// `GET|POST /clients/{id}/credentials[?version=N]`.
+async fn credentials(app: &AdminApp, request: &Request, id: &str, actor: &Actor) -> Answer {
+    match *request.method() {
+        Method::GET => Ok(ok(&app.registry.list_credentials(id).await?)),
+        Method::POST => {
+            let settings: CredentialSettings = parse_json(request)?;
+            let version = parse_number::<u64>(request, "version")?;
+            let change = app.registry.add_credential(id, settings, version, actor).await?;
+            let location = format!("/clients/{id}/credentials/{}", change.credential.credential_id);
+            Ok(created(&location, &change))
+        }
+        _ => Err(AdminError::MethodNotAllowed { allow: "GET, POST" }),
+    }
+}
+
+/// `GET|PATCH|DELETE /clients/{id}/credentials/{credential_id}` (`DELETE ...?version=N` optional).
+async fn credential(app: &AdminApp, request: &Request, id: &str, credential_id: &str, actor: &Actor) -> Answer {
+    match *request.method() {
+        Method::GET => Ok(ok(&app.registry.get_credential(id, credential_id).await?)),
+        Method::PATCH => {
+            let update: CredentialUpdate = parse_json(request)?;
+            Ok(ok(&app
+                .registry
+                .update_credential(id, credential_id, update, actor)
+                .await?))
+        }
+        Method::DELETE => {
+            let version = parse_number::<u64>(request, "version")?;
+            Ok(ok(&app
+                .registry
+                .remove_credential(id, credential_id, version, actor)
+                .await?))
+        }
+        _ => Err(AdminError::MethodNotAllowed {
+            allow: "GET, PATCH, DELETE",
+        }),
+    }
+}
+
+/// `POST /clients/{id}/credentials/{credential_id}/audiences` (`{"audience","version"}`) and
+/// `DELETE ...?audience=&version=`.
+async fn audiences(app: &AdminApp, request: &Request, id: &str, credential_id: &str, actor: &Actor) -> Answer {
+    match *request.method() {
+        Method::POST => {
+            let change: AudienceChange = parse_json(request)?;
+            Ok(ok(&app.registry.add_audience(id, credential_id, change, actor).await?))
+        }
+        Method::DELETE => {
+            let audience = query_param(request, "audience")
+                .ok_or_else(|| AdminError::bad_request("audience: is required (?audience=...)"))?;
+            let version = parse_number::<u64>(request, "version")?;
+            Ok(ok(&app
+                .registry
+                .remove_audience(id, credential_id, &audience, version, actor)
+                .await?))
+        }
+        _ => Err(AdminError::MethodNotAllowed { allow: "POST, DELETE" }),
     }
 }
 

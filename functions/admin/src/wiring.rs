@@ -39,6 +39,7 @@ impl AdminApp {
             )),
             audit: audit.clone(),
             clock: clock.clone(),
+            fetcher: fetcher.clone(),
         };
         let registry = RegistryService::new(ports, config.policy.clone(), config.urls.clone());
         let tester = ConnectionTester {

@@ -82,20 +82,7 @@ impl PortalApp {
             config.audit_retention_days,
         ));
         let keys = Arc::new(KeyRepository::new(dynamo.clone(), tables.get(TableKind::Keys)?));
-        let registry = Arc::new(RegistryService::new(
-            RegistryPorts {
-                store: Arc::new(ClientRepository::new(dynamo.clone(), tables.get(TableKind::Clients)?)),
-                tokens: Arc::new(TokenRepository::new(
-                    dynamo.clone(),
-                    tables.get(TableKind::Tokens)?,
-                    clock.clone(),
-                )),
-                audit: audit.clone(),
-                clock: clock.clone(),
-            },
-            config.policy.clone(),
-            config.urls.clone(),
-        ));
+        let registry = registry(config, &clients, audit.clone())?;
         let tester = Arc::new(ConnectionTester {
             keys: keys.clone(),
             fetcher: clients.fetcher.clone(),
@@ -135,4 +122,30 @@ impl PortalApp {
             pages: Pages::new(),
         })))
     }
+}
+
+/// The registration lifecycle the portal drives, over the same tables as the admin API.
+fn registry(
+    config: &PortalConfig,
+    clients: &Clients,
+    audit: Arc<AuditRepository>,
+) -> Result<Arc<RegistryService>, ConfigError> {
+    let tables = &config.tables;
+    let dynamo = &clients.dynamo;
+    let ports = RegistryPorts {
+        store: Arc::new(ClientRepository::new(dynamo.clone(), tables.get(TableKind::Clients)?)),
+        tokens: Arc::new(TokenRepository::new(
+            dynamo.clone(),
+            tables.get(TableKind::Tokens)?,
+            clients.clock.clone(),
+        )),
+        audit,
+        clock: clients.clock.clone(),
+        fetcher: clients.fetcher.clone(),
+    };
+    Ok(Arc::new(RegistryService::new(
+        ports,
+        config.policy.clone(),
+        config.urls.clone(),
+    )))
 }

@@ -128,7 +128,7 @@ mod tests {
         let clients = Arc::new(InMemoryClients::default());
         clients.insert(registration.clone());
         let fetcher = Arc::new(StaticJwksFetcher::default());
-        fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
+        fetcher.serve(&registration.federated_credentials[0].jwks_uri, &jwks_document(&[&key]));
         let tokens = Arc::new(InMemoryTokenStore::default());
         let audit = Arc::new(RecordingAudit::default());
         let service = TokenService::new(
@@ -350,8 +350,10 @@ mod tests {
         assert_eq!(garbage.status(), 401);
         assert_eq!(json_of(&garbage)["error"], "invalid_client");
         let unavailable_key = TestKey::rsa("k2");
-        f.fetcher
-            .answer(&f.registration.jwks_uri, Err(wif_auth::ports::JwksFetchError::Timeout));
+        f.fetcher.answer(
+            &f.registration.federated_credentials[0].jwks_uri,
+            Err(wif_auth::ports::JwksFetchError::Timeout),
+        );
         let unknown = sign_jwt(&unavailable_key, "RS256", &entra_like_claims(&f.registration, NOW));
         let response = handle(
             &f.app,

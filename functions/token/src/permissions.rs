@@ -7,12 +7,10 @@ use wif_store::TableKind;
 
 /// Table → every DynamoDB action (IAM name) the token code sends to it.
 pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
-    // The registration by client_id, or by issuer + subject (IssuerSubjectIndex) when the request has none.
-    // The issuing transaction checks the registration is still enabled at the version that was authenticated.
-    (
-        TableKind::Clients,
-        &["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query"],
-    ),
+    // The registration by client_id, or (when the request has none) the marker of the assertion's trust and then
+    // the registration it names; every read strongly consistent. The issuing transaction checks the registration
+    // is still enabled at the version that was authenticated.
+    (TableKind::Clients, &["dynamodb:ConditionCheckItem", "dynamodb:GetItem"]),
     // Each issued token (only its hash), in one transaction with its entry in the client's token index (read
     // first to drop expired entries).
     (

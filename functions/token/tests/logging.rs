@@ -35,7 +35,7 @@ async fn one_span_per_request_and_no_credentials_in_logs() {
     let clients = Arc::new(InMemoryClients::default());
     clients.insert(registration.clone());
     let fetcher = Arc::new(StaticJwksFetcher::default());
-    fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
+    fetcher.serve(&registration.federated_credentials[0].jwks_uri, &jwks_document(&[&key]));
     let app = TokenApp {
         front: wif_edge::Front::FunctionUrl,
         service: TokenService::new(

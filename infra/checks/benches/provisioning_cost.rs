@@ -356,7 +356,7 @@ async fn main() {
         .await
         .expect("registration");
     let fetcher = Arc::new(StaticJwksFetcher::default());
-    fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
+    fetcher.serve(&registration.federated_credentials[0].jwks_uri, &jwks_document(&[&key]));
     let token_app = |ports: TokenPorts| token::TokenApp {
         front: wif_edge::Front::FunctionUrl,
         service: TokenService::new(ports, TokenSettings::default(), JwksCacheSettings::default()),

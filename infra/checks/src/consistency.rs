@@ -773,11 +773,8 @@ mod tests {
             Some(DynamoResource::Table("ClientsTable".into()))
         );
         assert_eq!(
-            dynamo_resource(&json!({"Fn::Sub": "${ClientsTable.Arn}/index/IssuerSubjectIndex"})),
-            Some(DynamoResource::Index(
-                "ClientsTable".into(),
-                "IssuerSubjectIndex".into()
-            ))
+            dynamo_resource(&json!({"Fn::Sub": "${ClientsTable.Arn}/index/TenantIndex"})),
+            Some(DynamoResource::Index("ClientsTable".into(), "TenantIndex".into()))
         );
         assert_eq!(
             dynamo_resource(&json!({"Fn::Sub": "${DirectoryTable.Arn}/index/*"})),

@@ -74,7 +74,7 @@ async fn token_denial_filter_counts_each_denial_once() {
     let clients = Arc::new(InMemoryClients::default());
     clients.insert(registration.clone());
     let fetcher = Arc::new(StaticJwksFetcher::default());
-    fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
+    fetcher.serve(&registration.federated_credentials[0].jwks_uri, &jwks_document(&[&key]));
     let app = token::TokenApp {
         front: wif_edge::Front::FunctionUrl,
         service: TokenService::new(

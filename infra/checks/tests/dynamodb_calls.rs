@@ -58,12 +58,15 @@ async fn token_function_sends_exactly_what_it_declares() {
     let key = TestKey::rsa("k1");
     let known = sample_registration("c1");
     let mut unreachable = sample_registration("c2");
-    unreachable.subject = "another-workload-identity".into();
+    unreachable.federated_credentials[0].subject = "another-workload-identity".into();
     seed_registration(&dynamo, &known).await;
     seed_registration(&dynamo, &unreachable).await;
     let fetcher = Arc::new(StaticJwksFetcher::default());
-    fetcher.serve(&known.jwks_uri, &jwks_document(&[&key]));
-    fetcher.answer(&unreachable.jwks_uri, Err(JwksFetchError::Status(503)));
+    fetcher.serve(&known.federated_credentials[0].jwks_uri, &jwks_document(&[&key]));
+    fetcher.answer(
+        &unreachable.federated_credentials[0].jwks_uri,
+        Err(JwksFetchError::Status(503)),
+    );
 
     let config = token::config::TokenConfig::from_env(&dynamo.env(&[])).unwrap_or_else(|err| panic!("{err}"));
     let app =
@@ -82,7 +85,7 @@ async fn token_function_sends_exactly_what_it_declares() {
     // the token, the audit record.
     let granted = token::handle(&app, post(form(Some("c1"), &known))).await;
     assert_eq!(granted.status(), 200, "{}", json_body(&granted));
-    // Without client_id the registration is found by issuer + subject (IssuerSubjectIndex).
+    // Without client_id the registration is found through the marker of the assertion's trust.
     let by_subject = token::handle(&app, post(form(None, &known))).await;
     assert_eq!(by_subject.status(), 200, "{}", json_body(&by_subject));
     // A registration whose JWKS URL is down: the failed fetch is recorded in the Keys table.
@@ -103,16 +106,25 @@ async fn token_function_sends_exactly_what_it_declares() {
 async fn jwks_refresh_function_sends_exactly_what_it_declares() {
     let dynamo = Dynamo::start().await;
     let names = &dynamo.names;
-    let fresh = sample_registration("fresh");
-    let failing = sample_registration("failing");
-    let unchanged = sample_registration("unchanged");
+    // Three workload identities (a trust belongs to one registration), each with a JWKS URL of its own.
+    let identity = |name: &str| {
+        let mut registration = sample_registration(name);
+        registration.federated_credentials[0].subject = format!("sub-{name}");
+        registration
+    };
+    let (mut fresh, failing, unchanged) = (identity("fresh"), identity("failing"), identity("unchanged"));
+    // A registration with two credentials: each credential's JWKS is refreshed.
+    let mut second = fresh.federated_credentials[0].clone();
+    second.subject = "sub-fresh-second".into();
+    second.jwks_uri = "https://login.microsoftonline.com/fresh-second/discovery/v2.0/keys".into();
+    fresh.federated_credentials.push(second.clone());
     for registration in [&fresh, &failing, &unchanged] {
         seed_registration(&dynamo, registration).await;
     }
     let document = jwks_document(&[&TestKey::rsa("k1")]);
     KeyRepository::new(dynamo.unrecorded.clone(), names.get(TableKind::Keys))
         .put(&StoredJwks {
-            jwks_uri: unchanged.jwks_uri.clone(),
+            jwks_uri: unchanged.federated_credentials[0].jwks_uri.clone(),
             document: Some(document.clone()),
             fetched_at: Some(NOW - 900),
             etag: Some("\"v1\"".into()),
@@ -123,9 +135,16 @@ async fn jwks_refresh_function_sends_exactly_what_it_declares() {
         .await
         .unwrap();
     let fetcher = Arc::new(StaticJwksFetcher::default());
-    fetcher.serve(&fresh.jwks_uri, &document);
-    fetcher.answer(&failing.jwks_uri, Err(JwksFetchError::Status(503)));
-    fetcher.answer(&unchanged.jwks_uri, Ok(JwksFetchOutcome::NotModified { max_age: None }));
+    fetcher.serve(&fresh.federated_credentials[0].jwks_uri, &document);
+    fetcher.serve(&second.jwks_uri, &document);
+    fetcher.answer(
+        &failing.federated_credentials[0].jwks_uri,
+        Err(JwksFetchError::Status(503)),
+    );
+    fetcher.answer(
+        &unchanged.federated_credentials[0].jwks_uri,
+        Ok(JwksFetchOutcome::NotModified { max_age: None }),
+    );
 
     // The function's own wiring and handler, as functions/jwks-refresh/src/main.rs runs them.
     let config = jwks_refresh::config::RefreshConfig::from_env(&dynamo.env(&[])).unwrap_or_else(|err| panic!("{err}"));
@@ -134,10 +153,10 @@ async fn jwks_refresh_function_sends_exactly_what_it_declares() {
     let report = jwks_refresh::handle(&app, "scheduled-run")
         .await
         .unwrap_or_else(|err| panic!("{err}"));
-    assert_eq!(report.urls.len(), 3);
+    assert_eq!(report.urls.len(), 4);
     assert_eq!(
         (report.updated, report.unchanged, report.failed),
-        (1, 1, 1),
+        (2, 1, 1),
         "{report:?}"
     );
 
@@ -199,6 +218,12 @@ async fn admin_function_sends_exactly_what_it_declares() {
     let (status, secret) = call("POST", &format!("/clients/{id}/secrets"), "").await;
     assert_eq!(status, 201, "{secret}");
     let secret_id = secret["secret_id"].as_str().unwrap_or_default().to_owned();
+    let v2_issuer = "https://login.microsoftonline.com/6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b/v2.0";
+    let add_credential = format!(
+        r#"{{"issuer":"{v2_issuer}","jwks_uri":"{jwks_uri}","subject":"0d7c2d0e-1111-4222-8333-444455556666",
+        "audience":"api://demo-scim"}}"#
+    );
+    let second = wif_auth::registration::credential_id(v2_issuer, "0d7c2d0e-1111-4222-8333-444455556666");
     for (method, uri, body, expected) in [
         ("GET", format!("/clients/{id}"), "", 200),
         ("GET", "/clients?tenant_id=contoso".to_owned(), "", 200),
@@ -210,6 +235,34 @@ async fn admin_function_sends_exactly_what_it_declares() {
             200,
         ),
         ("GET", format!("/clients/{id}/secrets"), "", 200),
+        ("GET", format!("/clients/{id}/credentials"), "", 200),
+        (
+            "POST",
+            format!("/clients/{id}/credentials"),
+            add_credential.as_str(),
+            201,
+        ),
+        ("GET", format!("/clients/{id}/credentials/{second}"), "", 200),
+        (
+            "PATCH",
+            format!("/clients/{id}/credentials/{second}"),
+            r#"{"audiences":["api://v2-scim"]}"#,
+            200,
+        ),
+        (
+            "POST",
+            format!("/clients/{id}/credentials/{second}/audiences"),
+            r#"{"audience":"v2-app"}"#,
+            200,
+        ),
+        (
+            "DELETE",
+            format!("/clients/{id}/credentials/{second}/audiences?audience=v2-app"),
+            "",
+            200,
+        ),
+        ("DELETE", format!("/clients/{id}/credentials/{second}"), "", 200),
+        ("POST", "/migrations/trust-markers".to_owned(), "", 200),
         ("DELETE", format!("/clients/{id}/secrets/{secret_id}"), "", 200),
         ("GET", format!("/clients/{id}/test"), "", 200),
         ("POST", format!("/clients/{id}/revoke-tokens"), "", 200),

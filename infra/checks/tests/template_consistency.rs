@@ -174,14 +174,14 @@ fn a_wildcard_or_hand_written_resource_is_caught() {
 #[test]
 fn an_index_the_table_lacks_is_caught() {
     let template = edit(
-        "  TokenRole:",
-        "${ClientsTable.Arn}/index/IssuerSubjectIndex",
+        "  AdminRole:",
+        "${ClientsTable.Arn}/index/TenantIndex",
         "${ClientsTable.Arn}/index/NoSuchIndex",
     );
     expect(
         &template,
         &Violation::UnknownIndex {
-            function: s("TokenFunction"),
+            function: s("AdminFunction"),
             table: s("ClientsTable"),
             index: s("NoSuchIndex"),
         },

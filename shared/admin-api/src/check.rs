@@ -7,6 +7,9 @@ pub struct Check {
     /// `registration`, `enabled`, `auth_methods`, `jwks_url_policy`, `jwks_reachable`, `jwks_keys`, `keys_cache`,
     /// `client_secrets`.
     pub name: String,
+    /// The federated credential a JWKS check is about (each credential's keys are checked on their own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
     pub ok: bool,
     /// True when the check did not apply (e.g. JWKS checks for a secrets-only client); `ok` is then true.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -27,9 +30,16 @@ impl Check {
         Self::new(name, true, true, detail)
     }
 
+    /// The same check, about this credential.
+    pub fn for_credential(mut self, credential_id: &str) -> Self {
+        self.credential_id = Some(credential_id.to_owned());
+        self
+    }
+
     fn new(name: &str, ok: bool, skipped: bool, detail: impl Into<String>) -> Self {
         Self {
             name: name.to_owned(),
+            credential_id: None,
             ok,
             skipped,
             detail: detail.into(),

@@ -1,8 +1,10 @@
 //! Registrations: `POST /clients` ([`NewClient`] → [`Client`]), `GET /clients` ([`ClientPage`]),
 //! `GET|PATCH|DELETE /clients/{id}` ([`ClientUpdate`], [`Deleted`]), `POST /clients/{id}/revoke-tokens`
-//! ([`TokensRevoked`]).
+//! ([`TokensRevoked`]). A registration's federated credentials also have their own resource: [`crate::credential`].
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::credential::{CredentialSettings, FederatedCredential};
 
 /// A client secret as the admin API lists it: never the value, never the hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,12 +26,9 @@ pub struct Client {
     pub tenant_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    pub issuer: String,
-    pub jwks_uri: String,
-    pub subject: String,
-    pub audience: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_tid: Option<String>,
+    /// The workload identities whose assertions are accepted (none for a secrets-only client).
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
     pub scopes: Vec<String>,
     pub token_lifetime_seconds: u32,
     pub allowed_algorithms: Vec<String>,
@@ -51,6 +50,10 @@ pub struct Client {
     pub events_jwks_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<ClientEvents>,
+    /// Values that were accepted but look like copy mistakes, each naming its field; only in the answer to the
+    /// request that stored them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// How a registration receives change events: the data level (`ids`, `notice`, `full`) and an optional RFC 8935
@@ -74,12 +77,17 @@ pub struct ClientPage {
 
 /// The settings of a registration an ISV chooses, as creating ([`NewClient`]) and changing ([`ClientUpdate`]) a
 /// registration send them. Absent means "the default" on create and "unchanged" on update.
+///
+/// The trust comes either as the single-credential shorthand (`issuer`, `jwks_uri`, `subject`, `audience` and/or
+/// `audiences`, `expected_tid`) or as `federated_credentials`, never both. On update the shorthand changes the one
+/// credential of a registration that has exactly one, and `federated_credentials` replaces them all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClientSettings {
-    /// Exact `iss` of the assertions. On update only for a secrets-only client that has no issuer yet (the issuer
-    /// of a federated client never changes).
+    /// Exact `iss` of the assertions. On update only for a registration without credentials (a credential's issuer
+    /// never changes: add a credential with the new issuer instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
+    /// May be left out for an Entra issuer: it is discovered from the issuer's OpenID configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
     /// Exact `sub` of the assertions.
@@ -88,14 +96,20 @@ pub struct ClientSettings {
     /// Exact `aud` of the assertions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audience: Option<String>,
+    /// More accepted `aud` values, each exact (with `audience`, if given, first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audiences: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_tid: Option<String>,
+    /// Several credentials, instead of the shorthand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_credentials: Option<Vec<CredentialSettings>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_lifetime_seconds: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected_tid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_algorithms: Option<Vec<String>>,
     /// Whether `client_assertion` (Workload Identity Federation) is accepted.
@@ -117,10 +131,12 @@ impl ClientSettings {
             ("jwks_uri", self.jwks_uri.is_some()),
             ("subject", self.subject.is_some()),
             ("audience", self.audience.is_some()),
+            ("audiences", self.audiences.is_some()),
+            ("expected_tid", self.expected_tid.is_some()),
+            ("federated_credentials", self.federated_credentials.is_some()),
             ("display_name", self.display_name.is_some()),
             ("scopes", self.scopes.is_some()),
             ("token_lifetime_seconds", self.token_lifetime_seconds.is_some()),
-            ("expected_tid", self.expected_tid.is_some()),
             ("allowed_algorithms", self.allowed_algorithms.is_some()),
             ("wif_enabled", self.wif_enabled.is_some()),
             ("secrets_enabled", self.secrets_enabled.is_some()),
@@ -194,6 +210,18 @@ mod tests {
         assert!(err.to_string().contains("unknown field `surprise`"), "{err}");
         let err = serde_json::from_str::<ClientUpdate>(r#"{"version":1,"tenant_id":"t"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `tenant_id`"), "{err}");
+        let err = serde_json::from_str::<NewClient>(r#"{"federated_credentials":[{"issuer":"x","expectedTid":"t"}]}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown field `expectedTid`"), "{err}");
+        let both: NewClient =
+            serde_json::from_str(r#"{"issuer":"i","audiences":["a","b"],"federated_credentials":[{"subject":"s"}]}"#)
+                .unwrap();
+        assert_eq!(both.settings.issuer.as_deref(), Some("i"));
+        assert_eq!(both.settings.audiences, Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(
+            both.settings.federated_credentials.unwrap()[0].subject.as_deref(),
+            Some("s")
+        );
         let created: NewClient = serde_json::from_str(r#"{"tenant_id":"t","token_lifetime_seconds":7200}"#).unwrap();
         assert_eq!(created.tenant_id.as_deref(), Some("t"));
         assert_eq!(created.settings.token_lifetime_seconds, Some(7200));

@@ -3,6 +3,8 @@
 //! AWS dependency.
 //!
 //! - [`client`]: registrations (`/clients…`): what a registration looks like, what creating and changing one sends.
+//! - [`credential`]: a registration's federated credentials and their audiences (`/clients/{id}/credentials…`), and
+//!   the one-off trust-marker migration (`/migrations/trust-markers`).
 //! - [`secret`]: client secrets (`/clients/{id}/secrets…`).
 //! - [`check`]: the connection test (`/clients/{id}/test`).
 //! - [`push`]: RFC 8935 push delivery state and redelivery (`/clients/{id}/push…`).
@@ -14,6 +16,7 @@
 pub mod audit;
 pub mod check;
 pub mod client;
+pub mod credential;
 pub mod push;
 pub mod secret;
 
@@ -21,6 +24,10 @@ pub use audit::{AuditCategory, AuditEvent, AuditFilter, AuditPage};
 pub use check::{Check, ConnectionReport};
 pub use client::{
     Client, ClientEvents, ClientPage, ClientSettings, ClientUpdate, Deleted, NewClient, SecretInfo, TokensRevoked,
+};
+pub use credential::{
+    AudienceChange, CredentialChange, CredentialList, CredentialRemoved, CredentialSettings, CredentialUpdate,
+    FederatedCredential, MarkerConflict, MarkerMigration,
 };
 pub use push::PushStatus;
 pub use secret::{CreatedSecret, NewSecret, RevokedSecret, SecretList};

@@ -45,6 +45,9 @@ pub enum Command {
     Secrets(SecretsCommand),
     /// Query the audit trail of a tenant or a client.
     Audit(AuditArgs),
+    /// One-off data migrations after an upgrade.
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
     /// The customer portal: which Entra tenant is which customer account.
     #[command(subcommand)]
     TenantLinks(crate::portal::LinksCommand),
@@ -66,21 +69,30 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand)]
+pub enum MigrateCommand {
+    /// Give registrations stored before federated credentials their trust uniqueness markers (idempotent). Until
+    /// then they are found only by client_id, and nothing stops another registration from claiming their trust.
+    TrustMarkers,
+}
+
 #[derive(Args)]
 pub struct RegistrationFields {
     /// Exact `iss`: https://sts.windows.net/<tid>/ (v1) or https://login.microsoftonline.com/<tid>/v2.0 (v2).
     /// Required on create unless --wif-enabled false; on update only for a secrets-only client turning WIF on.
     #[arg(long)]
     pub issuer: Option<String>,
-    /// JWKS URL of the customer's tenant (https://login.microsoftonline.com/<tid>/discovery/keys).
+    /// JWKS URL of the customer's tenant (https://login.microsoftonline.com/<tid>/discovery/keys). May be left
+    /// out for an Entra issuer: it is then discovered from the issuer's OpenID configuration.
     #[arg(long)]
     pub jwks_uri: Option<String>,
     /// Exact `sub` of the assertions: the workload identity's object id.
     #[arg(long)]
     pub subject: Option<String>,
-    /// Exact `aud` of the assertions (api://<appid>).
-    #[arg(long)]
-    pub audience: Option<String>,
+    /// Exact `aud` of the assertions (api://<appid>); repeat for every form Entra may send (e.g. also the bare
+    /// app id, or api://<appid>/<host>). On update the list replaces the credential's audiences.
+    #[arg(long = "audience", value_name = "AUD")]
+    pub audiences: Vec<String>,
     #[arg(long)]
     pub display_name: Option<String>,
     /// Allowed scope (repeat): scim, scim.read, scim.readwrite, events.read. Default on create: the three SCIM scopes.
@@ -113,11 +125,14 @@ impl RegistrationFields {
     /// The settings these options set (a repeatable option given no value is not set).
     pub fn settings(self) -> ClientSettings {
         let non_empty = |values: Vec<String>| (!values.is_empty()).then_some(values);
+        let (audience, audiences) = audience_fields(self.audiences);
         ClientSettings {
             issuer: self.issuer,
             jwks_uri: self.jwks_uri,
             subject: self.subject,
-            audience: self.audience,
+            audience,
+            audiences,
+            federated_credentials: None,
             display_name: self.display_name,
             scopes: non_empty(self.scopes),
             token_lifetime_seconds: self.token_lifetime,
@@ -131,6 +146,95 @@ impl RegistrationFields {
             }),
         }
     }
+}
+
+/// One `--audience` travels as `audience`, several as `audiences` (the API accepts both).
+pub fn audience_fields(mut values: Vec<String>) -> (Option<String>, Option<Vec<String>>) {
+    match values.len() {
+        0 => (None, None),
+        1 => (values.pop(), None),
+        _ => (None, Some(values)),
+    }
+}
+
+/// One federated credential's values.
+#[derive(Args)]
+pub struct CredentialFields {
+    /// Exact `iss` of the identity's tokens.
+    #[arg(long)]
+    pub issuer: String,
+    /// Left out for an Entra issuer: discovered from its OpenID configuration.
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Exact `sub`: the workload identity's object id.
+    #[arg(long)]
+    pub subject: String,
+    /// Exact `aud` (repeat for several).
+    #[arg(long = "audience", value_name = "AUD", required = true)]
+    pub audiences: Vec<String>,
+    /// Exact `tid` claim (default: the tenant GUID in an Entra issuer).
+    #[arg(long)]
+    pub expected_tid: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum CredentialsCommand {
+    /// The registration's federated credentials.
+    List {
+        client_id: String,
+    },
+    Get {
+        client_id: String,
+        credential_id: String,
+    },
+    /// Trust another workload identity (e.g. the v2 issuer of the same identity, or a new identity) beside the
+    /// current ones: the first step of a rotation without downtime.
+    Add {
+        client_id: String,
+        #[command(flatten)]
+        fields: CredentialFields,
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// Change a credential's JWKS URL, audiences (the list replaces them) or expected tid.
+    Update {
+        client_id: String,
+        credential_id: String,
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        #[arg(long = "audience", value_name = "AUD")]
+        audiences: Vec<String>,
+        #[arg(long)]
+        expected_tid: Option<String>,
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// Stop trusting a credential (after the audit trail shows Entra using its replacement).
+    Remove {
+        client_id: String,
+        credential_id: String,
+        #[arg(long)]
+        version: Option<u64>,
+        /// Confirm: assertions of this identity are refused from now on.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Accept one more `aud` value from a credential.
+    AddAudience {
+        client_id: String,
+        credential_id: String,
+        audience: String,
+        #[arg(long)]
+        version: Option<u64>,
+    },
+    /// Stop accepting one `aud` value (a credential keeps at least one).
+    RemoveAudience {
+        client_id: String,
+        credential_id: String,
+        audience: String,
+        #[arg(long)]
+        version: Option<u64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,7 +295,8 @@ pub enum ClientsCommand {
     RevokeTokens {
         client_id: String,
     },
-    /// Run the checks Entra's Test Connection depends on (registration, JWKS, keys, cache, secrets).
+    /// Run the checks Entra's Test Connection depends on (registration, each credential's JWKS, keys and cache,
+    /// secrets).
     Test {
         client_id: String,
     },
@@ -203,6 +308,9 @@ pub enum ClientsCommand {
     Redeliver {
         client_id: String,
     },
+    /// A registration's federated credentials and their audiences.
+    #[command(subcommand)]
+    Credentials(CredentialsCommand),
 }
 
 #[derive(Subcommand)]

@@ -12,8 +12,9 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
 use wif_admin_api::{
-    AuditFilter, AuditPage, Client, ClientPage, ClientUpdate, ConnectionReport, CreatedSecret, Deleted, NewClient,
-    NewSecret, PushStatus, RevokedSecret, SecretList, TokensRevoked,
+    AudienceChange, AuditFilter, AuditPage, Client, ClientPage, ClientUpdate, ConnectionReport, CreatedSecret,
+    CredentialChange, CredentialList, CredentialRemoved, CredentialSettings, CredentialUpdate, Deleted,
+    FederatedCredential, MarkerMigration, NewClient, NewSecret, PushStatus, RevokedSecret, SecretList, TokensRevoked,
 };
 
 use crate::error::ClientError;
@@ -318,6 +319,80 @@ impl AdminClient {
         let query = revoke_secret_query(version, revoke_tokens);
         let segments = ["clients", client_id, "secrets", secret_id];
         self.fetch(Method::DELETE, &segments, &query, Self::NO_BODY).await
+    }
+
+    pub async fn list_credentials(&self, client_id: &str) -> Result<Reply<CredentialList>, ClientError> {
+        let segments = ["clients", client_id, "credentials"];
+        self.fetch(Method::GET, &segments, &[], Self::NO_BODY).await
+    }
+
+    pub async fn get_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+    ) -> Result<Reply<FederatedCredential>, ClientError> {
+        let segments = ["clients", client_id, "credentials", credential_id];
+        self.fetch(Method::GET, &segments, &[], Self::NO_BODY).await
+    }
+
+    pub async fn add_credential(
+        &self,
+        client_id: &str,
+        credential: &CredentialSettings,
+        version: Option<u64>,
+    ) -> Result<Reply<CredentialChange>, ClientError> {
+        let segments = ["clients", client_id, "credentials"];
+        self.fetch(Method::POST, &segments, &version_query(version), Some(credential))
+            .await
+    }
+
+    pub async fn update_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        update: &CredentialUpdate,
+    ) -> Result<Reply<CredentialChange>, ClientError> {
+        let segments = ["clients", client_id, "credentials", credential_id];
+        self.fetch(Method::PATCH, &segments, &[], Some(update)).await
+    }
+
+    pub async fn remove_credential(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        version: Option<u64>,
+    ) -> Result<Reply<CredentialRemoved>, ClientError> {
+        let segments = ["clients", client_id, "credentials", credential_id];
+        self.fetch(Method::DELETE, &segments, &version_query(version), Self::NO_BODY)
+            .await
+    }
+
+    pub async fn add_audience(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        change: &AudienceChange,
+    ) -> Result<Reply<CredentialChange>, ClientError> {
+        let segments = ["clients", client_id, "credentials", credential_id, "audiences"];
+        self.fetch(Method::POST, &segments, &[], Some(change)).await
+    }
+
+    pub async fn remove_audience(
+        &self,
+        client_id: &str,
+        credential_id: &str,
+        audience: &str,
+        version: Option<u64>,
+    ) -> Result<Reply<CredentialChange>, ClientError> {
+        let segments = ["clients", client_id, "credentials", credential_id, "audiences"];
+        let mut query = version_query(version);
+        query.push(("audience", audience.to_owned()));
+        self.fetch(Method::DELETE, &segments, &query, Self::NO_BODY).await
+    }
+
+    pub async fn migrate_trust_markers(&self) -> Result<Reply<MarkerMigration>, ClientError> {
+        let segments = ["migrations", "trust-markers"];
+        self.fetch(Method::POST, &segments, &[], Self::NO_BODY).await
     }
 
     pub async fn audit(&self, filter: &AuditFilter) -> Result<Reply<AuditPage>, ClientError> {

@@ -6,8 +6,8 @@ use serde_json::Value;
 use wif_admin_client::model::{AuditFilter, AuditPage, ClientPage, ClientSettings, ClientUpdate, NewClient, NewSecret};
 use wif_admin_client::{AdminClient, AdminTarget, ClientError, CredentialSource, Reply, exit};
 
-use crate::cli::{AuditArgs, Cli, ClientsCommand, Command, RegistrationFields, SecretsCommand};
-use crate::output;
+use crate::cli::{AuditArgs, Cli, ClientsCommand, Command, MigrateCommand, RegistrationFields, SecretsCommand};
+use crate::{credentials, output};
 
 /// At most this many pages are followed by `--all` (a guard against a server that never stops paging).
 const MAX_PAGES: usize = 1000;
@@ -56,6 +56,14 @@ pub async fn run(cli: Cli) -> Result<Outcome, ClientError> {
         Command::Clients(command) => clients(&client, command).await,
         Command::Secrets(command) => secrets(&client, command).await,
         Command::Audit(args) => audit(&client, args).await,
+        Command::Migrate(MigrateCommand::TrustMarkers) => {
+            let reply = client.migrate_trust_markers().await?;
+            let mut outcome = Outcome::new(reply.json, output::migration(&reply.value));
+            if !reply.value.conflicts.is_empty() {
+                outcome.exit = exit::API;
+            }
+            Ok(outcome)
+        }
         Command::TenantLinks(command) => crate::portal::links(&client, command).await,
         Command::Invitations(command) => crate::portal::invitations(&client, command).await,
         Command::PortalCertificate { .. } => Err(ClientError::Usage("handled above".into())),
@@ -118,6 +126,7 @@ async fn clients(client: &AdminClient, command: ClientsCommand) -> Result<Outcom
             let reply = client.redeliver(&client_id).await?;
             Ok(Outcome::new(reply.json, output::push(&reply.value)))
         }
+        ClientsCommand::Credentials(command) => credentials::run(client, command).await,
         ClientsCommand::Test { client_id } => {
             let reply = client.test_client(&client_id).await?;
             let mut outcome = Outcome::new(reply.json, output::report(&reply.value));
@@ -135,13 +144,12 @@ async fn create(
     fields: RegistrationFields,
 ) -> Result<Outcome, ClientError> {
     // A secrets-only client (--wif-enabled false) has no federation values; the server checks that they come all
-    // together or not at all.
+    // together or not at all. The JWKS URL of an Entra issuer is discovered when left out.
     let federated = fields.wif_enabled != Some(false);
     let missing: Vec<&str> = [
         ("--issuer", fields.issuer.is_none()),
-        ("--jwks-uri", fields.jwks_uri.is_none()),
         ("--subject", fields.subject.is_none()),
-        ("--audience", fields.audience.is_none()),
+        ("--audience", fields.audiences.is_empty()),
     ]
     .iter()
     .filter(|(_, missing)| *missing && federated)

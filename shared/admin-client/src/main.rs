@@ -6,6 +6,7 @@
 
 mod cli;
 mod commands;
+mod credentials;
 mod output;
 mod portal;
 

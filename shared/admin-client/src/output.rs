@@ -5,7 +5,10 @@
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 
-use wif_admin_client::model::{AuditEvent, Client, ConnectionReport, CreatedSecret, PushStatus, SecretList};
+use wif_admin_client::model::{
+    AuditEvent, Client, ConnectionReport, CreatedSecret, CredentialChange, CredentialList, FederatedCredential,
+    MarkerMigration, PushStatus, SecretList,
+};
 
 pub enum View {
     // Boxed: a Table is large and most views are built once and printed once.
@@ -109,11 +112,12 @@ pub fn client(client: &Client) -> View {
     row("display_name", client.display_name.clone().unwrap_or_default());
     row("enabled", yes_no(client.enabled).into());
     row("auth methods", methods(client));
-    row("issuer", client.issuer.clone());
-    row("jwks_uri", client.jwks_uri.clone());
-    row("subject", client.subject.clone());
-    row("audience", client.audience.clone());
-    row("expected_tid", client.expected_tid.clone().unwrap_or_default());
+    for credential in &client.federated_credentials {
+        row(
+            &format!("credential {}", credential.credential_id),
+            credential_lines(credential),
+        );
+    }
     row("scopes", client.scopes.join(" "));
     row("token lifetime", format!("{} s", client.token_lifetime_seconds));
     row("algorithms", client.allowed_algorithms.join(" "));
@@ -140,7 +144,104 @@ pub fn client(client: &Client) -> View {
     keep_whole(&mut t, &[0]);
     View::Table {
         table: Box::new(t),
-        notes: Vec::new(),
+        notes: warning_notes(&client.warnings),
+    }
+}
+
+fn warning_notes(warnings: &[String]) -> Vec<String> {
+    warnings.iter().map(|warning| format!("warning: {warning}")).collect()
+}
+
+/// A credential's values, one per line (they are what a customer compares with Entra's page).
+fn credential_lines(credential: &FederatedCredential) -> String {
+    let mut lines = vec![
+        format!("issuer   {}", credential.issuer),
+        format!("subject  {}", credential.subject),
+        format!("audience {}", credential.audiences.join(" | ")),
+        format!("jwks_uri {}", credential.jwks_uri),
+    ];
+    if let Some(tid) = &credential.expected_tid {
+        lines.push(format!("tid      {tid}"));
+    }
+    lines.join("\n")
+}
+
+pub fn credential(credential: &FederatedCredential, warnings: &[String]) -> View {
+    let mut t = table(&["field", "value"]);
+    t.add_row(vec!["credential_id".to_owned(), credential.credential_id.clone()]);
+    t.add_row(vec!["issuer".to_owned(), credential.issuer.clone()]);
+    t.add_row(vec!["subject".to_owned(), credential.subject.clone()]);
+    t.add_row(vec!["audiences".to_owned(), credential.audiences.join("\n")]);
+    t.add_row(vec!["jwks_uri".to_owned(), credential.jwks_uri.clone()]);
+    t.add_row(vec![
+        "expected_tid".to_owned(),
+        credential.expected_tid.clone().unwrap_or_default(),
+    ]);
+    t.add_row(vec!["created".to_owned(), time(credential.created_at)]);
+    t.add_row(vec!["updated".to_owned(), time(credential.updated_at)]);
+    keep_whole(&mut t, &[0]);
+    View::Table {
+        table: Box::new(t),
+        notes: warning_notes(warnings),
+    }
+}
+
+pub fn credential_change(change: &CredentialChange) -> View {
+    let mut view = credential(&change.credential, &change.warnings);
+    if let View::Table { notes, .. } = &mut view {
+        notes.push(format!(
+            "client {} is now at version {}",
+            change.client_id, change.version
+        ));
+    }
+    view
+}
+
+pub fn credential_list(list: &CredentialList) -> View {
+    let mut t = listing(&["credential_id", "issuer", "subject", "audiences", "jwks_uri"]);
+    for credential in &list.federated_credentials {
+        t.add_row(vec![
+            credential.credential_id.clone(),
+            credential.issuer.clone(),
+            credential.subject.clone(),
+            credential.audiences.join(" "),
+            credential.jwks_uri.clone(),
+        ]);
+    }
+    View::Table {
+        table: Box::new(t),
+        notes: vec![format!(
+            "{} credential(s) of client {} (version {})",
+            list.federated_credentials.len(),
+            list.client_id,
+            list.version
+        )],
+    }
+}
+
+pub fn migration(report: &MarkerMigration) -> View {
+    let mut t = listing(&["client_id", "issuer", "subject", "audience", "held by"]);
+    for conflict in &report.conflicts {
+        t.add_row(vec![
+            conflict.client_id.clone(),
+            conflict.issuer.clone(),
+            conflict.subject.clone(),
+            conflict.audience.clone(),
+            conflict.held_by.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut notes = vec![format!(
+        "{} registration(s) examined, {} migrated, {} left with a trust another registration holds",
+        report.examined,
+        report.migrated.len(),
+        report.conflicts.len()
+    )];
+    if !report.conflicts.is_empty() {
+        notes.push("decide which registration keeps each trust, change or delete the other, and run again".into());
+    }
+    View::Table {
+        table: Box::new(t),
+        notes,
     }
 }
 
@@ -187,7 +288,12 @@ pub fn client_list(clients: &[Client], next_cursor: Option<&str>) -> View {
             yes_no(client.enabled).into(),
             methods(client),
             client.version.to_string(),
-            client.issuer.clone(),
+            client
+                .federated_credentials
+                .iter()
+                .map(|credential| credential.issuer.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         ]);
     }
     let mut notes = vec![format!("{} client(s)", clients.len())];
@@ -206,7 +312,11 @@ pub fn report(report: &ConnectionReport) -> View {
             (false, true) => "ok",
             (false, false) => "FAILED",
         };
-        t.add_row(vec![check.name.clone(), result.into(), check.detail.clone()]);
+        let name = match &check.credential_id {
+            Some(credential) => format!("{} ({credential})", check.name),
+            None => check.name.clone(),
+        };
+        t.add_row(vec![name, result.into(), check.detail.clone()]);
     }
     keep_whole(&mut t, &[0, 1]);
     let failed = report.checks.iter().filter(|c| !c.ok).count();

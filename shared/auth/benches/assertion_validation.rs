@@ -39,7 +39,7 @@ fn main() {
     let registration = sample_registration("bench");
     let assertion = sign_jwt(&key, "RS256", &entra_like_claims(&registration, NOW));
     let fetcher = Arc::new(StaticJwksFetcher::default());
-    fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
+    fetcher.serve(&registration.federated_credentials[0].jwks_uri, &jwks_document(&[&key]));
     let cache = JwksCache::new(
         Arc::new(InMemoryKeyStore::default()),
         fetcher,
@@ -74,11 +74,17 @@ fn main() {
                     .algorithm_for(&registration)
                     .unwrap_or_else(|e| panic!("{e}"));
                 let key = cache
-                    .key(&registration.jwks_uri, unverified.kid())
+                    .key(&registration.federated_credentials[0].jwks_uri, unverified.kid())
                     .await
                     .unwrap_or_else(|e| panic!("{e}"));
                 let verified = unverified
-                    .verify(&registration, &key, &policy, NOW)
+                    .verify(
+                        &registration,
+                        &registration.federated_credentials[0],
+                        &key,
+                        &policy,
+                        NOW,
+                    )
                     .unwrap_or_else(|e| panic!("{e}"));
                 black_box(verified);
             }
@@ -114,9 +120,9 @@ fn main() {
     )
     .unwrap_or_else(|err| panic!("jsonwebtoken key: {err}"));
     let mut peer_validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-    peer_validation.set_issuer(&[registration.issuer.as_str()]);
-    peer_validation.set_audience(&[registration.audience.as_str()]);
-    peer_validation.sub = Some(registration.subject.clone());
+    peer_validation.set_issuer(&[registration.federated_credentials[0].issuer.as_str()]);
+    peer_validation.set_audience(&[registration.federated_credentials[0].audiences[0].as_str()]);
+    peer_validation.sub = Some(registration.federated_credentials[0].subject.clone());
     peer_validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     peer_validation.validate_exp = false;
     let peer = || {
@@ -149,7 +155,7 @@ fn main() {
             for _ in 0..ITERATIONS {
                 black_box(
                     cache
-                        .key(&registration.jwks_uri, black_box("k1"))
+                        .key(&registration.federated_credentials[0].jwks_uri, black_box("k1"))
                         .await
                         .unwrap_or_else(|e| panic!("{e}")),
                 );

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::registration::Registration;
+use crate::registration::{Registration, Trust};
 use crate::scope::Scope;
 
 /// The backing store could not answer (network, throttling, a malformed item). Callers map it to a 503/500-class
@@ -15,10 +15,12 @@ pub struct StoreUnavailable(pub String);
 /// Read access to registrations, as the token endpoint needs it.
 #[async_trait::async_trait]
 pub trait ClientLookup: Send + Sync {
+    /// Strongly consistent: a disabled or changed registration takes effect on the very next request.
     async fn get_client(&self, client_id: &str) -> Result<Option<Registration>, StoreUnavailable>;
-    /// Registrations whose issuer and subject equal these exactly (GSI on issuer+subject); used when a token request
-    /// carries an assertion but no `client_id`.
-    async fn find_by_issuer_subject(&self, issuer: &str, subject: &str) -> Result<Vec<Registration>, StoreUnavailable>;
+    /// The one registration that holds this (issuer, subject, audience), read through the trust's uniqueness marker
+    /// and then the registration itself, both strongly consistent; used when a token request carries an assertion
+    /// but no `client_id`.
+    async fn find_by_trust(&self, trust: &Trust) -> Result<Option<Registration>, StoreUnavailable>;
 }
 
 /// An issued access token as stored (Tokens table). Only the SHA-256 of the token is kept.
@@ -134,4 +136,7 @@ pub enum JwksFetchError {
 pub trait JwksFetcher: Send + Sync {
     /// Fetches `jwks_uri`, sending `If-None-Match: etag` when given.
     async fn fetch(&self, jwks_uri: &str, etag: Option<&str>) -> Result<JwksFetchOutcome, JwksFetchError>;
+    /// Fetches an OpenID configuration document (to discover a JWKS URL at registration), under the same policy
+    /// and limits as a JWKS.
+    async fn fetch_openid_configuration(&self, url: &str) -> Result<String, JwksFetchError>;
 }

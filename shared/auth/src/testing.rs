@@ -17,7 +17,7 @@ use crate::ports::{
     ClientLookup, JwksFetchError, JwksFetchOutcome, JwksFetcher, KeyStore, RateCounter, StoreUnavailable, StoredJwks,
     TokenRecord, TokenStore,
 };
-use crate::registration::Registration;
+use crate::registration::{FederatedCredential, Registration, Trust, credential_id};
 use crate::scope::Scope;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -32,17 +32,35 @@ fn outage(failing: &AtomicBool) -> Result<(), StoreUnavailable> {
     }
 }
 
-/// A registration with Entra-shaped values, for tests that need one.
+/// The Entra tenant of [`sample_registration`].
+pub const SAMPLE_TID: &str = "966ac572-f5b7-4bbe-aa88-c76419c0f851";
+
+/// A v2 credential of [`SAMPLE_TID`] with this subject, JWKS URL and audience.
+pub fn sample_credential(subject: &str, jwks_uri: &str, audience: &str) -> FederatedCredential {
+    let issuer = format!("https://login.microsoftonline.com/{SAMPLE_TID}/v2.0");
+    FederatedCredential {
+        credential_id: credential_id(&issuer, subject),
+        issuer,
+        jwks_uri: jwks_uri.to_owned(),
+        subject: subject.to_owned(),
+        audiences: vec![audience.to_owned()],
+        expected_tid: Some(SAMPLE_TID.to_owned()),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+/// A registration with one Entra-shaped credential, for tests that need one.
 pub fn sample_registration(client_id: &str) -> Registration {
     Registration {
         client_id: client_id.to_owned(),
         tenant_id: format!("tenant-{client_id}"),
         display_name: None,
-        issuer: "https://login.microsoftonline.com/966ac572-f5b7-4bbe-aa88-c76419c0f851/v2.0".to_owned(),
-        jwks_uri: format!("https://login.microsoftonline.com/{client_id}/discovery/v2.0/keys"),
-        subject: "fbd13a0e-0a74-477d-953a-9f4b520a0e8e".to_owned(),
-        audience: "api://wif-scim".to_owned(),
-        expected_tid: Some("966ac572-f5b7-4bbe-aa88-c76419c0f851".to_owned()),
+        federated_credentials: vec![sample_credential(
+            "fbd13a0e-0a74-477d-953a-9f4b520a0e8e",
+            &format!("https://login.microsoftonline.com/{client_id}/discovery/v2.0/keys"),
+            "api://wif-scim",
+        )],
         allowed_scopes: Scope::DEFAULT.to_vec(),
         token_lifetime_seconds: 3600,
         allowed_algorithms: vec!["RS256".to_owned()],
@@ -54,6 +72,7 @@ pub fn sample_registration(client_id: &str) -> Registration {
         version: 1,
         created_at: 0,
         updated_at: 0,
+        markers_pending: false,
     }
 }
 
@@ -80,13 +99,19 @@ impl ClientLookup for InMemoryClients {
         Ok(lock(&self.clients).get(client_id).cloned())
     }
 
-    async fn find_by_issuer_subject(&self, issuer: &str, subject: &str) -> Result<Vec<Registration>, StoreUnavailable> {
+    /// Like the marker lookup: the registration holding the trust. Two registrations holding one trust would be a
+    /// broken store; this one answers with none, so tests of the token service cannot rely on that state.
+    async fn find_by_trust(&self, trust: &Trust) -> Result<Option<Registration>, StoreUnavailable> {
         outage(&self.failing)?;
-        Ok(lock(&self.clients)
+        let holders: Vec<Registration> = lock(&self.clients)
             .values()
-            .filter(|r| r.issuer == issuer && r.subject == subject)
+            .filter(|registration| registration.trusts().contains(trust))
             .cloned()
-            .collect())
+            .collect();
+        Ok(match holders.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        })
     }
 }
 
@@ -265,6 +290,14 @@ impl JwksFetcher for StaticJwksFetcher {
             .cloned()
             .unwrap_or(Err(JwksFetchError::Status(404)))
     }
+
+    /// Served from the same answers as JWKS documents ([`StaticJwksFetcher::serve`] the configuration's URL).
+    async fn fetch_openid_configuration(&self, url: &str) -> Result<String, JwksFetchError> {
+        match self.fetch(url, None).await? {
+            JwksFetchOutcome::Fresh { body, .. } => Ok(body),
+            JwksFetchOutcome::NotModified { .. } => Err(JwksFetchError::Status(304)),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -440,12 +473,17 @@ pub fn sign_jwt(key: &TestKey, alg: &str, claims: &serde_json::Value) -> String 
 
 /// Claims an Entra v2 assertion for [`sample_registration`] carries, valid around `now`.
 pub fn entra_like_claims(registration: &Registration, now: i64) -> serde_json::Value {
+    credential_claims(&registration.federated_credentials[0], now)
+}
+
+/// Claims an Entra v2 assertion of this credential carries (its first audience), valid around `now`.
+pub fn credential_claims(credential: &FederatedCredential, now: i64) -> serde_json::Value {
     serde_json::json!({
-        "aud": registration.audience,
-        "iss": registration.issuer,
-        "sub": registration.subject,
-        "tid": registration.expected_tid,
-        "oid": registration.subject,
+        "aud": credential.audiences[0],
+        "iss": credential.issuer,
+        "sub": credential.subject,
+        "tid": credential.expected_tid,
+        "oid": credential.subject,
         "iat": now - 60,
         "nbf": now - 60,
         "exp": now + 3600,

@@ -11,7 +11,7 @@ use http::Method;
 use wif_auth::assertion::{AssertionPolicy, UnverifiedAssertion};
 use wif_auth::jwks::JwkSet;
 use wif_auth::jwks_cache::JwksCacheSettings;
-use wif_auth::registration::Registration;
+use wif_auth::registration::{Registration, credential_id};
 use wif_auth::service::{RequestContext, TokenPorts, TokenService, TokenSettings};
 use wif_auth::testing::*;
 use wif_common::FixedClock;
@@ -73,10 +73,12 @@ fn fixtures() -> Vec<Fixture> {
 
 fn registration_for(fixture: &Fixture, client_id: &str) -> Registration {
     let mut registration = sample_registration(client_id);
-    registration.issuer = fixture.issuer.to_owned();
-    registration.audience = fixture.audience.to_owned();
-    registration.subject = fixture.subject.to_owned();
-    registration.expected_tid = Some(fixture.tid.to_owned());
+    let credential = &mut registration.federated_credentials[0];
+    credential.credential_id = credential_id(fixture.issuer, fixture.subject);
+    credential.issuer = fixture.issuer.to_owned();
+    credential.audiences = vec![fixture.audience.to_owned()];
+    credential.subject = fixture.subject.to_owned();
+    credential.expected_tid = Some(fixture.tid.to_owned());
     registration
 }
 
@@ -88,7 +90,7 @@ async fn real_entra_tokens_validate_through_the_token_endpoint() {
         let fetcher = Arc::new(StaticJwksFetcher::default());
         let client_id = format!("entra-{index}");
         let registration = registration_for(fixture, &client_id);
-        fetcher.serve(&registration.jwks_uri, &fixture.jwks);
+        fetcher.serve(&registration.federated_credentials[0].jwks_uri, &fixture.jwks);
         clients.insert(registration);
         let service = TokenService::new(
             TokenPorts {
@@ -140,7 +142,13 @@ fn token_3_lifetime_needs_the_25_hour_default() {
     let key = keys.get_shared(assertion.kid()).unwrap();
     assert!(
         assertion
-            .verify(&registration, &key, &AssertionPolicy::default(), fixture.iat + 10)
+            .verify(
+                &registration,
+                &registration.federated_credentials[0],
+                &key,
+                &AssertionPolicy::default(),
+                fixture.iat + 10
+            )
             .is_ok()
     );
     let strict = AssertionPolicy {
@@ -148,7 +156,13 @@ fn token_3_lifetime_needs_the_25_hour_default() {
         ..AssertionPolicy::default()
     };
     let err = assertion
-        .verify(&registration, &key, &strict, fixture.iat + 10)
+        .verify(
+            &registration,
+            &registration.federated_credentials[0],
+            &key,
+            &strict,
+            fixture.iat + 10,
+        )
         .unwrap_err();
     assert_eq!(err.failure, wif_auth::assertion::AssertionFailure::LifetimeTooLong);
 }
@@ -163,16 +177,28 @@ fn pins_reject_real_tokens_for_the_wrong_registration() {
     let key = keys.get_shared(assertion.kid()).unwrap();
     let now = fixture.iat + 60;
     let mut wrong_tid = registration_for(fixture, "c");
-    wrong_tid.expected_tid = Some(all[0].tid.to_owned());
-    let err = assertion.verify(&wrong_tid, &key, &policy, now).unwrap_err();
+    wrong_tid.federated_credentials[0].expected_tid = Some(all[0].tid.to_owned());
+    let err = assertion
+        .verify(&wrong_tid, &wrong_tid.federated_credentials[0], &key, &policy, now)
+        .unwrap_err();
     assert_eq!(err.public_description, "assertion tid does not match the registration");
     let mut with_slash = registration_for(fixture, "c");
-    with_slash.issuer = format!("{}/", fixture.issuer);
-    let err = assertion.verify(&with_slash, &key, &policy, now).unwrap_err();
+    with_slash.federated_credentials[0].issuer = format!("{}/", fixture.issuer);
+    let err = assertion
+        .verify(&with_slash, &with_slash.federated_credentials[0], &key, &policy, now)
+        .unwrap_err();
     assert_eq!(err.public_description, "assertion iss does not match the registration");
     let mut api_audience = registration_for(fixture, "c");
-    api_audience.audience = format!("api://{}", fixture.audience);
-    let err = assertion.verify(&api_audience, &key, &policy, now).unwrap_err();
+    api_audience.federated_credentials[0].audiences = vec![format!("api://{}", fixture.audience)];
+    let err = assertion
+        .verify(
+            &api_audience,
+            &api_audience.federated_credentials[0],
+            &key,
+            &policy,
+            now,
+        )
+        .unwrap_err();
     assert_eq!(err.public_description, "assertion aud does not match the registration");
     // token_2 verifies only with its own key, not with token_4's JWKS.
     let other = UnverifiedAssertion::parse(&all[0].token, &policy).unwrap();
@@ -189,7 +215,17 @@ fn any_one_byte_change_is_rejected() {
         let now = fixture.iat + 60;
         let original = UnverifiedAssertion::parse(&fixture.token, &policy).unwrap();
         let key = keys.get_shared(original.kid()).unwrap();
-        assert!(original.verify(&registration, &key, &policy, now).is_ok());
+        assert!(
+            original
+                .verify(
+                    &registration,
+                    &registration.federated_credentials[0],
+                    &key,
+                    &policy,
+                    now
+                )
+                .is_ok()
+        );
         let bytes = fixture.token.as_bytes();
         let mut per_segment = [0usize; 3];
         let mut segment = 0;
@@ -210,7 +246,15 @@ fn any_one_byte_change_is_rejected() {
                 .and_then(|assertion| {
                     // A changed kid would select another key; use whatever key the mutated header names.
                     let key = keys.get_shared(assertion.kid())?;
-                    assertion.verify(&registration, &key, &policy, now).ok()
+                    assertion
+                        .verify(
+                            &registration,
+                            &registration.federated_credentials[0],
+                            &key,
+                            &policy,
+                            now,
+                        )
+                        .ok()
                 })
                 .is_some();
             assert!(!accepted, "change at byte {position} was accepted");

@@ -31,8 +31,10 @@ async fn a_key_used_right_after_an_unrelated_jwks_fetch_gets_503_then_a_token() 
 
     // Two seconds later Entra publishes a new key and signs with it at once.
     let rotated = TestKey::rsa("k2");
-    h.fetcher
-        .serve(&h.registration.jwks_uri, &jwks_document(&[&h.key, &rotated]));
+    h.fetcher.serve(
+        &h.registration.federated_credentials[0].jwks_uri,
+        &jwks_document(&[&h.key, &rotated]),
+    );
     h.clock.advance(2);
     let assertion = sign_jwt(&rotated, "RS256", &h.claims());
     for (advance, retry_after) in [(0, "58"), (30, "28"), (27, "1")] {

@@ -42,8 +42,10 @@ async fn logs_never_contain_credentials() {
     let foreign = sign_jwt(&TestKey::rsa("k1"), "RS256", &h.claims());
     let _ = h.post_assertion(&foreign).await;
     let _ = h.post_assertion("not.a.jwt").await;
-    h.fetcher
-        .answer(&h.registration.jwks_uri, Err(wif_auth::ports::JwksFetchError::Timeout));
+    h.fetcher.answer(
+        &h.registration.federated_credentials[0].jwks_uri,
+        Err(wif_auth::ports::JwksFetchError::Timeout),
+    );
     h.clock.advance(120);
     let _ = h
         .post_assertion(&sign_jwt(&TestKey::rsa("k7"), "RS256", &h.claims()))

@@ -68,8 +68,14 @@ fn parsers_never_panic() {
         let mutated = rng.mutate(jwt.as_bytes());
         let text = String::from_utf8_lossy(&mutated);
         if let Ok(assertion) = UnverifiedAssertion::parse(&text, &policy) {
-            let _ = assertion.unverified_issuer_subject();
-            let _ = assertion.verify(&registration, &verifying, &policy, 1_750_000_000);
+            let _ = assertion.unverified_ids();
+            let _ = assertion.verify(
+                &registration,
+                &registration.federated_credentials[0],
+                &verifying,
+                &policy,
+                1_750_000_000,
+            );
         }
         let _ = JwkSet::parse(&String::from_utf8_lossy(&rng.mutate(jwks.as_bytes())));
         let body = rng.mutate(form.as_bytes());
@@ -113,7 +119,13 @@ fn signed_but_mangled_headers_and_claims_never_panic() {
         if let Ok(assertion) = UnverifiedAssertion::parse(&jwt, &policy)
             && assertion.kid() == "k1"
             && assertion
-                .verify(&registration, &verifying, &policy, 1_750_000_000)
+                .verify(
+                    &registration,
+                    &registration.federated_credentials[0],
+                    &verifying,
+                    &policy,
+                    1_750_000_000,
+                )
                 .is_ok()
         {
             accepted += 1;

@@ -62,17 +62,21 @@ async fn absent_scope_grants_every_allowed_scope_and_lifetime_follows_the_regist
 }
 
 #[tokio::test]
-async fn registration_found_by_issuer_and_subject_without_client_id() {
+async fn registration_found_by_its_trust_without_client_id() {
     let h = Harness::new();
     let response = h.post(&assertion_form(None, &h.assertion(), Some("scim.read"))).await;
     assert_eq!(response.status(), 200, "{}", response.body());
-    // A second registration for the same identity makes the lookup ambiguous.
-    let mut twin = sample_registration("c2");
-    twin.issuer = h.registration.issuer.clone();
-    twin.subject = h.registration.subject.clone();
-    h.clients.insert(twin);
-    let response = h.post(&assertion_form(None, &h.assertion(), None)).await;
-    h.assert_refused(&response, "send client_id");
+    // The audience is part of the trust: an audience nobody registered finds nothing.
+    let other_audience = h.assertion_with(|claims| {
+        claims.insert("aud".into(), "api://unregistered".into());
+    });
+    let response = h.post(&assertion_form(None, &other_audience, None)).await;
+    h.assert_refused(
+        &response,
+        "send client_id, or an assertion whose iss, sub and aud identify",
+    );
+    let reason = h.audit.last().unwrap().reason.unwrap();
+    assert!(reason.contains("aud \"api://unregistered\""), "{reason}");
 }
 
 #[tokio::test]
@@ -162,7 +166,7 @@ async fn embedded_keys_and_key_urls_are_never_used_or_fetched() {
         h.fetcher
             .fetched_urls()
             .iter()
-            .all(|url| *url == h.registration.jwks_uri)
+            .all(|url| *url == h.registration.federated_credentials[0].jwks_uri)
     );
     let event = h.audit.last().unwrap();
     assert_eq!(
@@ -250,12 +254,22 @@ async fn pinned_claims_must_match_exactly() {
             &h.post_assertion(&assertion).await,
             &format!("assertion {claim} does not match the registration"),
         );
+        // The audit record keeps the value actually received (verified), and the full reason.
         let event = h.audit.last().unwrap();
-        assert!(event.reason.unwrap().contains("does not equal the registered"));
+        let received = h.claims()[claim].as_str().unwrap().to_owned() + "x";
+        assert_eq!(event.details[claim], received.as_str(), "{claim}");
+        let reason = event.reason.unwrap();
+        assert!(
+            reason.contains("does not equal the registered") || reason.contains("is none of the audiences"),
+            "{reason}"
+        );
     }
     // Case matters: GUIDs and URLs are compared as strings.
     let assertion = h.assertion_with(|claims| {
-        claims.insert("sub".into(), h.registration.subject.to_uppercase().into());
+        claims.insert(
+            "sub".into(),
+            h.registration.federated_credentials[0].subject.to_uppercase().into(),
+        );
     });
     h.assert_refused(&h.post_assertion(&assertion).await, "assertion sub does not match");
 }
@@ -264,13 +278,16 @@ async fn pinned_claims_must_match_exactly() {
 async fn audience_arrays_must_hold_exactly_the_registered_audience() {
     let h = Harness::new();
     let single = h.assertion_with(|claims| {
-        claims.insert("aud".into(), serde_json::json!([h.registration.audience]));
+        claims.insert(
+            "aud".into(),
+            serde_json::json!([h.registration.federated_credentials[0].audiences[0]]),
+        );
     });
     assert_eq!(h.post_assertion(&single).await.status(), 200);
     let several = h.assertion_with(|claims| {
         claims.insert(
             "aud".into(),
-            serde_json::json!([h.registration.audience, "api://other"]),
+            serde_json::json!([h.registration.federated_credentials[0].audiences[0], "api://other"]),
         );
     });
     h.assert_refused(&h.post_assertion(&several).await, "exactly one audience");
@@ -280,14 +297,24 @@ async fn audience_arrays_must_hold_exactly_the_registered_audience() {
 async fn issuer_without_its_trailing_slash_is_a_mismatch() {
     let h = Harness::new();
     let mut registration = h.registration.clone();
-    registration.issuer = "https://sts.windows.net/966ac572-f5b7-4bbe-aa88-c76419c0f851/".into();
+    registration.federated_credentials[0].issuer =
+        "https://sts.windows.net/966ac572-f5b7-4bbe-aa88-c76419c0f851/".into();
     h.clients.insert(registration.clone());
     let good = h.assertion_with(|claims| {
-        claims.insert("iss".into(), registration.issuer.clone().into());
+        claims.insert(
+            "iss".into(),
+            registration.federated_credentials[0].issuer.clone().into(),
+        );
     });
     assert_eq!(h.post_assertion(&good).await.status(), 200);
     let trimmed = h.assertion_with(|claims| {
-        claims.insert("iss".into(), registration.issuer.trim_end_matches('/').into());
+        claims.insert(
+            "iss".into(),
+            registration.federated_credentials[0]
+                .issuer
+                .trim_end_matches('/')
+                .into(),
+        );
     });
     h.assert_refused(
         &h.post_assertion(&trimmed).await,
@@ -302,7 +329,8 @@ async fn another_tenants_key_is_not_accepted() {
     let other_kid = TestKey::rsa("k2");
     let other_same_kid = TestKey::rsa("k1");
     let c2 = sample_registration("c2");
-    h.fetcher.serve(&c2.jwks_uri, &jwks_document(&[&other_kid]));
+    h.fetcher
+        .serve(&c2.federated_credentials[0].jwks_uri, &jwks_document(&[&other_kid]));
     h.clients.insert(c2.clone());
     let c2_assertion = sign_jwt(&other_kid, "RS256", &entra_like_claims(&c2, NOW));
     // Valid for c2 ...
@@ -623,7 +651,8 @@ async fn ec_keys_work_when_allowed() {
     let ec = TestKey::ec256("ec1");
     let mut registration = sample_registration("c3");
     registration.allowed_algorithms = vec!["ES256".into()];
-    h.fetcher.serve(&registration.jwks_uri, &jwks_document(&[&ec]));
+    h.fetcher
+        .serve(&registration.federated_credentials[0].jwks_uri, &jwks_document(&[&ec]));
     h.clients.insert(registration.clone());
     let assertion = sign_jwt(&ec, "ES256", &entra_like_claims(&registration, NOW));
     assert_eq!(
@@ -699,7 +728,8 @@ async fn rate_limits_per_client_and_per_source() {
     });
     let other = TestKey::rsa("k9");
     let c2 = sample_registration("c2");
-    h.fetcher.serve(&c2.jwks_uri, &jwks_document(&[&other]));
+    h.fetcher
+        .serve(&c2.federated_credentials[0].jwks_uri, &jwks_document(&[&other]));
     h.clients.insert(c2.clone());
     let assertion = h.assertion();
     assert_eq!(h.post_assertion(&assertion).await.status(), 200);
@@ -754,8 +784,10 @@ async fn storage_outages_are_503_never_500() {
 #[tokio::test]
 async fn unreachable_jwks_is_503_when_nothing_is_cached() {
     let h = Harness::new();
-    h.fetcher
-        .answer(&h.registration.jwks_uri, Err(wif_auth::ports::JwksFetchError::Timeout));
+    h.fetcher.answer(
+        &h.registration.federated_credentials[0].jwks_uri,
+        Err(wif_auth::ports::JwksFetchError::Timeout),
+    );
     let response = h.post_assertion(&h.assertion()).await;
     let (status, error, _) = error_of(&response);
     assert_eq!((status, error.as_str()), (503, "temporarily_unavailable"));

@@ -1,4 +1,5 @@
-//! [`HttpJwksFetcher`]: the network side of the JWKS cache.
+//! [`HttpJwksFetcher`]: the network side of the JWKS cache, and of JWKS URL discovery at registration (an issuer's
+//! OpenID configuration is fetched under exactly the same rules).
 //!
 //! Every fetch re-applies the deployment's [`JwksUrlPolicy`] (https, allow-listed host; plain http to loopback
 //! only in local development), follows no redirect (a redirect is reported, so an allow-listed host cannot
@@ -94,24 +95,21 @@ impl HttpJwksFetcher {
     }
 }
 
-#[async_trait::async_trait]
-impl JwksFetcher for HttpJwksFetcher {
-    async fn fetch(&self, jwks_uri: &str, etag: Option<&str>) -> Result<JwksFetchOutcome, JwksFetchError> {
-        let url = self
+impl HttpJwksFetcher {
+    /// GET `url` under the policy (re-checked on every call), following no redirect: the response of a 200 or
+    /// 304, or the error of anything else.
+    async fn get(&self, url: &str, etag: Option<&str>) -> Result<reqwest::Response, JwksFetchError> {
+        let checked = self
             .policy
-            .check(jwks_uri)
-            .map_err(|err| JwksFetchError::Disallowed(format!("{jwks_uri}: {err}")))?;
-        let mut request = self.client.get(url).header(header::ACCEPT, "application/json");
+            .check(url)
+            .map_err(|err| JwksFetchError::Disallowed(format!("{url}: {err}")))?;
+        let mut request = self.client.get(checked).header(header::ACCEPT, "application/json");
         if let Some(etag) = etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }
-        let mut response = request.send().await.map_err(transport_error)?;
+        let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
-        let max_age = max_age(response.headers());
-        if status == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(JwksFetchOutcome::NotModified { max_age });
-        }
-        if status.is_redirection() {
+        if status.is_redirection() && status != reqwest::StatusCode::NOT_MODIFIED {
             let location = response
                 .headers()
                 .get(header::LOCATION)
@@ -122,18 +120,18 @@ impl JwksFetcher for HttpJwksFetcher {
                 .collect();
             return Err(JwksFetchError::Redirect(location));
         }
-        if status != reqwest::StatusCode::OK {
+        if status != reqwest::StatusCode::OK && status != reqwest::StatusCode::NOT_MODIFIED {
             return Err(JwksFetchError::Status(status.as_u16()));
         }
+        Ok(response)
+    }
+
+    /// The body as UTF-8, read only up to the size cap.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<String, JwksFetchError> {
         let limit = self.settings.max_bytes;
         if response.content_length().is_some_and(|length| length > limit as u64) {
             return Err(JwksFetchError::TooLarge { limit });
         }
-        let new_etag = response
-            .headers()
-            .get(header::ETAG)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if body.len() + chunk.len() > limit {
@@ -142,12 +140,37 @@ impl JwksFetcher for HttpJwksFetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        let body = String::from_utf8(body).map_err(|_| JwksFetchError::NotUtf8)?;
+        String::from_utf8(body).map_err(|_| JwksFetchError::NotUtf8)
+    }
+}
+
+#[async_trait::async_trait]
+impl JwksFetcher for HttpJwksFetcher {
+    async fn fetch(&self, jwks_uri: &str, etag: Option<&str>) -> Result<JwksFetchOutcome, JwksFetchError> {
+        let response = self.get(jwks_uri, etag).await?;
+        let max_age = max_age(response.headers());
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(JwksFetchOutcome::NotModified { max_age });
+        }
+        let new_etag = response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         Ok(JwksFetchOutcome::Fresh {
-            body,
+            body: self.read_body(response).await?,
             etag: new_etag,
             max_age,
         })
+    }
+
+    async fn fetch_openid_configuration(&self, url: &str) -> Result<String, JwksFetchError> {
+        let response = self.get(url, None).await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            // We sent no ETag: a 304 is a broken server.
+            return Err(JwksFetchError::Status(304));
+        }
+        self.read_body(response).await
     }
 }
 

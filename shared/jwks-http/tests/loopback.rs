@@ -317,6 +317,43 @@ async fn the_cache_keeps_the_last_good_set_when_the_server_turns_bad() {
     assert_eq!(cache.stats().fetches, 3);
 }
 
+#[tokio::test]
+async fn openid_configurations_are_fetched_under_the_same_rules() {
+    let document = r#"{"issuer":"https://login.microsoftonline.com/t/v2.0","jwks_uri":"https://login.microsoftonline.com/t/discovery/v2.0/keys"}"#;
+    let server = Server::start(vec![Reply::Bytes(response("200 OK", &[], document))]).await;
+    let url = server.url("/t/v2.0/.well-known/openid-configuration");
+    assert_eq!(
+        default_local().fetch_openid_configuration(&url).await.unwrap(),
+        document
+    );
+    let requests = server.requests.lock().unwrap().clone();
+    assert!(requests[0].starts_with("GET /t/v2.0/.well-known/openid-configuration HTTP/1.1"));
+    // No redirect, no other host, a size cap, an error status typed.
+    let target = server.url("/elsewhere");
+    server.set_replies(vec![Reply::Bytes(response("301 Moved", &[("Location", &target)], ""))]);
+    assert_eq!(
+        default_local().fetch_openid_configuration(&url).await.unwrap_err(),
+        JwksFetchError::Redirect(target)
+    );
+    server.set_replies(vec![Reply::Endless]);
+    let limit = 2048;
+    let err = local_fetcher(FetchSettings::from_timeout(Duration::from_secs(5), limit))
+        .fetch_openid_configuration(&url)
+        .await
+        .unwrap_err();
+    assert_eq!(err, JwksFetchError::TooLarge { limit });
+    server.set_replies(vec![Reply::Bytes(response("404 Not Found", &[], ""))]);
+    assert_eq!(
+        default_local().fetch_openid_configuration(&url).await.unwrap_err(),
+        JwksFetchError::Status(404)
+    );
+    let production = HttpJwksFetcher::new(JwksUrlPolicy::entra_only(), FetchSettings::default()).unwrap();
+    assert!(matches!(
+        production.fetch_openid_configuration(&url).await.unwrap_err(),
+        JwksFetchError::Disallowed(_)
+    ));
+}
+
 mod push {
     use super::*;
     use wif_auth::url_policy::PushUrlPolicy;

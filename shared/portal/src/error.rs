@@ -92,6 +92,8 @@ impl From<RegistryError> for PortalError {
             RegistryError::Invalid(text) => Self::Invalid(text),
             RegistryError::NotFound(_) => Self::NotFound("no such registration".into()),
             RegistryError::SecretNotFound { .. } => Self::NotFound("no such secret".into()),
+            RegistryError::CredentialNotFound { .. } => Self::NotFound("no such federated credential".into()),
+            RegistryError::AudienceNotFound { .. } => Self::NotFound("no such audience".into()),
             RegistryError::VersionConflict { .. } | RegistryError::Conflict(_) => Self::Conflict(err.to_string()),
             RegistryError::Unavailable(reason) => {
                 tracing::error!(error = %reason, "registry storage unavailable");

@@ -230,6 +230,7 @@ pub mod harness {
                 tokens: Arc::new(InMemoryTokenStore::default()),
                 audit: audit.clone(),
                 clock: clock.clone(),
+                fetcher: fetcher.clone(),
             },
             policy.clone(),
             PublicUrls {

@@ -9,6 +9,10 @@ pub enum RegistryError {
     NotFound(String),
     #[error("client {client_id:?} has no secret {secret_id:?}")]
     SecretNotFound { client_id: String, secret_id: String },
+    #[error("client {client_id:?} has no federated credential {credential_id:?}")]
+    CredentialNotFound { client_id: String, credential_id: String },
+    #[error("federated credential {credential_id:?} has no audience {audience:?}")]
+    AudienceNotFound { credential_id: String, audience: String },
     /// Optimistic concurrency: the registration changed since the caller read it.
     #[error("the registration was changed by someone else (expected version {expected}); read it again and retry")]
     VersionConflict { expected: u64 },
@@ -23,7 +27,10 @@ impl RegistryError {
     pub fn status(&self) -> u16 {
         match self {
             RegistryError::Invalid(_) => 400,
-            RegistryError::NotFound(_) | RegistryError::SecretNotFound { .. } => 404,
+            RegistryError::NotFound(_)
+            | RegistryError::SecretNotFound { .. }
+            | RegistryError::CredentialNotFound { .. }
+            | RegistryError::AudienceNotFound { .. } => 404,
             RegistryError::VersionConflict { .. } | RegistryError::Conflict(_) => 409,
             RegistryError::Unavailable(_) => 503,
         }
@@ -33,7 +40,10 @@ impl RegistryError {
     pub fn code(&self) -> &'static str {
         match self {
             RegistryError::Invalid(_) => "invalid_request",
-            RegistryError::NotFound(_) | RegistryError::SecretNotFound { .. } => "not_found",
+            RegistryError::NotFound(_)
+            | RegistryError::SecretNotFound { .. }
+            | RegistryError::CredentialNotFound { .. }
+            | RegistryError::AudienceNotFound { .. } => "not_found",
             RegistryError::VersionConflict { .. } => "version_conflict",
             RegistryError::Conflict(_) => "conflict",
             RegistryError::Unavailable(_) => "temporarily_unavailable",

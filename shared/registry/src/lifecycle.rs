@@ -54,9 +54,9 @@ impl RegistryService {
         Self::check_version(&current, expected_version)?;
         let deleted = self
             .store()
-            .delete(client_id, Some(current.version))
+            .delete(&current)
             .await
-            .map_err(|err| versioned_write_error(err, current.version))?;
+            .map_err(|err| versioned_write_error(err, &current))?;
         if !deleted {
             return Err(RegistryError::NotFound(client_id.to_owned()));
         }

@@ -1,64 +1,143 @@
-//! An in-memory [`RegistrationStore`] and audit trail with the same semantics as the DynamoDB one (conditional insert, versioned
-//! replace and delete, key-ordered pages), for unit tests (feature `test-support`).
+//! An in-memory [`RegistrationStore`] and audit trail with the same semantics as the DynamoDB one (conditional insert,
+//! versioned replace and delete, trust markers moved with each write, key-ordered pages), for unit tests (feature
+//! `test-support`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use wif_auth::ports::StoreUnavailable;
-use wif_auth::registration::Registration;
+use wif_auth::registration::{Registration, Trust};
 use wif_common::audit::{AuditError, AuditEvent, AuditSink};
 
 use crate::ports::{
     AuditLog, AuditPage, AuditQuery, AuditQueryError, ListError, RegistrationPage, RegistrationStore,
-    RegistrationWriteError,
+    RegistrationWriteError, TrustHolder,
 };
+
+/// A registration as the store holds it: written in today's shape, so its markers are no longer pending.
+fn stored(registration: &Registration) -> Registration {
+    Registration {
+        markers_pending: false,
+        ..registration.clone()
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct InMemoryRegistrations {
-    items: Mutex<BTreeMap<String, Registration>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    items: BTreeMap<String, Registration>,
+    /// Trust → the registration holding it.
+    markers: BTreeMap<Trust, TrustHolder>,
+}
+
+impl State {
+    /// Claims `trusts` for `registration`, or names the first one another registration holds (claiming nothing).
+    fn claim(&mut self, registration: &Registration, trusts: &[Trust]) -> Result<(), RegistrationWriteError> {
+        for trust in trusts {
+            if let Some(holder) = self.markers.get(trust)
+                && holder.client_id != registration.client_id
+            {
+                return Err(RegistrationWriteError::TrustTaken {
+                    trust: trust.clone(),
+                    holder: Some(holder.clone()),
+                });
+            }
+        }
+        for trust in trusts {
+            self.markers.insert(trust.clone(), holder_of(registration));
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, client_id: &str, trusts: &[Trust]) {
+        for trust in trusts {
+            if self
+                .markers
+                .get(trust)
+                .is_some_and(|holder| holder.client_id == client_id)
+            {
+                self.markers.remove(trust);
+            }
+        }
+    }
+}
+
+fn holder_of(registration: &Registration) -> TrustHolder {
+    TrustHolder {
+        client_id: registration.client_id.clone(),
+        tenant_id: registration.tenant_id.clone(),
+    }
 }
 
 impl InMemoryRegistrations {
-    fn items(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Registration>> {
-        self.items.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores `registration` as it is, without markers, the way an item written before trust markers existed was
+    /// stored (its next read says `markers_pending`).
+    pub fn insert_unmarked(&self, registration: &Registration) {
+        let mut stored = registration.clone();
+        stored.markers_pending = !stored.federated_credentials.is_empty();
+        self.state().items.insert(stored.client_id.clone(), stored);
+    }
+
+    /// Who holds `trust`, if anyone.
+    pub fn holder(&self, trust: &Trust) -> Option<String> {
+        self.state().markers.get(trust).map(|holder| holder.client_id.clone())
     }
 }
 
 #[async_trait::async_trait]
 impl RegistrationStore for InMemoryRegistrations {
     async fn insert(&self, registration: &Registration) -> Result<(), RegistrationWriteError> {
-        let mut items = self.items();
-        if items.contains_key(&registration.client_id) {
+        let mut state = self.state();
+        if state.items.contains_key(&registration.client_id) {
             return Err(RegistrationWriteError::AlreadyExists);
         }
-        items.insert(registration.client_id.clone(), registration.clone());
+        state.claim(registration, &registration.trusts())?;
+        state.items.insert(registration.client_id.clone(), stored(registration));
         Ok(())
     }
 
     async fn get(&self, client_id: &str) -> Result<Option<Registration>, StoreUnavailable> {
-        Ok(self.items().get(client_id).cloned())
+        Ok(self.state().items.get(client_id).cloned())
     }
 
-    async fn replace(&self, registration: &Registration, expected_version: u64) -> Result<(), RegistrationWriteError> {
-        let mut items = self.items();
-        match items.get(&registration.client_id) {
-            Some(current) if current.version == expected_version => {
-                items.insert(registration.client_id.clone(), registration.clone());
-                Ok(())
-            }
-            _ => Err(RegistrationWriteError::VersionConflict),
+    async fn replace(&self, current: &Registration, updated: &Registration) -> Result<(), RegistrationWriteError> {
+        let mut state = self.state();
+        match state.items.get(&current.client_id) {
+            Some(stored) if stored.version == current.version => {}
+            _ => return Err(RegistrationWriteError::VersionConflict),
         }
+        let before = if current.markers_pending {
+            Vec::new()
+        } else {
+            current.trusts()
+        };
+        let after = updated.trusts();
+        let gained: Vec<Trust> = after.iter().filter(|t| !before.contains(t)).cloned().collect();
+        let lost: Vec<Trust> = current.trusts().into_iter().filter(|t| !after.contains(t)).collect();
+        state.claim(updated, &gained)?;
+        state.release(&current.client_id, &lost);
+        state.items.insert(updated.client_id.clone(), stored(updated));
+        Ok(())
     }
 
-    async fn delete(&self, client_id: &str, expected_version: Option<u64>) -> Result<bool, RegistrationWriteError> {
-        let mut items = self.items();
-        match (items.get(client_id), expected_version) {
-            (None, _) => Ok(false),
-            (Some(current), Some(version)) if current.version != version => {
-                Err(RegistrationWriteError::VersionConflict)
-            }
-            _ => Ok(items.remove(client_id).is_some()),
+    async fn delete(&self, current: &Registration) -> Result<bool, RegistrationWriteError> {
+        let mut state = self.state();
+        match state.items.get(&current.client_id) {
+            None => return Ok(false),
+            Some(stored) if stored.version != current.version => return Err(RegistrationWriteError::VersionConflict),
+            Some(_) => {}
         }
+        state.items.remove(&current.client_id);
+        state.release(&current.client_id, &current.trusts());
+        Ok(true)
     }
 
     async fn list(
@@ -67,7 +146,8 @@ impl RegistrationStore for InMemoryRegistrations {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<RegistrationPage, ListError> {
-        let items = self.items();
+        let state = self.state();
+        let items = &state.items;
         let start = match cursor {
             None => None,
             Some(cursor) if items.contains_key(cursor) => Some(cursor.to_owned()),

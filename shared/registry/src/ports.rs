@@ -1,7 +1,7 @@
 //! Storage the registry needs. `wif-store`'s ClientRepository implements it over the Clients table.
 
 use wif_auth::ports::StoreUnavailable;
-use wif_auth::registration::Registration;
+use wif_auth::registration::{Registration, Trust};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegistrationWriteError {
@@ -9,8 +9,19 @@ pub enum RegistrationWriteError {
     AlreadyExists,
     #[error("version mismatch or registration gone")]
     VersionConflict,
+    /// Another registration holds this (issuer, subject, audience); `holder` is `None` when it could not be read
+    /// (it was removed meanwhile).
+    #[error("the trust is held by another registration")]
+    TrustTaken { trust: Trust, holder: Option<TrustHolder> },
     #[error(transparent)]
     Unavailable(#[from] StoreUnavailable),
+}
+
+/// The registration that holds a trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustHolder {
+    pub client_id: String,
+    pub tenant_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,14 +30,20 @@ pub struct RegistrationPage {
     pub next_cursor: Option<String>,
 }
 
+/// Registrations and the uniqueness markers of their trusts. Every write moves the markers in the same transaction
+/// as the registration: a trust is never claimed twice, and never left claimed by a registration that no longer
+/// has it.
 #[async_trait::async_trait]
 pub trait RegistrationStore: Send + Sync {
+    /// Stores a new registration with a marker per trust.
     async fn insert(&self, registration: &Registration) -> Result<(), RegistrationWriteError>;
+    /// Strongly consistent.
     async fn get(&self, client_id: &str) -> Result<Option<Registration>, StoreUnavailable>;
-    /// Replaces the registration only if its stored version is still `expected_version`.
-    async fn replace(&self, registration: &Registration, expected_version: u64) -> Result<(), RegistrationWriteError>;
-    /// Deletes; `Ok(false)` when there was nothing to delete.
-    async fn delete(&self, client_id: &str, expected_version: Option<u64>) -> Result<bool, RegistrationWriteError>;
+    /// Replaces `current` by `updated` only if the stored version is still `current.version`, adding the markers of
+    /// trusts `updated` gains (all of them when `current.markers_pending`) and removing those it loses.
+    async fn replace(&self, current: &Registration, updated: &Registration) -> Result<(), RegistrationWriteError>;
+    /// Deletes `current` (only at its version) and its markers; `Ok(false)` when there was nothing to delete.
+    async fn delete(&self, current: &Registration) -> Result<bool, RegistrationWriteError>;
     /// A page of registrations (of one tenant when given). `cursor` is opaque; a bad cursor is `Err(None)`-like
     /// invalid input, reported as [`ListError::InvalidCursor`].
     async fn list(

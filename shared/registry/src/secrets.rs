@@ -21,9 +21,6 @@ pub const MAX_SECRET_LIFETIME_DAYS: i64 = 1095;
 /// that lives for years is not.
 pub const DEFAULT_SECRET_LIFETIME_DAYS: i64 = MIN_SECRET_LIFETIME_DAYS;
 const MAX_DESCRIPTION_LEN: usize = 200;
-/// Read-modify-write attempts when the caller did not pin a version and someone else changed the registration
-/// between our read and our conditional write.
-const WRITE_ATTEMPTS: usize = 3;
 
 /// The token-endpoint authentication methods a registration accepts, in RFC 8414 names.
 pub fn auth_methods(registration: &Registration) -> Vec<&'static str> {
@@ -107,33 +104,6 @@ fn add_secret(
 }
 
 impl RegistryService {
-    /// Reads the registration, lets `change` derive the new one, and writes it conditionally on the version read.
-    /// Without a caller-pinned version a lost race is retried from a fresh read (the change re-checks its rules
-    /// against that read, e.g. the two-active-secrets limit); with one, the conflict is the caller's to resolve.
-    async fn modify<T>(
-        &self,
-        client_id: &str,
-        expected_version: Option<u64>,
-        mut change: impl FnMut(&Registration, i64) -> Result<(Registration, T), RegistryError>,
-    ) -> Result<(Registration, Registration, T), RegistryError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let current = self.load(client_id).await?;
-            Self::check_version(&current, expected_version)?;
-            let (updated, outcome) = change(&current, self.now())?;
-            match self.replace(&current, updated).await {
-                Ok(stored) => return Ok((current, stored, outcome)),
-                Err(RegistryError::VersionConflict { .. })
-                    if expected_version.is_none() && attempt < WRITE_ATTEMPTS =>
-                {
-                    tracing::info!(client_id, attempt, "registration changed concurrently; retrying");
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    }
-
     /// `POST /clients/{id}/secrets`. Also switches `secrets_enabled` on: creating a secret is an unambiguous request
     /// to use one, and a secret that silently cannot authenticate would only surface in a failed Entra test.
     /// Expired secrets are dropped from the registration at this point (they can never authenticate again).

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use wif_admin_api::{Client, ClientPage};
-use wif_auth::ports::TokenStore;
+use wif_auth::ports::{JwksFetcher, TokenStore};
 use wif_auth::registration::{Registration, RegistrationPolicy};
 use wif_common::Clock;
 use wif_common::audit::{AuditCategory, AuditEvent, AuditSink};
@@ -65,9 +65,15 @@ pub struct RegistryPorts {
     pub tokens: Arc<dyn TokenStore>,
     pub audit: Arc<dyn AuditSink>,
     pub clock: Arc<dyn Clock>,
+    /// Discovers a credential's JWKS URL from its Entra issuer's OpenID configuration when it is left out (the
+    /// token endpoint's fetcher and URL policy).
+    pub fetcher: Arc<dyn JwksFetcher>,
 }
 
 pub const MAX_PAGE_SIZE: u32 = 100;
+/// Read-modify-write attempts when the caller did not pin a version and someone else changed the registration
+/// between our read and our conditional write.
+const WRITE_ATTEMPTS: usize = 3;
 
 pub struct RegistryService {
     ports: RegistryPorts,
@@ -94,6 +100,10 @@ impl RegistryService {
 
     pub(crate) fn tokens(&self) -> &dyn TokenStore {
         self.ports.tokens.as_ref()
+    }
+
+    pub(crate) fn fetcher(&self) -> &dyn JwksFetcher {
+        self.ports.fetcher.as_ref()
     }
 
     pub(crate) fn view(&self, registration: &Registration) -> Client {
@@ -146,11 +156,39 @@ impl RegistryService {
     ) -> Result<Registration, RegistryError> {
         updated.version = current.version + 1;
         updated.updated_at = self.now();
+        updated.markers_pending = false;
         self.store()
-            .replace(&updated, current.version)
+            .replace(current, &updated)
             .await
-            .map_err(|err| versioned_write_error(err, current.version))?;
+            .map_err(|err| versioned_write_error(err, current))?;
         Ok(updated)
+    }
+
+    /// Reads the registration, lets `change` derive the new one, and writes it conditionally on the version read.
+    /// Without a caller-pinned version a lost race is retried from a fresh read (the change re-checks its rules
+    /// against that read, e.g. the two-active-secrets limit); with one, the conflict is the caller's to resolve.
+    pub(crate) async fn modify<T>(
+        &self,
+        client_id: &str,
+        expected_version: Option<u64>,
+        mut change: impl FnMut(&Registration, i64) -> Result<(Registration, T), RegistryError>,
+    ) -> Result<(Registration, Registration, T), RegistryError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let current = self.load(client_id).await?;
+            Self::check_version(&current, expected_version)?;
+            let (updated, outcome) = change(&current, self.now())?;
+            match self.replace(&current, updated).await {
+                Ok(stored) => return Ok((current, stored, outcome)),
+                Err(RegistryError::VersionConflict { .. })
+                    if expected_version.is_none() && attempt < WRITE_ATTEMPTS =>
+                {
+                    tracing::info!(client_id, attempt, "registration changed concurrently; retrying");
+                }
+                Err(err) => return Err(err),
+            }
+        }
     }
 
     pub(crate) fn check_version(current: &Registration, expected: Option<u64>) -> Result<(), RegistryError> {
@@ -201,11 +239,16 @@ impl RegistryService {
     }
 }
 
-/// A failed conditional write of an existing registration read at version `expected`.
-pub(crate) fn versioned_write_error(err: RegistrationWriteError, expected: u64) -> RegistryError {
+/// A failed conditional write of `current` (an existing registration, read at its version).
+pub(crate) fn versioned_write_error(err: RegistrationWriteError, current: &Registration) -> RegistryError {
     match err {
-        RegistrationWriteError::VersionConflict => RegistryError::VersionConflict { expected },
+        RegistrationWriteError::VersionConflict => RegistryError::VersionConflict {
+            expected: current.version,
+        },
         RegistrationWriteError::AlreadyExists => RegistryError::Conflict("unexpected insert".into()),
+        RegistrationWriteError::TrustTaken { trust, holder } => {
+            crate::trust::trust_conflict(&trust, holder.as_ref(), &current.tenant_id)
+        }
         RegistrationWriteError::Unavailable(err) => err.into(),
     }
 }

@@ -1,17 +1,16 @@
-//! Creating and changing a registration (`POST /clients`, `PATCH /clients/{id}`). Both turn the wire settings
-//! ([`ClientSettings`]) into wif-auth's [`RegistrationRequest`] and validate it with the same rules; a change is
-//! validated merged over the stored settings, which is also how the connection test re-validates a stored
-//! registration.
+//! Creating and changing a registration (`POST /clients`, `PATCH /clients/{id}`). Both turn the wire settings into
+//! wif-auth's registration request and validate it with the same rules ([`crate::trust`]); a change is validated
+//! merged over the stored settings, which is also how the connection test re-validates a stored registration.
 
 use serde_json::Value;
 
-use wif_admin_api::{Client, ClientEvents, ClientSettings, ClientUpdate, NewClient};
-use wif_auth::event_settings::EventSettingsRequest;
-use wif_auth::registration::{Registration, RegistrationRequest};
+use wif_admin_api::{Client, ClientUpdate, NewClient};
+use wif_auth::registration::Registration;
 
 use crate::error::RegistryError;
 use crate::ports::RegistrationWriteError;
 use crate::service::{Actor, RegistryService};
+use crate::trust::{credentials_detail, overlay, registration_request, stored_settings, trust_conflict};
 
 /// Parses the `POST /clients` body. The two method flags are checked first so that a wrong type gets a message
 /// naming the flag; everything else goes through [`NewClient`]'s `deny_unknown_fields`.
@@ -31,82 +30,6 @@ pub fn parse_new_client(body: Value) -> Result<NewClient, RegistryError> {
     client.settings.wif_enabled = wif_enabled;
     client.settings.secrets_enabled = secrets_enabled;
     Ok(client)
-}
-
-/// A stored federation field as request input: empty (a secrets-only client) means absent.
-fn stored_text(value: &str) -> Option<String> {
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
-/// A stored registration's settings, as a request would send them.
-pub(crate) fn stored_settings(registration: &Registration) -> ClientSettings {
-    ClientSettings {
-        issuer: stored_text(&registration.issuer),
-        jwks_uri: stored_text(&registration.jwks_uri),
-        subject: stored_text(&registration.subject),
-        audience: stored_text(&registration.audience),
-        display_name: registration.display_name.clone(),
-        scopes: Some(
-            registration
-                .allowed_scopes
-                .iter()
-                .map(|scope| scope.as_str().to_owned())
-                .collect(),
-        ),
-        token_lifetime_seconds: Some(registration.token_lifetime_seconds),
-        expected_tid: registration.expected_tid.clone(),
-        allowed_algorithms: Some(registration.allowed_algorithms.clone()),
-        wif_enabled: Some(registration.wif_enabled),
-        secrets_enabled: Some(registration.secrets_enabled),
-        events: registration.events.as_ref().map(|events| ClientEvents {
-            level: Some(events.level.as_str().to_owned()),
-            push_url: events.push_url.clone(),
-        }),
-    }
-}
-
-/// `change` over `current`: every setting the change has replaces the current one.
-fn overlay(change: ClientSettings, current: ClientSettings) -> ClientSettings {
-    ClientSettings {
-        issuer: change.issuer.or(current.issuer),
-        jwks_uri: change.jwks_uri.or(current.jwks_uri),
-        subject: change.subject.or(current.subject),
-        audience: change.audience.or(current.audience),
-        display_name: change.display_name.or(current.display_name),
-        scopes: change.scopes.or(current.scopes),
-        token_lifetime_seconds: change.token_lifetime_seconds.or(current.token_lifetime_seconds),
-        expected_tid: change.expected_tid.or(current.expected_tid),
-        allowed_algorithms: change.allowed_algorithms.or(current.allowed_algorithms),
-        wif_enabled: change.wif_enabled.or(current.wif_enabled),
-        secrets_enabled: change.secrets_enabled.or(current.secrets_enabled),
-        events: match (change.events, current.events) {
-            (Some(change), Some(current)) => Some(ClientEvents {
-                level: change.level.or(current.level),
-                push_url: change.push_url.or(current.push_url),
-            }),
-            (change, current) => change.or(current),
-        },
-    }
-}
-
-/// The settings as wif-auth's validation input (the method flags are not part of it).
-pub(crate) fn registration_request(tenant_id: Option<String>, settings: ClientSettings) -> RegistrationRequest {
-    RegistrationRequest {
-        issuer: settings.issuer,
-        jwks_uri: settings.jwks_uri,
-        subject: settings.subject,
-        audience: settings.audience,
-        tenant_id,
-        display_name: settings.display_name,
-        scopes: settings.scopes,
-        token_lifetime_seconds: settings.token_lifetime_seconds,
-        expected_tid: settings.expected_tid,
-        allowed_algorithms: settings.allowed_algorithms,
-        events: settings.events.map(|events| EventSettingsRequest {
-            level: events.level,
-            push_url: events.push_url,
-        }),
-    }
 }
 
 /// Why a registration must keep at least one way to authenticate: with both off it could never get a token, which
@@ -135,12 +58,12 @@ impl RegistryService {
     /// `POST /clients`.
     pub async fn create(&self, request: NewClient, actor: &Actor) -> Result<Client, RegistryError> {
         let flags = (request.settings.wif_enabled, request.settings.secrets_enabled);
-        let validated = registration_request(request.tenant_id, request.settings)
-            .validate_with(self.policy(), flags.0.unwrap_or(true))
-            .map_err(|err| RegistryError::Invalid(err.to_string()))?;
+        let request = registration_request(request.tenant_id, request.settings);
+        let (validated, credentials, warnings) = self.check_request(request, flags.0.unwrap_or(true), &[]).await?;
         let mut registration = validated.into_registration(
             uuid::Uuid::new_v4().to_string(),
             uuid::Uuid::new_v4().to_string(),
+            credentials,
             self.now(),
         );
         registration.wif_enabled = flags.0.unwrap_or(registration.wif_enabled);
@@ -157,14 +80,18 @@ impl RegistryService {
                     "registration changed concurrently; retry".into(),
                 ));
             }
+            Err(RegistrationWriteError::TrustTaken { trust, holder }) => {
+                return Err(trust_conflict(&trust, holder.as_ref(), &registration.tenant_id));
+            }
             Err(RegistrationWriteError::Unavailable(err)) => return Err(err.into()),
         }
-        let details = serde_json::json!({ "issuer": registration.issuer, "subject": registration.subject,
-                                          "audience": registration.audience, "jwks_uri": registration.jwks_uri,
+        let details = serde_json::json!({ "federated_credentials": credentials_detail(&registration.federated_credentials),
                                           "wif_enabled": registration.wif_enabled,
                                           "secrets_enabled": registration.secrets_enabled });
         self.audit(actor, "admin.client.create", &registration, details).await;
-        Ok(self.view(&registration))
+        let mut view = self.view(&registration);
+        view.warnings = warnings;
+        Ok(view)
     }
 
     /// `PATCH /clients/{id}`: re-validates the merged registration with the same rules as create. A change of
@@ -181,44 +108,37 @@ impl RegistryService {
         if changed.is_empty() {
             return Err(RegistryError::Invalid("no field to update was given".into()));
         }
-        // The issuer identifies the customer's Entra tenant and stays fixed; only a secrets-only client, which has
-        // none yet, may set it (together with the other federation fields) to start using WIF.
-        if update.settings.issuer.is_some() && !current.issuer.is_empty() {
-            return Err(RegistryError::Invalid(
-                "issuer: cannot be changed; register the other tenant as a new client".into(),
-            ));
-        }
         let requested_wif = update.settings.wif_enabled;
-        let merged = overlay(update.settings, stored_settings(&current));
+        let merged = overlay(update.settings, stored_settings(&current))?;
         let wif_enabled = merged.wif_enabled.unwrap_or(current.wif_enabled);
         let secrets_enabled = merged.secrets_enabled.unwrap_or(current.secrets_enabled);
-        let validated = registration_request(Some(current.tenant_id.clone()), merged)
-            .validate_with(self.policy(), wif_enabled)
-            .map_err(|err| RegistryError::Invalid(err.to_string()))?;
+        let request = registration_request(Some(current.tenant_id.clone()), merged);
+        let (validated, credentials, warnings) = self
+            .check_request(request, wif_enabled, &current.federated_credentials)
+            .await?;
         check_auth_methods(requested_wif, wif_enabled, secrets_enabled)?;
         let updated = Registration {
             wif_enabled,
             secrets_enabled,
-            issuer: validated.issuer,
-            jwks_uri: validated.jwks_uri,
-            subject: validated.subject,
-            audience: validated.audience,
+            federated_credentials: credentials,
             display_name: validated.display_name,
             allowed_scopes: validated.allowed_scopes,
             token_lifetime_seconds: validated.token_lifetime_seconds,
-            expected_tid: validated.expected_tid,
             allowed_algorithms: validated.allowed_algorithms,
             events: validated.events,
             ..current.clone()
         };
         let updated = self.replace(&current, updated).await?;
         let mut details = serde_json::json!({ "changed": changed, "wif_enabled": updated.wif_enabled,
-                                              "secrets_enabled": updated.secrets_enabled });
+                                              "secrets_enabled": updated.secrets_enabled,
+                                              "federated_credentials": credentials_detail(&updated.federated_credentials) });
         if revokes_live_tokens(&current, &updated) {
             details["revoked_tokens"] = self.revoke_client_tokens(client_id).await?.into();
         }
         self.audit(actor, "admin.client.update", &updated, details).await;
-        Ok(self.view(&updated))
+        let mut view = self.view(&updated);
+        view.warnings = warnings;
+        Ok(view)
     }
 }
 
@@ -256,10 +176,16 @@ mod tests {
         assert!(!changed(|r| r.token_lifetime_seconds = 900));
         assert!(changed(|r| r.allowed_scopes = vec![Scope::ScimRead]));
         assert!(changed(|r| r.wif_enabled = false));
-        assert!(changed(|r| r.subject = "another-subject".into()));
         assert!(changed(
-            |r| r.jwks_uri = "https://login.microsoftonline.com/common/discovery/keys".into()
+            |r| r.federated_credentials[0].subject = "another-subject".into()
         ));
+        assert!(changed(
+            |r| r.federated_credentials[0].jwks_uri = "https://login.microsoftonline.com/common/discovery/keys".into()
+        ));
+        assert!(changed(
+            |r| r.federated_credentials[0].audiences = vec!["api://other".into()]
+        ));
+        assert!(changed(|r| r.federated_credentials.clear()));
         assert!(changed(|r| r.secrets_enabled = !r.secrets_enabled));
     }
 }

@@ -2,7 +2,7 @@
 //! hashes, plus the URLs the customer pastes into Entra.
 
 use wif_admin_api::{Client, ClientEvents, SecretInfo};
-use wif_auth::registration::{Registration, StoredSecret};
+use wif_auth::registration::{FederatedCredential, Registration, StoredSecret};
 use wif_auth::scope::Scope;
 
 use crate::service::PublicUrls;
@@ -20,17 +20,26 @@ pub fn secret_info(secret: &StoredSecret, now: i64) -> SecretInfo {
     }
 }
 
+pub fn credential_view(credential: &FederatedCredential) -> wif_admin_api::FederatedCredential {
+    wif_admin_api::FederatedCredential {
+        credential_id: credential.credential_id.clone(),
+        issuer: credential.issuer.clone(),
+        jwks_uri: credential.jwks_uri.clone(),
+        subject: credential.subject.clone(),
+        audiences: credential.audiences.clone(),
+        expected_tid: credential.expected_tid.clone(),
+        created_at: credential.created_at,
+        updated_at: credential.updated_at,
+    }
+}
+
 pub fn client_view(registration: &Registration, urls: &PublicUrls, now: i64) -> Client {
     let receives_events = registration.allowed_scopes.contains(&Scope::EventsRead);
     Client {
         client_id: registration.client_id.clone(),
         tenant_id: registration.tenant_id.clone(),
         display_name: registration.display_name.clone(),
-        issuer: registration.issuer.clone(),
-        jwks_uri: registration.jwks_uri.clone(),
-        subject: registration.subject.clone(),
-        audience: registration.audience.clone(),
-        expected_tid: registration.expected_tid.clone(),
+        federated_credentials: registration.federated_credentials.iter().map(credential_view).collect(),
         scopes: registration
             .allowed_scopes
             .iter()
@@ -60,5 +69,6 @@ pub fn client_view(registration: &Registration, urls: &PublicUrls, now: i64) -> 
                 push_url: events.push_url,
             }
         }),
+        warnings: Vec::new(),
     }
 }

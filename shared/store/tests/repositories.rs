@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use wif_auth::event_settings::{EventDataLevel, EventSettings};
 use wif_auth::ports::{KeyStore, RateCounter, StoredJwks, TokenRecord, TokenStore};
-use wif_auth::registration::Registration;
+use wif_auth::registration::{FederatedCredential, Registration, Trust, credential_id};
 use wif_auth::scope::Scope;
 use wif_common::FixedClock;
 use wif_common::audit::{AuditCategory, AuditEvent, AuditSink};
+use wif_registry::ports::TrustHolder;
 use wif_store::audit::{AuditQuery, AuditRepository};
 use wif_store::clients::{ClientRepository, ClientWriteError};
 use wif_store::keys::KeyRepository;
@@ -26,16 +28,32 @@ async fn setup() -> (aws_sdk_dynamodb::Client, TableNames, CallCounter) {
     (client, names, counter)
 }
 
+const TID: &str = "11111111-2222-3333-4444-555555555555";
+
+fn credential(subject: &str, jwks_uri: &str, audiences: &[&str]) -> FederatedCredential {
+    let issuer = format!("https://sts.windows.net/{TID}/");
+    FederatedCredential {
+        credential_id: credential_id(&issuer, subject),
+        issuer,
+        jwks_uri: jwks_uri.to_owned(),
+        subject: subject.to_owned(),
+        audiences: audiences.iter().map(|a| (*a).to_owned()).collect(),
+        expected_tid: Some(TID.into()),
+        created_at: 1_700_000_000,
+        updated_at: 1_700_000_000,
+    }
+}
+
 fn registration(client_id: &str, tenant: &str) -> Registration {
     Registration {
         client_id: client_id.into(),
         tenant_id: tenant.into(),
         display_name: Some("Contoso".into()),
-        issuer: "https://sts.windows.net/11111111-2222-3333-4444-555555555555/".into(),
-        jwks_uri: "https://login.microsoftonline.com/11111111-2222-3333-4444-555555555555/discovery/keys".into(),
-        subject: format!("sub-{client_id}"),
-        audience: "api://app".into(),
-        expected_tid: Some("11111111-2222-3333-4444-555555555555".into()),
+        federated_credentials: vec![credential(
+            &format!("sub-{client_id}"),
+            &format!("https://login.microsoftonline.com/{TID}/discovery/keys"),
+            &["api://app"],
+        )],
         allowed_scopes: vec![Scope::Scim, Scope::ScimRead],
         token_lifetime_seconds: 3600,
         allowed_algorithms: vec!["RS256".into()],
@@ -47,72 +65,197 @@ fn registration(client_id: &str, tenant: &str) -> Registration {
         version: 1,
         created_at: 1_700_000_000,
         updated_at: 1_700_000_000,
+        markers_pending: false,
+    }
+}
+
+fn trust(issuer: &str, subject: &str, audience: &str) -> Trust {
+    Trust {
+        issuer: issuer.into(),
+        subject: subject.into(),
+        audience: audience.into(),
     }
 }
 
 #[tokio::test]
-async fn clients_insert_get_find_replace_delete() {
+async fn clients_insert_get_replace_delete_with_their_trust_markers() {
     let (client, names, counter) = setup().await;
     let repo = ClientRepository::new(client, &names.clients);
     let reg = registration("c1", "tenant-a");
+    let issuer = reg.federated_credentials[0].issuer.clone();
     repo.insert(&reg).await.unwrap();
     assert_eq!(repo.insert(&reg).await, Err(ClientWriteError::AlreadyExists));
     assert_eq!(repo.get("c1").await.unwrap(), Some(reg.clone()));
     assert_eq!(repo.get("nope").await.unwrap(), None);
 
-    let found = repo.find_by_issuer_subject(&reg.issuer, "sub-c1").await.unwrap();
-    assert_eq!(found, vec![reg.clone()]);
-    // Exact match only: no trailing-slash leniency, no case folding.
-    let trimmed = reg.issuer.trim_end_matches('/');
-    assert!(repo.find_by_issuer_subject(trimmed, "sub-c1").await.unwrap().is_empty());
-    assert!(
-        repo.find_by_issuer_subject(&reg.issuer, "SUB-C1")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    // Found through the marker of its trust, exactly: no trailing-slash leniency, no case folding.
+    let held = trust(&issuer, "sub-c1", "api://app");
+    assert_eq!(repo.find_by_trust(&held).await.unwrap(), Some(reg.clone()));
+    for near in [
+        trust(issuer.trim_end_matches('/'), "sub-c1", "api://app"),
+        trust(&issuer, "SUB-C1", "api://app"),
+        trust(&issuer, "sub-c1", "api://app/"),
+    ] {
+        assert_eq!(repo.find_by_trust(&near).await.unwrap(), None);
+    }
+    // A marker is not a registration.
+    assert_eq!(repo.get(&wif_store::clients::marker_key(&held)).await.unwrap(), None);
 
+    // A change of audience moves the marker in the same write.
     let mut updated = reg.clone();
-    updated.display_name = Some("Renamed".into());
+    updated.federated_credentials[0].audiences = vec!["api://renamed".into(), "renamed".into()];
     updated.version = 2;
-    repo.replace(&updated, 1).await.unwrap();
-    // A writer that read version 1 loses.
-    assert_eq!(repo.replace(&updated, 1).await, Err(ClientWriteError::VersionConflict));
+    repo.replace(&reg, &updated).await.unwrap();
     assert_eq!(
-        repo.get("c1").await.unwrap().unwrap().display_name.as_deref(),
-        Some("Renamed")
+        repo.replace(&reg, &updated).await,
+        Err(ClientWriteError::VersionConflict)
     );
+    assert_eq!(repo.find_by_trust(&held).await.unwrap(), None);
+    let renamed = trust(&issuer, "sub-c1", "renamed");
+    assert_eq!(repo.find_by_trust(&renamed).await.unwrap(), Some(updated.clone()));
 
-    assert_eq!(repo.delete("c1", Some(1)).await, Err(ClientWriteError::VersionConflict));
-    assert!(repo.delete("c1", Some(2)).await.unwrap());
-    assert!(!repo.delete("c1", None).await.unwrap());
+    assert_eq!(repo.delete(&reg).await, Err(ClientWriteError::VersionConflict));
+    assert!(repo.delete(&updated).await.unwrap());
+    assert!(!repo.delete(&updated).await.unwrap());
+    assert_eq!(repo.find_by_trust(&renamed).await.unwrap(), None);
+    assert_eq!(
+        repo.holder(&renamed).await.unwrap(),
+        None,
+        "markers deleted with the registration"
+    );
     assert!(counter.total() >= 10);
 }
 
 #[tokio::test]
-async fn secrets_only_clients_are_stored_without_federation_keys() {
+async fn a_trust_is_held_by_one_registration_only() {
+    let (client, names, counter) = setup().await;
+    let repo = ClientRepository::new(client, &names.clients);
+    let a = registration("a", "tenant-a");
+    repo.insert(&a).await.unwrap();
+    let mut b = registration("b", "tenant-b");
+    b.federated_credentials = a.federated_credentials.clone();
+    b.federated_credentials[0].audiences.insert(0, "api://other".into());
+    let taken = trust(&a.federated_credentials[0].issuer, "sub-a", "api://app");
+    let holder = TrustHolder {
+        client_id: "a".into(),
+        tenant_id: "tenant-a".into(),
+    };
+    assert_eq!(
+        repo.insert(&b).await,
+        Err(ClientWriteError::TrustTaken {
+            trust: taken.clone(),
+            holder: Some(holder.clone())
+        })
+    );
+    assert_eq!(repo.get("b").await.unwrap(), None, "nothing of b was written");
+    let free = trust(&a.federated_credentials[0].issuer, "sub-a", "api://other");
+    assert_eq!(repo.holder(&free).await.unwrap(), None);
+    // Without the taken audience b is fine; adding it later is refused the same way.
+    let mut b_alone = b.clone();
+    b_alone.federated_credentials[0].audiences = vec!["api://other".into()];
+    repo.insert(&b_alone).await.unwrap();
+    let mut b_grab = b_alone.clone();
+    b_grab.federated_credentials[0].audiences.push("api://app".into());
+    b_grab.version = 2;
+    counter.reset();
+    assert!(matches!(
+        repo.replace(&b_alone, &b_grab).await,
+        Err(ClientWriteError::TrustTaken { holder: Some(ref h), .. }) if *h == holder
+    ));
+    // One transaction, then one read of the holder's marker.
+    let calls = counter.snapshot();
+    assert_eq!(
+        (calls.get("TransactWriteItems"), calls.get("GetItem")),
+        (Some(&1), Some(&1))
+    );
+    assert_eq!(repo.get("b").await.unwrap(), Some(b_alone));
+}
+
+#[tokio::test]
+async fn an_item_in_the_shape_before_credentials_reads_and_migrates() {
+    let (client, names, _) = setup().await;
+    let repo = ClientRepository::new(client.clone(), &names.clients);
+    let issuer = format!("https://sts.windows.net/{TID}/");
+    let jwks_uri = format!("https://login.microsoftonline.com/{TID}/discovery/keys");
+    let s = |value: &str| AttributeValue::S(value.to_owned());
+    let n = |value: i64| AttributeValue::N(value.to_string());
+    // Exactly what the previous version of this repository wrote.
+    let legacy = std::collections::HashMap::from([
+        ("client_id".to_owned(), s("old")),
+        ("tenant_id".to_owned(), s("tenant-old")),
+        ("issuer".to_owned(), s(&issuer)),
+        ("jwks_uri".to_owned(), s(&jwks_uri)),
+        ("subject".to_owned(), s("sub-old")),
+        ("audience".to_owned(), s("api://app")),
+        ("expected_tid".to_owned(), s(TID)),
+        ("allowed_scopes".to_owned(), AttributeValue::L(vec![s("scim")])),
+        ("token_lifetime_seconds".to_owned(), n(3600)),
+        ("allowed_algorithms".to_owned(), AttributeValue::L(vec![s("RS256")])),
+        ("enabled".to_owned(), AttributeValue::Bool(true)),
+        ("wif_enabled".to_owned(), AttributeValue::Bool(true)),
+        ("secrets_enabled".to_owned(), AttributeValue::Bool(false)),
+        ("secrets".to_owned(), AttributeValue::L(vec![])),
+        ("version".to_owned(), n(3)),
+        ("created_at".to_owned(), n(1_600_000_000)),
+        ("updated_at".to_owned(), n(1_600_000_100)),
+    ]);
+    client
+        .put_item()
+        .table_name(&names.clients)
+        .set_item(Some(legacy))
+        .send()
+        .await
+        .unwrap();
+    let read = repo.get("old").await.unwrap().unwrap();
+    assert!(read.markers_pending);
+    let [credential] = read.federated_credentials.as_slice() else {
+        panic!("one credential: {read:?}")
+    };
+    assert_eq!(
+        (
+            credential.issuer.as_str(),
+            credential.subject.as_str(),
+            credential.jwks_uri.as_str()
+        ),
+        (issuer.as_str(), "sub-old", jwks_uri.as_str())
+    );
+    assert_eq!(credential.audiences, vec!["api://app"]);
+    assert_eq!(repo.all_jwks_uris().await.unwrap(), vec![jwks_uri.clone()]);
+    // No marker yet: found by client_id only.
+    let held = trust(&issuer, "sub-old", "api://app");
+    assert_eq!(repo.find_by_trust(&held).await.unwrap(), None);
+    // Its next write stores today's shape and every marker.
+    let mut migrated = read.clone();
+    migrated.version = 4;
+    migrated.markers_pending = false;
+    repo.replace(&read, &migrated).await.unwrap();
+    let again = repo.get("old").await.unwrap().unwrap();
+    assert!(!again.markers_pending);
+    assert_eq!(again, migrated);
+    assert_eq!(repo.find_by_trust(&held).await.unwrap(), Some(migrated));
+    assert_eq!(repo.all_jwks_uris().await.unwrap(), vec![jwks_uri]);
+}
+
+#[tokio::test]
+async fn secrets_only_clients_are_stored_without_credentials() {
     let (client, names, _) = setup().await;
     let repo = ClientRepository::new(client.clone(), &names.clients);
     let mut reg = registration("s1", "tenant-s");
-    reg.issuer.clear();
-    reg.jwks_uri.clear();
-    reg.subject.clear();
-    reg.audience.clear();
+    reg.federated_credentials.clear();
     reg.wif_enabled = false;
     reg.secrets_enabled = true;
-    // DynamoDB refuses empty strings as index keys; the item must simply lack them (a sparse index entry).
     repo.insert(&reg).await.unwrap();
     assert_eq!(repo.get("s1").await.unwrap(), Some(reg.clone()));
     let raw = client
         .get_item()
         .table_name(&names.clients)
-        .key("client_id", aws_sdk_dynamodb::types::AttributeValue::S("s1".into()))
+        .key("client_id", AttributeValue::S("s1".into()))
         .send()
         .await
         .unwrap()
         .item
         .unwrap();
-    for attribute in ["issuer", "subject", "jwks_uri", "audience"] {
+    for attribute in ["issuer", "subject", "jwks_uri", "audience", "federated_credentials"] {
         assert!(!raw.contains_key(attribute), "{attribute} stored");
     }
     assert!(repo.all_jwks_uris().await.unwrap().is_empty());
@@ -120,16 +263,22 @@ async fn secrets_only_clients_are_stored_without_federation_keys() {
 }
 
 #[tokio::test]
-async fn clients_list_pages_by_tenant_and_collects_jwks_uris() {
+async fn listings_skip_markers_and_page_and_jwks_uris_come_from_every_credential() {
     let (client, names, _) = setup().await;
     let repo = ClientRepository::new(client, &names.clients);
     for i in 0..5 {
         let mut reg = registration(&format!("a{i}"), "tenant-a");
-        reg.jwks_uri = format!("https://login.microsoftonline.com/t{}/discovery/keys", i % 2);
+        reg.federated_credentials[0].jwks_uri = format!("https://login.microsoftonline.com/t{}/discovery/keys", i % 2);
+        reg.federated_credentials[0].audiences.push(format!("aud-{i}"));
         repo.insert(&reg).await.unwrap();
     }
-    repo.insert(&registration("b0", "tenant-b")).await.unwrap();
-
+    let mut b = registration("b0", "tenant-b");
+    b.federated_credentials.push(credential(
+        "sub-b0-second",
+        "https://login.microsoftonline.com/second/discovery/v2.0/keys",
+        &["api://app"],
+    ));
+    repo.insert(&b).await.unwrap();
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
@@ -143,11 +292,25 @@ async fn clients_list_pages_by_tenant_and_collects_jwks_uris() {
     }
     seen.sort();
     assert_eq!(seen, vec!["a0", "a1", "a2", "a3", "a4"]);
+    // All tenants: a scan over 6 registrations and 13 markers, in pages of 2 registrations.
+    let mut all = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = repo.list(None, cursor.as_deref(), 2).await.unwrap();
+        assert!(page.items.len() <= 2);
+        all.extend(page.items.into_iter().map(|r| r.client_id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    all.sort();
+    assert_eq!(all, vec!["a0", "a1", "a2", "a3", "a4", "b0"]);
     assert_eq!(repo.list(None, None, 100).await.unwrap().items.len(), 6);
     assert!(repo.list(None, Some("garbage!"), 10).await.is_err());
 
     let uris = repo.all_jwks_uris().await.unwrap();
-    assert_eq!(uris.len(), 3, "{uris:?}");
+    assert_eq!(uris.len(), 4, "{uris:?}");
 }
 
 #[tokio::test]

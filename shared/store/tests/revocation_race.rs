@@ -65,10 +65,12 @@ async fn no_token_survives_a_disable_raced_by_parallel_token_requests() {
     let mut issued_total = 0;
     for round in 0..ROUNDS {
         let client_id = format!("race-{round}");
-        clients
-            .insert(&wif_auth::testing::sample_registration(&client_id))
-            .await
-            .unwrap();
+        // Each round's registration holds its own trust (trusts are unique across registrations).
+        let mut registration = wif_auth::testing::sample_registration(&client_id);
+        let credential = &mut registration.federated_credentials[0];
+        credential.subject = format!("race-subject-{round}");
+        credential.credential_id = wif_auth::registration::credential_id(&credential.issuer, &credential.subject);
+        clients.insert(&registration).await.unwrap();
         let answered = Arc::new(AtomicBool::new(false));
         let issuers: Vec<_> = (0..ISSUERS)
             .map(|worker| {
@@ -99,7 +101,7 @@ async fn no_token_survives_a_disable_raced_by_parallel_token_requests() {
         let mut disabled = current.clone();
         disabled.enabled = false;
         disabled.version += 1;
-        clients.replace(&disabled, current.version).await.unwrap();
+        clients.replace(&current, &disabled).await.unwrap();
         tokens.revoke_for_client(&client_id).await.unwrap();
         answered.store(true, Ordering::SeqCst);
 

@@ -182,11 +182,11 @@ async fn every_validation_error_is_a_400_naming_the_field() {
     let Some(stack) = stack() else { return };
     let customer = Customer::register(&stack, TokenVersion::V2).await;
     let id = &customer.client_id;
-    let valid = customer.registration.clone();
+    let valid = customer.registration["federated_credentials"][0].clone();
     let with = |changes: Value| {
         let mut body = json!({
             "issuer": valid["issuer"], "jwks_uri": valid["jwks_uri"],
-            "subject": valid["subject"], "audience": valid["audience"],
+            "subject": valid["subject"], "audience": valid["audiences"][0],
         });
         for (key, value) in changes.as_object().unwrap() {
             if value.is_null() {
@@ -210,7 +210,10 @@ async fn every_validation_error_is_a_400_naming_the_field() {
         (
             "POST",
             "/clients".into(),
-            Some(with(json!({ "jwks_uri": null }))),
+            // Only an Entra issuer's JWKS URL can be discovered.
+            Some(with(
+                json!({ "jwks_uri": null, "issuer": "https://issuer.example.com/" }),
+            )),
             "jwks_uri: is required",
         ),
         (

@@ -132,16 +132,16 @@ async fn an_expired_secret_is_refused() {
         e2e_tests::admin::dynamodb(&stack).await,
         e2e_tests::admin::clients_table(),
     );
-    let mut registration = repository.get(id).await.expect("read").expect("registration");
+    let current_registration = repository.get(id).await.expect("read").expect("registration");
+    let mut registration = current_registration.clone();
     let issued = now() - 400 * 86_400;
     let expired =
         wif_auth::credentials::generate_client_secret(&registration, issued, 365 * 86_400, None).expect("generate");
     let expired_id = expired.stored.secret_id.clone();
     registration.secrets.push(expired.stored);
-    let version = registration.version;
     registration.version += 1;
     repository
-        .replace(&registration, version)
+        .replace(&current_registration, &registration)
         .await
         .expect("write back-dated secret");
 

@@ -278,7 +278,9 @@ mod tests {
                 hash: true
             }]
         );
-        assert!(clients.indexes.iter().any(|i| i.name == "IssuerSubjectIndex"));
+        // Registrations are found by client_id or through a trust's marker item, never through an index.
+        let indexes: Vec<&str> = clients.indexes.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(indexes, vec!["TenantIndex"]);
         let directory = tables.iter().find(|t| t.logical_id == "DirectoryTable").unwrap();
         assert_eq!(directory.stream_view_type.as_deref(), Some("NEW_AND_OLD_IMAGES"));
         let tokens = tables.iter().find(|t| t.logical_id == "TokensTable").unwrap();

@@ -41,7 +41,7 @@ impl Harness {
         let clock = Arc::new(FixedClock::at(NOW));
         let key = TestKey::rsa("k1");
         let registration = sample_registration("c1");
-        fetcher.serve(&registration.jwks_uri, &jwks_document(&[&key]));
+        fetcher.serve(&registration.federated_credentials[0].jwks_uri, &jwks_document(&[&key]));
         clients.insert(registration.clone());
         let service = TokenService::new(
             TokenPorts {

@@ -6,27 +6,27 @@ use std::time::Instant;
 use wif_admin_api::Check;
 use wif_auth::jwks::{JwkSet, JwsAlgorithm, KeyUseError};
 use wif_auth::ports::JwksFetchOutcome;
-use wif_auth::registration::Registration;
+use wif_auth::registration::{FederatedCredential, Registration};
 use wif_common::clock::rfc3339;
 
 use super::ConnectionTester;
 
 impl ConnectionTester {
-    pub(super) async fn jwks_checks(&self, registration: &Registration, now: i64) -> Vec<Check> {
+    pub(super) async fn jwks_checks(
+        &self,
+        registration: &Registration,
+        credential: &FederatedCredential,
+        now: i64,
+    ) -> Vec<Check> {
         let mut checks = Vec::new();
-        let url_ok = match self.policy.url_policy().check(&registration.jwks_uri) {
+        let jwks_uri = credential.jwks_uri.as_str();
+        let url_ok = match self.policy.url_policy().check(jwks_uri) {
             Ok(_) => {
-                checks.push(Check::pass(
-                    "jwks_url_policy",
-                    format!("{} is allowed", registration.jwks_uri),
-                ));
+                checks.push(Check::pass("jwks_url_policy", format!("{jwks_uri} is allowed")));
                 true
             }
             Err(err) => {
-                checks.push(Check::fail(
-                    "jwks_url_policy",
-                    format!("{} is refused: {err}", registration.jwks_uri),
-                ));
+                checks.push(Check::fail("jwks_url_policy", format!("{jwks_uri} is refused: {err}")));
                 false
             }
         };
@@ -34,7 +34,7 @@ impl ConnectionTester {
         let mut live_kids: Option<Vec<String>> = None;
         if url_ok {
             let started = Instant::now();
-            let fetched = self.fetcher.fetch(&registration.jwks_uri, None).await;
+            let fetched = self.fetcher.fetch(jwks_uri, None).await;
             let elapsed_ms = started.elapsed().as_millis();
             match fetched {
                 Ok(JwksFetchOutcome::Fresh { body, .. }) => {
@@ -66,10 +66,7 @@ impl ConnectionTester {
             ));
             checks.push(Check::fail("jwks_keys", "not attempted: the URL is refused by policy"));
         }
-        checks.push(
-            self.cache_check(registration, &algorithms, live_kids.as_deref(), now)
-                .await,
-        );
+        checks.push(self.cache_check(jwks_uri, &algorithms, live_kids.as_deref(), now).await);
         checks
     }
 
@@ -77,12 +74,12 @@ impl ConnectionTester {
     /// while it still holds a usable document (last known good); a document without usable keys is not.
     async fn cache_check(
         &self,
-        registration: &Registration,
+        jwks_uri: &str,
         algorithms: &[JwsAlgorithm],
         live_kids: Option<&[String]>,
         now: i64,
     ) -> Check {
-        let entry = match self.keys.get_jwks(&registration.jwks_uri).await {
+        let entry = match self.keys.get_jwks(jwks_uri).await {
             Ok(entry) => entry,
             Err(err) => return Check::fail("keys_cache", format!("the Keys table could not be read: {err}")),
         };

@@ -4,7 +4,8 @@
 //! Entra's test requests a token (assertion signed with the tenant's current key) and then searches `/Users`. Our
 //! side of that can fail because the registration is disabled or no longer valid under the deployment's policy,
 //! because the JWKS URL is refused or unreachable, because the JWKS holds no key usable with the registration's
-//! algorithms, or (for the secret mode) because no secret is active. The Keys table state is reported too: the
+//! algorithms, or (for the secret mode) because no secret is active. The JWKS checks run once per federated
+//! credential (each names its `credential_id`): each credential's keys are used for its own assertions only. The Keys table state is reported too: the
 //! token endpoint falls back to it when the JWKS URL is down, so a stale or failing entry is worth knowing about.
 //! The JWKS checks are in [`jwks`]; this module holds the tester and the checks of the registration itself.
 //!
@@ -22,7 +23,7 @@ use wif_auth::registration::{Registration, RegistrationPolicy};
 use wif_common::Clock;
 use wif_common::clock::rfc3339;
 
-use crate::settings::{registration_request, stored_settings};
+use crate::trust::{registration_request, stored_settings};
 
 /// A secret expiring sooner than this is called out so the rotation happens before Entra's cycles start failing.
 pub const SECRET_EXPIRY_WARNING_DAYS: i64 = 30;
@@ -44,7 +45,14 @@ impl ConnectionTester {
             auth_methods(registration),
         ];
         if registration.wif_enabled {
-            checks.extend(self.jwks_checks(registration, now).await);
+            for credential in &registration.federated_credentials {
+                let credential_checks = self.jwks_checks(registration, credential, now).await;
+                checks.extend(
+                    credential_checks
+                        .into_iter()
+                        .map(|check| check.for_credential(&credential.credential_id)),
+                );
+            }
         } else {
             let why = "client_assertion (WIF) is off for this client";
             for name in ["jwks_url_policy", "jwks_reachable", "jwks_keys", "keys_cache"] {
@@ -64,27 +72,45 @@ impl ConnectionTester {
     fn registration_valid(&self, registration: &Registration) -> Check {
         let request = registration_request(Some(registration.tenant_id.clone()), stored_settings(registration));
         match request.validate_with(&self.policy, registration.wif_enabled) {
-            Ok(_) => Check::pass(
-                "registration",
-                format!(
-                    "issuer {}, subject {}, audience {}, scopes {}",
-                    registration.issuer,
-                    registration.subject,
-                    registration.audience,
-                    registration
-                        .allowed_scopes
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ),
-            ),
+            Ok(validated) => {
+                let mut detail = registration_summary(registration);
+                for warning in validated.warnings() {
+                    detail.push_str(&format!("; warning: {warning}"));
+                }
+                if registration.markers_pending {
+                    detail.push_str(
+                        "; stored before trust markers: only requests with client_id find it until \
+                         `wif-admin migrate trust-markers` (or any change of it) writes them",
+                    );
+                }
+                Check::pass("registration", detail)
+            }
             Err(err) => Check::fail(
                 "registration",
                 format!("not valid under the current deployment policy: {err}"),
             ),
         }
     }
+}
+
+/// Each credential's issuer, subject and audiences, and the scopes.
+fn registration_summary(registration: &Registration) -> String {
+    let mut parts: Vec<String> = registration
+        .federated_credentials
+        .iter()
+        .map(|credential| {
+            format!(
+                "credential {}: issuer {}, subject {}, audiences {}",
+                credential.credential_id,
+                credential.issuer,
+                credential.subject,
+                credential.audiences.join(" ")
+            )
+        })
+        .collect();
+    let scopes: Vec<&str> = registration.allowed_scopes.iter().map(|s| s.as_str()).collect();
+    parts.push(format!("scopes {}", scopes.join(" ")));
+    parts.join("; ")
 }
 
 fn enabled(registration: &Registration) -> Check {

@@ -37,8 +37,10 @@ async fn a_healthy_wif_client_passes_every_check() {
     let f = fixture();
     let registration = sample_registration("c1");
     let document = jwks_document(&[&TestKey::rsa("k1"), &TestKey::ec256("e1")]);
-    f.fetcher.serve(&registration.jwks_uri, &document);
-    f.keys.seed(&registration.jwks_uri, &document, NOW - 120);
+    f.fetcher
+        .serve(&registration.federated_credentials[0].jwks_uri, &document);
+    f.keys
+        .seed(&registration.federated_credentials[0].jwks_uri, &document, NOW - 120);
     let report = f.tester.test(&registration).await;
     assert!(report.ok, "{report:#?}");
     let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
@@ -71,7 +73,10 @@ async fn each_failure_is_reported_by_name() {
     let f = fixture();
     let mut registration = sample_registration("c2");
     registration.enabled = false;
-    f.fetcher.answer(&registration.jwks_uri, Err(JwksFetchError::Timeout));
+    f.fetcher.answer(
+        &registration.federated_credentials[0].jwks_uri,
+        Err(JwksFetchError::Timeout),
+    );
     let report = f.tester.test(&registration).await;
     assert!(!report.ok);
     assert!(!check(&report, "enabled").ok);
@@ -84,8 +89,10 @@ async fn each_failure_is_reported_by_name() {
 
     // A JWKS with only EC keys cannot verify RS256 assertions.
     let registration = sample_registration("c3");
-    f.fetcher
-        .serve(&registration.jwks_uri, &jwks_document(&[&TestKey::ec256("e1")]));
+    f.fetcher.serve(
+        &registration.federated_credentials[0].jwks_uri,
+        &jwks_document(&[&TestKey::ec256("e1")]),
+    );
     let report = f.tester.test(&registration).await;
     assert!(!check(&report, "jwks_keys").ok);
     assert!(check(&report, "jwks_keys").detail.contains("no key usable with RS256"));
@@ -95,7 +102,7 @@ async fn each_failure_is_reported_by_name() {
 async fn a_registration_the_current_policy_refuses_fails_before_any_fetch() {
     let f = fixture();
     let mut registration = sample_registration("c4");
-    registration.jwks_uri = "https://keys.example.net/jwks".into();
+    registration.federated_credentials[0].jwks_uri = "https://keys.example.net/jwks".into();
     let report = f.tester.test(&registration).await;
     assert!(!check(&report, "registration").ok);
     assert!(
@@ -114,10 +121,11 @@ async fn the_cache_state_is_reported_with_its_last_failure() {
     let registration = sample_registration("c5");
     let document = jwks_document(&[&TestKey::rsa("k1")]);
     let rotated = jwks_document(&[&TestKey::rsa("k1"), &TestKey::rsa("k2")]);
-    f.fetcher.serve(&registration.jwks_uri, &rotated);
+    f.fetcher
+        .serve(&registration.federated_credentials[0].jwks_uri, &rotated);
     f.keys
         .put_jwks(&StoredJwks {
-            jwks_uri: registration.jwks_uri.clone(),
+            jwks_uri: registration.federated_credentials[0].jwks_uri.clone(),
             document: Some(document),
             fetched_at: Some(NOW - 3600),
             etag: None,
@@ -134,9 +142,14 @@ async fn the_cache_state_is_reported_with_its_last_failure() {
     assert!(cache.detail.contains("lacks (k2)"), "{cache:?}");
 
     let registration = sample_registration("c6");
-    f.fetcher.serve(&registration.jwks_uri, &rotated);
+    f.fetcher
+        .serve(&registration.federated_credentials[0].jwks_uri, &rotated);
     f.keys
-        .record_fetch_failure(&registration.jwks_uri, NOW - 5, "JWKS fetch timed out")
+        .record_fetch_failure(
+            &registration.federated_credentials[0].jwks_uri,
+            NOW - 5,
+            "JWKS fetch timed out",
+        )
         .await
         .unwrap();
     let report = f.tester.test(&registration).await;
@@ -172,4 +185,34 @@ async fn secrets_only_clients_skip_the_jwks_and_need_an_active_secret() {
     registration.secrets[0].expires_at = NOW;
     let report = f.tester.test(&registration).await;
     assert!(!check(&report, "client_secrets").ok);
+}
+
+#[tokio::test]
+async fn each_credential_gets_its_own_jwks_checks() {
+    let f = fixture();
+    let mut registration = sample_registration("c-two");
+    let mut second = registration.federated_credentials[0].clone();
+    second.subject = "another-identity".into();
+    second.credential_id = wif_auth::registration::credential_id(&second.issuer, &second.subject);
+    second.jwks_uri = "https://login.microsoftonline.com/second/discovery/v2.0/keys".into();
+    registration.federated_credentials.push(second.clone());
+    let first = registration.federated_credentials[0].clone();
+    f.fetcher.serve(&first.jwks_uri, &jwks_document(&[&TestKey::rsa("k1")]));
+    f.fetcher.answer(&second.jwks_uri, Err(JwksFetchError::Status(404)));
+    let report = f.tester.test(&registration).await;
+    assert!(!report.ok);
+    let reachable: Vec<(Option<&str>, bool)> = report
+        .checks
+        .iter()
+        .filter(|check| check.name == "jwks_reachable")
+        .map(|check| (check.credential_id.as_deref(), check.ok))
+        .collect();
+    assert_eq!(
+        reachable,
+        vec![
+            (Some(first.credential_id.as_str()), true),
+            (Some(second.credential_id.as_str()), false)
+        ]
+    );
+    assert!(check(&report, "registration").detail.contains("credential fc-"));
 }

@@ -1,5 +1,6 @@
 //! Unit tests of the registry service over the in-memory stores, and the fixture they share.
 
+mod credentials;
 mod registrations;
 mod secrets;
 
@@ -9,7 +10,7 @@ use wif_admin_api::{ClientSettings, NewClient};
 use wif_auth::ports::{TokenRecord, TokenStore};
 use wif_auth::registration::RegistrationPolicy;
 use wif_auth::scope::Scope;
-use wif_auth::testing::{InMemoryTokenStore, RecordingAudit};
+use wif_auth::testing::{InMemoryTokenStore, RecordingAudit, StaticJwksFetcher};
 use wif_common::FixedClock;
 
 use crate::memory::InMemoryRegistrations;
@@ -24,6 +25,8 @@ struct Fixture {
     tokens: Arc<InMemoryTokenStore>,
     audit: Arc<RecordingAudit>,
     clock: Arc<FixedClock>,
+    /// Serves OpenID configurations for JWKS URL discovery.
+    fetcher: Arc<StaticJwksFetcher>,
 }
 
 /// The service with the default policy and example public URLs.
@@ -32,6 +35,7 @@ fn service_over(
     tokens: Arc<dyn TokenStore>,
     audit: Arc<RecordingAudit>,
     clock: Arc<FixedClock>,
+    fetcher: Arc<StaticJwksFetcher>,
 ) -> RegistryService {
     RegistryService::new(
         RegistryPorts {
@@ -39,6 +43,7 @@ fn service_over(
             tokens,
             audit,
             clock,
+            fetcher,
         },
         RegistrationPolicy::default(),
         PublicUrls {
@@ -54,22 +59,31 @@ fn fixture() -> Fixture {
     let tokens = Arc::new(InMemoryTokenStore::default());
     let audit = Arc::new(RecordingAudit::default());
     let clock = Arc::new(FixedClock::at(1_800_000_000));
+    let fetcher = Arc::new(StaticJwksFetcher::default());
     Fixture {
-        service: service_over(store.clone(), tokens.clone(), audit.clone(), clock.clone()),
+        service: service_over(
+            store.clone(),
+            tokens.clone(),
+            audit.clone(),
+            clock.clone(),
+            fetcher.clone(),
+        ),
         store,
         tokens,
         audit,
         clock,
+        fetcher,
     }
 }
 
-/// A v1 Entra registration of the fictional Contoso.
+/// A v1 Entra registration of the fictional Contoso, with a workload identity of its own (a trust is unique across
+/// registrations, so every call names a new subject).
 fn new_client() -> NewClient {
     NewClient {
         settings: ClientSettings {
             issuer: Some(format!("https://sts.windows.net/{TID}/")),
             jwks_uri: Some(format!("https://login.microsoftonline.com/{TID}/discovery/keys")),
-            subject: Some("9a3b5c2e-0000-4000-8000-000000000001".into()),
+            subject: Some(uuid::Uuid::new_v4().to_string()),
             audience: Some("api://contoso-scim".into()),
             display_name: Some("Contoso".into()),
             ..Default::default()

@@ -19,7 +19,7 @@ async fn secrets_only_clients_need_no_federation_fields_until_they_turn_wif_on()
     };
     let view = f.service.create(create, &actor()).await.unwrap();
     assert!(!view.wif_enabled && view.secrets_enabled);
-    assert_eq!((view.issuer.as_str(), view.subject.as_str()), ("", ""));
+    assert!(view.federated_credentials.is_empty());
     // Turning WIF on needs the federation values, all of them, checked as usual.
     let enable = |version, issuer: Option<&str>| ClientUpdate {
         version: Some(version),
@@ -48,8 +48,11 @@ async fn secrets_only_clients_need_no_federation_fields_until_they_turn_wif_on()
         .await
         .unwrap();
     assert!(federated.wif_enabled);
-    assert_eq!(Some(federated.issuer.clone()), new_client().settings.issuer);
-    assert_eq!(federated.expected_tid.as_deref(), Some(TID));
+    assert_eq!(
+        Some(federated.federated_credentials[0].issuer.clone()),
+        new_client().settings.issuer
+    );
+    assert_eq!(federated.federated_credentials[0].expected_tid.as_deref(), Some(TID));
     // From now on the issuer is fixed.
     let err = f
         .service
@@ -70,7 +73,7 @@ async fn secrets_only_clients_need_no_federation_fields_until_they_turn_wif_on()
 async fn create_applies_defaults_and_returns_the_urls() {
     let f = fixture();
     let view = f.service.create(new_client(), &actor()).await.unwrap();
-    assert_eq!(view.expected_tid.as_deref(), Some(TID));
+    assert_eq!(view.federated_credentials[0].expected_tid.as_deref(), Some(TID));
     assert_eq!(view.scopes, vec!["scim", "scim.read", "scim.readwrite"]);
     assert_eq!(view.token_lifetime_seconds, 3600);
     assert_eq!(view.allowed_algorithms, vec!["RS256"]);
@@ -132,11 +135,14 @@ async fn update_is_optimistic_and_revalidated() {
         .update(&view.client_id, update.clone(), &actor())
         .await
         .unwrap();
-    assert_eq!(updated.audience, "api://renamed");
+    assert_eq!(updated.federated_credentials[0].audiences, vec!["api://renamed"]);
     assert_eq!(updated.scopes, vec!["scim.read"]);
     assert_eq!(updated.version, 2);
     assert_eq!(updated.updated_at, view.updated_at + 10);
-    assert_eq!(updated.issuer, view.issuer);
+    assert_eq!(
+        updated.federated_credentials[0].issuer,
+        view.federated_credentials[0].issuer
+    );
 
     // The same stale version again loses.
     let err = f.service.update(&view.client_id, update, &actor()).await.unwrap_err();

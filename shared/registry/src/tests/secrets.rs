@@ -354,11 +354,11 @@ impl RegistrationStore for YieldingStore {
         tokio::task::yield_now().await;
         found
     }
-    async fn replace(&self, registration: &Registration, expected_version: u64) -> Result<(), RegistrationWriteError> {
-        self.0.replace(registration, expected_version).await
+    async fn replace(&self, current: &Registration, updated: &Registration) -> Result<(), RegistrationWriteError> {
+        self.0.replace(current, updated).await
     }
-    async fn delete(&self, client_id: &str, expected_version: Option<u64>) -> Result<bool, RegistrationWriteError> {
-        self.0.delete(client_id, expected_version).await
+    async fn delete(&self, current: &Registration) -> Result<bool, RegistrationWriteError> {
+        self.0.delete(current).await
     }
     async fn list(
         &self,
@@ -378,6 +378,7 @@ async fn concurrent_creations_never_exceed_the_limit() {
         Arc::new(InMemoryTokenStore::default()),
         Arc::new(RecordingAudit::default()),
         Arc::new(FixedClock::at(1_800_000_000)),
+        Arc::new(wif_auth::testing::StaticJwksFetcher::default()),
     ));
     let mut registration = wif_auth::testing::sample_registration("c-race");
     registration.version = 1;

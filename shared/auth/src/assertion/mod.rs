@@ -6,10 +6,11 @@
 //!    are noted for the audit trail and otherwise ignored: keys only ever come from the registration's own JWKS.
 //! 2. [`UnverifiedAssertion::algorithm_for`]: `alg` must be one we implement (never `none` or `HS*`) and on the
 //!    registration's allow-list; the key's type must fit it.
-//! 3. [`UnverifiedAssertion::verify`]: signature first, with the key the caller looked up by `kid` in the
-//!    registration's JWKS; only then the claims are parsed (duplicates rejected) and pinned by exact string
-//!    compare: `iss`, `sub`, `aud`, `tid` (when the registration pins it), then `exp` (required), `nbf`, `iat`
-//!    and the lifetime bound, each with the configured clock skew.
+//! 3. [`UnverifiedAssertion::verify_signature`]: signature first, with the key the caller looked up by `kid` in
+//!    the JWKS of the credential the assertion's `iss` + `sub` chose; only then the claims are parsed (duplicates
+//!    rejected). [`VerifiedAssertion::pin`] then compares them with that credential by exact string compare: `iss`,
+//!    `sub`, `aud` (one of the credential's audiences), `tid` (when the credential pins it), then `exp`
+//!    (required), `nbf`, `iat` and the lifetime bound, each with the configured clock skew.
 //!
 //! Decisions:
 //! - `kid` is required even when the JWKS has a single key: Entra always sends one, and "try the only key" makes
@@ -25,12 +26,19 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::jwks::{JwsAlgorithm, KeyUseError, VerifyingKey};
-use crate::registration::Registration;
+use crate::registration::{
+    FederatedCredential, MAX_AUDIENCE_LEN, MAX_ISSUER_LEN, MAX_SUBJECT_LEN, Registration, Trust,
+};
 use crate::strict_json;
 use crate::untrusted::{MAX_ALG_CHARS, MAX_REASON_CHARS, printable};
+
+mod claims;
+
+pub use claims::AssertionClaims;
+use claims::{check_claims, parse_claims};
 
 pub const ASSERTION_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -178,19 +186,6 @@ impl std::fmt::Debug for UnverifiedAssertion<'_> {
     }
 }
 
-/// A verified assertion's claims that matter to us.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssertionClaims {
-    pub iss: String,
-    pub sub: String,
-    pub aud: String,
-    pub exp: i64,
-    pub nbf: Option<i64>,
-    pub iat: Option<i64>,
-    pub tid: Option<String>,
-    pub jti: Option<String>,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedAssertion {
     pub claims: AssertionClaims,
@@ -251,17 +246,29 @@ impl<'a> UnverifiedAssertion<'a> {
         (self.signing_input, &self.payload, &self.signature)
     }
 
-    /// The unverified `iss` and `sub`, used only to find candidate registrations when a request has no
-    /// `client_id`. The verified claims are pinned again after the signature check.
-    pub fn unverified_issuer_subject(&self) -> Option<(String, String)> {
-        let claims = strict_json::parse_object_keeping(&self.payload, &["iss", "sub"]).ok()?;
-        let iss = claims.get("iss")?.as_str()?.to_owned();
-        let sub = claims.get("sub")?.as_str()?.to_owned();
-        // Values no registration can hold are not looked up at all: empty or oversized strings are not valid
-        // index keys, and the store would answer with an error instead of "no such client".
-        let storable = |value: &str, max: usize| !value.is_empty() && value.len() <= max;
-        (storable(&iss, crate::registration::MAX_ISSUER_LEN) && storable(&sub, crate::registration::MAX_SUBJECT_LEN))
-            .then_some((iss, sub))
+    /// The unverified `iss`, `sub` and `aud` (a string or a one-element array), used only to choose the
+    /// credential (and, without `client_id`, the registration) whose JWKS then verifies the signature. Each is
+    /// `None` when absent, not a string, or of a size no registration can hold. Everything is pinned again after
+    /// the signature check.
+    pub fn unverified_ids(&self) -> UnverifiedIds {
+        let Ok(claims) = strict_json::parse_object_keeping(&self.payload, &["iss", "sub", "aud"]) else {
+            return UnverifiedIds::default();
+        };
+        let text = |value: Option<&Value>, max: usize| {
+            value
+                .and_then(Value::as_str)
+                .filter(|text| !text.is_empty() && text.len() <= max)
+                .map(str::to_owned)
+        };
+        let aud = match claims.get("aud") {
+            Some(Value::Array(items)) if items.len() == 1 => items.first(),
+            other => other,
+        };
+        UnverifiedIds {
+            iss: text(claims.get("iss"), MAX_ISSUER_LEN),
+            sub: text(claims.get("sub"), MAX_SUBJECT_LEN),
+            aud: text(aud, MAX_AUDIENCE_LEN),
+        }
     }
 
     /// The header's `alg`, if we implement it and the registration allows it.
@@ -294,14 +301,12 @@ impl<'a> UnverifiedAssertion<'a> {
         Ok(alg)
     }
 
-    /// Verifies the signature with `key` (looked up by `kid` in the registration's JWKS), then the claims against
-    /// the registration and `now`.
-    pub fn verify(
+    /// Verifies the signature with `key` (looked up by `kid` in the chosen credential's JWKS) and parses the
+    /// claims; nothing is compared yet.
+    pub fn verify_signature(
         &self,
         registration: &Registration,
         key: &VerifyingKey,
-        policy: &AssertionPolicy,
-        now: i64,
     ) -> Result<VerifiedAssertion, AssertionError> {
         let alg = self.algorithm_for(registration)?;
         if key.kid() != self.header.kid {
@@ -325,13 +330,56 @@ impl<'a> UnverifiedAssertion<'a> {
                     format!("{alg} signature does not verify with key {}: {err}", self.header.kid),
                 ),
             })?;
-        let claims = parse_claims(&self.payload)?;
-        check_claims(&claims, registration, policy, now)?;
         Ok(VerifiedAssertion {
-            claims,
+            claims: parse_claims(&self.payload)?,
             kid: self.header.kid.clone(),
             alg,
         })
+    }
+
+    /// [`UnverifiedAssertion::verify_signature`], then [`VerifiedAssertion::pin`] to `credential`.
+    pub fn verify(
+        &self,
+        registration: &Registration,
+        credential: &FederatedCredential,
+        key: &VerifyingKey,
+        policy: &AssertionPolicy,
+        now: i64,
+    ) -> Result<VerifiedAssertion, AssertionError> {
+        let verified = self.verify_signature(registration, key)?;
+        verified.pin(credential, policy, now)?;
+        Ok(verified)
+    }
+}
+
+/// The assertion's identifying claims before its signature is checked (see [`UnverifiedAssertion::unverified_ids`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnverifiedIds {
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+    pub aud: Option<String>,
+}
+
+impl UnverifiedIds {
+    /// The trust these name, when all three are present.
+    pub fn trust(&self) -> Option<Trust> {
+        Some(Trust {
+            issuer: self.iss.clone()?,
+            subject: self.sub.clone()?,
+            audience: self.aud.clone()?,
+        })
+    }
+}
+
+impl VerifiedAssertion {
+    /// Compares the claims with `credential` and `now`: the assertion is accepted only if this passes.
+    pub fn pin(
+        &self,
+        credential: &FederatedCredential,
+        policy: &AssertionPolicy,
+        now: i64,
+    ) -> Result<(), AssertionError> {
+        check_claims(&self.claims, credential, policy, now)
     }
 }
 
@@ -347,8 +395,6 @@ fn decode_segment(segment: &str, name: &str) -> Result<Vec<u8>, AssertionError> 
 
 /// Header members we read; anything else is checked for duplicates and otherwise ignored.
 const HEADER_MEMBERS: [&str; 8] = ["alg", "kid", "typ", "crit", "jku", "x5u", "jwk", "x5c"];
-/// Claims we read.
-const CLAIM_MEMBERS: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "tid", "jti"];
 
 fn parse_header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
     let map = strict_json::parse_object_keeping(bytes, &HEADER_MEMBERS).map_err(|err| {
@@ -396,169 +442,6 @@ fn parse_header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
         typ,
         ignored_key_hints,
     })
-}
-
-fn parse_claims(payload: &[u8]) -> Result<AssertionClaims, AssertionError> {
-    let map = strict_json::parse_object_keeping(payload, &CLAIM_MEMBERS).map_err(|err| {
-        if err.contains("duplicate member") {
-            AssertionError::new(
-                AssertionFailure::DuplicateClaimMember,
-                "assertion claims have a duplicate member",
-                format!("assertion claims: {err}"),
-            )
-        } else {
-            AssertionError::new(
-                AssertionFailure::MalformedClaims,
-                "assertion claims are not a JSON object",
-                format!("assertion claims: {err}"),
-            )
-        }
-    })?;
-    Ok(AssertionClaims {
-        iss: required_string(&map, Claim::Iss)?,
-        sub: required_string(&map, Claim::Sub)?,
-        aud: audience(&map)?,
-        exp: numeric_date(&map, Claim::Exp)?.ok_or_else(|| missing(Claim::Exp))?,
-        nbf: numeric_date(&map, Claim::Nbf)?,
-        iat: numeric_date(&map, Claim::Iat)?,
-        tid: optional_string(&map, Claim::Tid)?,
-        jti: map.get("jti").and_then(Value::as_str).map(str::to_owned),
-    })
-}
-
-fn missing(claim: Claim) -> AssertionError {
-    AssertionError::new(
-        AssertionFailure::MissingClaim(claim),
-        format!("assertion has no {} claim", claim.as_str()),
-        format!("assertion has no {} claim", claim.as_str()),
-    )
-}
-
-fn wrong_type(claim: Claim, expected: &str) -> AssertionError {
-    AssertionError::new(
-        AssertionFailure::ClaimType(claim),
-        format!("assertion {} must be {expected}", claim.as_str()),
-        format!("assertion {} is not {expected}", claim.as_str()),
-    )
-}
-
-fn required_string(map: &Map<String, Value>, claim: Claim) -> Result<String, AssertionError> {
-    optional_string(map, claim)?.ok_or_else(|| missing(claim))
-}
-
-fn optional_string(map: &Map<String, Value>, claim: Claim) -> Result<Option<String>, AssertionError> {
-    match map.get(claim.as_str()) {
-        None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(wrong_type(claim, "a string")),
-    }
-}
-
-fn audience(map: &Map<String, Value>) -> Result<String, AssertionError> {
-    match map.get("aud") {
-        None => Err(missing(Claim::Aud)),
-        Some(Value::String(aud)) => Ok(aud.clone()),
-        Some(Value::Array(items)) => match items.as_slice() {
-            [Value::String(aud)] => Ok(aud.clone()),
-            _ => Err(AssertionError::new(
-                AssertionFailure::ClaimType(Claim::Aud),
-                "assertion aud must name exactly one audience",
-                format!("assertion aud is an array of {} values", items.len()),
-            )),
-        },
-        Some(_) => Err(wrong_type(Claim::Aud, "a string")),
-    }
-}
-
-/// RFC 7519 NumericDate: a JSON number of seconds, possibly fractional (truncated towards the past).
-fn numeric_date(map: &Map<String, Value>, claim: Claim) -> Result<Option<i64>, AssertionError> {
-    match map.get(claim.as_str()) {
-        None => Ok(None),
-        Some(Value::Number(number)) => {
-            if let Some(value) = number.as_i64() {
-                Ok(Some(value))
-            } else if let Some(value) = number.as_f64().filter(|v| v.is_finite() && v.abs() < 1e15) {
-                Ok(Some(value.floor() as i64))
-            } else {
-                Err(wrong_type(claim, "a NumericDate"))
-            }
-        }
-        Some(_) => Err(wrong_type(claim, "a NumericDate")),
-    }
-}
-
-fn mismatch(claim: Claim, got: &str, want: &str) -> AssertionError {
-    AssertionError::new(
-        AssertionFailure::ClaimMismatch(claim),
-        format!("assertion {} does not match the registration", claim.as_str()),
-        format!(
-            "assertion {} {got:?} does not equal the registered {want:?}",
-            claim.as_str()
-        ),
-    )
-}
-
-fn check_claims(
-    claims: &AssertionClaims,
-    registration: &Registration,
-    policy: &AssertionPolicy,
-    now: i64,
-) -> Result<(), AssertionError> {
-    if claims.iss != registration.issuer {
-        return Err(mismatch(Claim::Iss, &claims.iss, &registration.issuer));
-    }
-    if claims.sub != registration.subject {
-        return Err(mismatch(Claim::Sub, &claims.sub, &registration.subject));
-    }
-    if claims.aud != registration.audience {
-        return Err(mismatch(Claim::Aud, &claims.aud, &registration.audience));
-    }
-    if let Some(expected_tid) = &registration.expected_tid {
-        match &claims.tid {
-            None => return Err(missing(Claim::Tid)),
-            Some(tid) if tid != expected_tid => return Err(mismatch(Claim::Tid, tid, expected_tid)),
-            Some(_) => {}
-        }
-    }
-    let skew = policy.clock_skew_seconds;
-    if claims.exp <= now.saturating_sub(skew) {
-        return Err(AssertionError::new(
-            AssertionFailure::Expired,
-            "assertion has expired",
-            format!("assertion exp {} is not after now {now} minus skew {skew}", claims.exp),
-        ));
-    }
-    if let Some(nbf) = claims.nbf
-        && nbf > now.saturating_add(skew)
-    {
-        return Err(AssertionError::new(
-            AssertionFailure::NotYetValid,
-            "assertion is not valid yet (nbf)",
-            format!("assertion nbf {nbf} is after now {now} plus skew {skew}"),
-        ));
-    }
-    if let Some(iat) = claims.iat
-        && iat > now.saturating_add(skew)
-    {
-        return Err(AssertionError::new(
-            AssertionFailure::IssuedInFuture,
-            "assertion iat is in the future",
-            format!("assertion iat {iat} is after now {now} plus skew {skew}"),
-        ));
-    }
-    let start = claims.iat.or(claims.nbf).unwrap_or(now);
-    let lifetime = claims.exp.saturating_sub(start);
-    if lifetime > policy.max_lifetime_seconds {
-        return Err(AssertionError::new(
-            AssertionFailure::LifetimeTooLong,
-            format!("assertion lifetime exceeds {} seconds", policy.max_lifetime_seconds),
-            format!(
-                "assertion lifetime {lifetime} s exceeds the {} s maximum",
-                policy.max_lifetime_seconds
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// An unverified `alg` quoted for a description or reason, cut short and stripped of anything unprintable.

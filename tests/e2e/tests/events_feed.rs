@@ -6,11 +6,13 @@ mod events_support;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use e2e_tests::faults::{StackFaults, tenant_scope};
 use e2e_tests::{Customer, LocalStack};
 use entra_sim::TokenVersion;
 use events_support::{EventReceiver, event_names, patch_active, scim};
 use reqwest::Method;
 use serde_json::{Value, json};
+use wif_testkit::fault_proxy::{Fault, Rule};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -283,6 +285,83 @@ async fn deactivations_reach_a_poller_within_seconds() {
         p99.as_secs_f64() * 1000.0
     );
     assert!(p99 <= Duration::from_secs(5), "p99 {p99:?}: far beyond the 2 s target");
+}
+
+/// Issue 10: a fault-injected DynamoDB loses no event and invents none. The events function's writes of this
+/// tenant's event items fail (first applied and then answered with a 500, then refused outright, then the
+/// connection reset); the stream redelivers the batch, and the poller still sees exactly one event per change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_faults_in_the_events_pipeline_lose_no_event_and_invent_none() {
+    let Some(stack) = LocalStack::get() else { return };
+    let customer = Customer::register(&stack, TokenVersion::V2).await;
+    let receiver = EventReceiver::register(&stack, &customer.tenant_id, "notice").await;
+    let token = customer.access_token(&stack).await;
+    let faults = StackFaults::of(&stack);
+    // Only this tenant's event items (`T#<tenant>#J#…`): its SCIM writes and every other test stay healthy.
+    let events_of_tenant = format!("{}J#", tenant_scope(&customer.tenant_id));
+    let mut rules = Vec::new();
+    for fault in [Fault::AppliedThenServerError, Fault::ServerError, Fault::Reset] {
+        rules.push(
+            faults
+                .add(Rule::new(fault).body_contains(&events_of_tenant).times(2))
+                .await,
+        );
+    }
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (_, created) = scim(
+            &stack,
+            &token,
+            Method::POST,
+            "/Users",
+            Some(user(&format!("f{i}@contoso.com"))),
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = scim(
+        &stack,
+        &token,
+        Method::PATCH,
+        &format!("/Users/{}", ids[0]),
+        Some(patch_active(false)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let got = receiver
+        .collect(
+            |c| c.len() >= 4 && c.iter().any(|s| event_names(s).contains(&"deactivate".to_owned())),
+            WAIT,
+        )
+        .await;
+    let mut fired = 0;
+    for id in rules {
+        fired += faults.report(id).await.fired;
+    }
+    faults.clear().await;
+    assert!(
+        fired >= 2,
+        "the faults must have hit the events pipeline ({fired} fired)"
+    );
+    // A little longer, so an event redelivered after the first collection would be seen too; receivers drop
+    // repeats by `jti` (stable per change), so distinct jtis are what an application acts on.
+    let mut got = got;
+    got.extend(receiver.collect(|_| false, Duration::from_secs(3)).await);
+    let mut jtis = std::collections::HashSet::new();
+    got.retain(|set| jtis.insert(set["jti"].as_str().unwrap_or_default().to_owned()));
+    let mut per_user: BTreeMap<String, Vec<Vec<String>>> = BTreeMap::new();
+    for set in &got {
+        per_user.entry(subject(set)).or_default().push(event_names(set));
+    }
+    let names = |id: &str| per_user.get(&format!("/Users/{id}")).cloned().unwrap_or_default();
+    assert_eq!(
+        names(&ids[0]),
+        vec![vec!["create".to_owned()], vec!["deactivate".to_owned()]],
+        "{got:#?}"
+    );
+    assert_eq!(names(&ids[1]), vec![vec!["create".to_owned()]], "{got:#?}");
+    assert_eq!(names(&ids[2]), vec![vec!["create".to_owned()]], "{got:#?}");
+    assert_eq!(got.len(), 4, "exactly one event per change: {got:#?}");
 }
 
 /// The local stack's environment file, for the bus tap queue's URL.

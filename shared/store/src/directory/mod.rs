@@ -26,7 +26,6 @@ pub mod stream;
 mod writes;
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -46,7 +45,6 @@ use keys::{GROUP_SK, GSI1, GSI2, GSI3, MARKER_SK, MEMBER_SK_PREFIX, TenantKeys, 
 const MEMBERS_PER_ADD_TRANSACTION: usize = 49;
 const MEMBERS_PER_REMOVE_TRANSACTION: usize = 99;
 const BATCH_WRITE_MAX: usize = 25;
-const BATCH_GET_MAX: usize = 100;
 const CONFLICT_RETRIES: u32 = 6;
 
 fn unavailable<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> DirectoryError
@@ -71,8 +69,7 @@ enum TxFailure {
 
 /// Jittered exponential backoff: 10, 20, 40 … ms plus up to 15 ms noise, so racing writers spread out.
 async fn backoff(attempt: u32) {
-    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 16);
-    tokio::time::sleep(Duration::from_millis((10u64 << attempt.min(6)) + jitter)).await;
+    crate::dynamo::jittered_backoff(10, attempt).await;
 }
 
 /// The DynamoDB directory store.

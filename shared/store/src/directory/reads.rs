@@ -1,6 +1,6 @@
 //! The Directory table's reads: single items, item collections, GSI lookups, paged queries and batches.
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use wif_scim::store::{DirectoryError, GroupRecord, Page, ResourceId, StoreResult, UserRecord};
 
 use super::codec::{Item, decode_group, decode_member, decode_user, get_s, key, key_of, s};
@@ -210,41 +210,9 @@ impl DynamoDirectory {
     }
 
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(BATCH_GET_MAX) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build_error)?,
-            );
-            let mut attempt = 0;
-            while let Some(request) = pending.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                if let Some(mut responses) = output.responses {
-                    found.extend(responses.remove(&self.table).unwrap_or_default());
-                }
-                pending = output
-                    .unprocessed_keys
-                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-                if pending.is_some() {
-                    attempt += 1;
-                    if attempt > CONFLICT_RETRIES {
-                        return Err(DirectoryError::Unavailable("BatchGetItem kept throttling".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
-        }
-        Ok(found)
+        crate::dynamo::batch_get_consistent(&self.client, &self.table, keys, CONFLICT_RETRIES)
+            .await
+            .map_err(|err| DirectoryError::Unavailable(err.to_string()))
     }
 
     /// Deletes items by key, 25 per BatchWriteItem, retrying unprocessed items.

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use wif_events::ports::{Append, EventStore, FeedEntry, FeedKey, ReceiverState, StoreError as EventStoreError};
 use wif_events::ports::{StoredEvent, Window};
 
@@ -23,7 +23,6 @@ use items::{
     set_attribute,
 };
 
-const BATCH_GET_MAX: usize = 100;
 const BATCH_WRITE_MAX: usize = 25;
 const UNPROCESSED_RETRIES: u32 = 8;
 const CACHE_WRITES_IN_FLIGHT: usize = 16;
@@ -40,8 +39,7 @@ fn build(err: impl std::fmt::Display) -> EventStoreError {
 
 /// 25, 50, 100 … ms with jitter: throttled batches spread out.
 async fn pause(attempt: u32) {
-    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 16);
-    tokio::time::sleep(Duration::from_millis((25u64 << attempt.min(6)) + jitter)).await;
+    crate::dynamo::jittered_backoff(25, attempt).await;
 }
 
 #[derive(Debug, Clone)]
@@ -72,44 +70,9 @@ impl EventRepository {
 
     /// Every item of `keys`, strongly consistent, retrying unprocessed keys.
     async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, EventStoreError> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(BATCH_GET_MAX) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build)?,
-            );
-            let mut attempt = 0;
-            while let Some(request) = pending.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                found.extend(
-                    output
-                        .responses
-                        .and_then(|mut r| r.remove(&self.table))
-                        .unwrap_or_default(),
-                );
-                pending = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-                attempt += 1;
-                if pending.is_some() {
-                    if attempt > UNPROCESSED_RETRIES {
-                        return Err(EventStoreError("BatchGetItem kept throttling".into()));
-                    }
-                    pause(attempt).await;
-                }
-            }
-        }
-        Ok(found)
+        crate::dynamo::batch_get_consistent(&self.client, &self.table, keys, UNPROCESSED_RETRIES)
+            .await
+            .map_err(|err| EventStoreError(err.to_string()))
     }
 
     /// Writes every request, 25 per call, retrying unprocessed ones; returns once all are applied.

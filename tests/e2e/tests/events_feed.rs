@@ -356,11 +356,14 @@ async fn dynamodb_faults_in_the_events_pipeline_lose_no_event_and_invent_none() 
     let names = |id: &str| per_user.get(&format!("/Users/{id}")).cloned().unwrap_or_default();
     assert_eq!(
         names(&ids[0]),
-        vec![vec!["create".to_owned()], vec!["deactivate".to_owned()]],
+        vec![
+            vec!["create:notice".to_owned()],
+            vec!["deactivate".to_owned(), "patch:notice".to_owned()]
+        ],
         "{got:#?}"
     );
-    assert_eq!(names(&ids[1]), vec![vec!["create".to_owned()]], "{got:#?}");
-    assert_eq!(names(&ids[2]), vec![vec!["create".to_owned()]], "{got:#?}");
+    assert_eq!(names(&ids[1]), vec![vec!["create:notice".to_owned()]], "{got:#?}");
+    assert_eq!(names(&ids[2]), vec![vec!["create:notice".to_owned()]], "{got:#?}");
     assert_eq!(got.len(), 4, "exactly one event per change: {got:#?}");
 }
 

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 REPO_ROOT="$(pwd)"
 source infra/local/common.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it started (minutes:seconds into the run), so a slow CI run shows where its time went.
+step() { printf '\n==> [%02d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 step "installing missing tools"
 infra/local/install-tools.sh --test
@@ -56,4 +57,4 @@ tests/newman/run.sh
 step "infrastructure checks (cfn-lint, SAM transform, checkov)"
 infra/checks/run.sh
 
-printf '\nAll tests passed.\n'
+printf '\nAll tests passed in %d min %02d s.\n' $((SECONDS / 60)) $((SECONDS % 60))

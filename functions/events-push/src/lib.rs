@@ -59,9 +59,9 @@ pub struct Summary {
 impl PushApp {
     /// One round for every target, `concurrency` at a time.
     pub async fn sweep(&self, targets: &[PushTarget], summary: &mut Summary) {
-        let now = (self.clock_ms)();
+        let clock = self.clock_ms;
         let rounds = futures::stream::iter(targets)
-            .map(|target| async move { (target, self.delivery.round(target, now).await) })
+            .map(|target| async move { (target, self.delivery.round(target, &clock).await) })
             .buffer_unordered(self.concurrency);
         let outcomes: Vec<_> = rounds.collect().await;
         summary.sweeps += 1;

@@ -136,7 +136,15 @@ pub struct PushDelivery {
 
 impl PushDelivery {
     /// One round for one target: push what is pending, acknowledge what was settled, record the outcome.
-    pub async fn round(&self, target: &PushTarget, now_ms: i64) -> Result<RoundOutcome, FeedError> {
+    ///
+    /// `clock_ms` is read at the start (is the target due?) and again when a push fails: the backoff counts from
+    /// the failure, so signing and slow pushes earlier in the round never shorten the wait the endpoint gets.
+    pub async fn round(
+        &self,
+        target: &PushTarget,
+        clock_ms: &(dyn Fn() -> i64 + Sync),
+    ) -> Result<RoundOutcome, FeedError> {
+        let now_ms = clock_ms();
         let client_id = &target.receiver.client_id;
         let mut state = self.states.push_state(client_id).await?.unwrap_or_default();
         if !state.due(now_ms) {
@@ -178,7 +186,7 @@ impl PushDelivery {
         }
         match outcome.failure.clone() {
             Some(reason) => {
-                state.failed(reason, &self.schedule, now_ms);
+                state.failed(reason, &self.schedule, clock_ms());
                 outcome.dead_lettered = state.dead_lettered_at_ms.is_some();
             }
             None => state.redeliver(),

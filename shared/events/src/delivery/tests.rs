@@ -97,7 +97,7 @@ async fn pending_sets_are_pushed_in_feed_order_and_settled() {
     }
     let endpoint = ScriptedEndpoint::answering(vec![]);
     let push = delivery(&store, endpoint.clone());
-    let outcome = push.round(&target("app", "t1"), NOW + 10).await.unwrap();
+    let outcome = push.round(&target("app", "t1"), &|| NOW + 10).await.unwrap();
     assert_eq!((outcome.delivered, outcome.failure), (3, None));
     let sets: Vec<String> = endpoint.received().into_iter().map(|(_, set)| set).collect();
     assert_eq!(sets.len(), 3);
@@ -105,7 +105,7 @@ async fn pending_sets_are_pushed_in_feed_order_and_settled() {
         sets[0].contains("u1") && sets[1].contains("u2") && sets[2].contains("u3"),
         "{sets:?}"
     );
-    let again = push.round(&target("app", "t1"), NOW + 20).await.unwrap();
+    let again = push.round(&target("app", "t1"), &|| NOW + 20).await.unwrap();
     assert_eq!(again.delivered, 0, "acknowledged SETs are not pushed twice");
     let state = store.push_state("app").await.unwrap().unwrap();
     assert_eq!((state.delivered, state.status()), (3, PushStatus::Active));
@@ -124,34 +124,34 @@ async fn a_failure_keeps_order_and_backs_off_then_dead_letters() {
     ]);
     let push = delivery(&store, endpoint.clone());
     let target = target("app", "t1");
-    let first = push.round(&target, NOW + 10).await.unwrap();
+    let first = push.round(&target, &|| NOW + 10).await.unwrap();
     assert_eq!((first.delivered, first.failure.as_deref()), (1, Some("status 503")));
     let state = store.push_state("app").await.unwrap().unwrap();
     assert_eq!(state.status(), PushStatus::Retrying);
     assert_eq!(state.next_attempt_ms, NOW + 10 + 5_000, "first backoff");
-    assert!(push.round(&target, NOW + 4_000).await.unwrap().skipped, "not due yet");
+    assert!(push.round(&target, &|| NOW + 4_000).await.unwrap().skipped, "not due yet");
 
-    let second = push.round(&target, NOW + 5_010).await.unwrap();
+    let second = push.round(&target, &|| NOW + 5_010).await.unwrap();
     assert_eq!(second.failure.as_deref(), Some("timeout"));
     assert_eq!(
         store.push_state("app").await.unwrap().unwrap().next_attempt_ms,
         NOW + 5_010 + 10_000,
         "the backoff doubles"
     );
-    let third = push.round(&target, NOW + 15_010).await.unwrap();
+    let third = push.round(&target, &|| NOW + 15_010).await.unwrap();
     assert!(third.dead_lettered, "the third failure in a row exhausts the schedule");
     let state = store.push_state("app").await.unwrap().unwrap();
     assert_eq!(state.status(), PushStatus::DeadLetter);
     assert_eq!(state.last_error.as_deref(), Some("redirect (302)"));
     assert!(
-        push.round(&target, NOW + 999_999).await.unwrap().skipped,
+        push.round(&target, &|| NOW + 999_999).await.unwrap().skipped,
         "dead letter: no more attempts"
     );
 
     let mut state = state;
     state.redeliver();
     store.save_push_state("app", "t1", &state).await.unwrap();
-    let redelivered = push.round(&target, NOW + 1_000_000).await.unwrap();
+    let redelivered = push.round(&target, &|| NOW + 1_000_000).await.unwrap();
     assert_eq!(
         redelivered.delivered, 1,
         "the event that failed is still there, and delivered after redelivery"
@@ -173,9 +173,9 @@ async fn a_refused_set_is_settled_and_delivery_goes_on() {
         description: "revoked".into(),
     }]);
     let push = delivery(&store, endpoint.clone());
-    let outcome = push.round(&target("app", "t1"), NOW + 10).await.unwrap();
+    let outcome = push.round(&target("app", "t1"), &|| NOW + 10).await.unwrap();
     assert_eq!((outcome.refused, outcome.delivered, outcome.failure), (1, 1, None));
-    assert_eq!(push.round(&target("app", "t1"), NOW + 20).await.unwrap().refused, 0);
+    assert_eq!(push.round(&target("app", "t1"), &|| NOW + 20).await.unwrap().refused, 0);
 }
 
 #[tokio::test]
@@ -186,13 +186,13 @@ async fn one_tenants_failing_endpoint_does_not_touch_another_tenants_delivery() 
     let endpoint = ScriptedEndpoint::answering(vec![PushOutcome::Retry("status 500".into())]);
     let push = delivery(&store, endpoint.clone());
     assert!(
-        push.round(&target("a", "t1"), NOW + 10)
+        push.round(&target("a", "t1"), &|| NOW + 10)
             .await
             .unwrap()
             .failure
             .is_some()
     );
-    let other = push.round(&target("b", "t2"), NOW + 10).await.unwrap();
+    let other = push.round(&target("b", "t2"), &|| NOW + 10).await.unwrap();
     assert_eq!(other.delivered, 1);
     assert_eq!(endpoint.received()[0].0, "https://b.example/events");
     assert!(endpoint.received()[0].1.contains("b1"), "only its own tenant's event");
@@ -234,4 +234,20 @@ fn only_enabled_events_read_registrations_with_an_endpoint_are_pushed_to() {
     registration.allowed_scopes = vec![Scope::EventsRead];
     registration.events = Some(EventSettings::default());
     assert_eq!(PushTarget::of(&registration), None, "no endpoint: poll only");
+}
+
+#[tokio::test]
+async fn the_backoff_counts_from_the_failed_push_not_from_the_start_of_the_round() {
+    let store = Arc::new(MemoryEventStore::default());
+    put(&store, "t1", "u1", NOW).await;
+    put(&store, "t1", "u2", NOW + 1).await;
+    let endpoint = ScriptedEndpoint::answering(vec![PushOutcome::Delivered, PushOutcome::Retry("status 503".into())]);
+    let push = delivery(&store, endpoint);
+    // Every reading of the clock is 700 ms after the previous one: the round is slow (signing, a slow endpoint).
+    let now = std::sync::atomic::AtomicI64::new(NOW + 10);
+    let clock = || now.fetch_add(700, std::sync::atomic::Ordering::SeqCst);
+    let outcome = push.round(&target("app", "t1"), &clock).await.unwrap();
+    assert_eq!(outcome.failure.as_deref(), Some("status 503"));
+    let state = store.push_state("app").await.unwrap().unwrap();
+    assert_eq!(state.next_attempt_ms, NOW + 10 + 700 + 5_000, "5 s after the failure was seen");
 }

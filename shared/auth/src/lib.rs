@@ -8,6 +8,8 @@
 //! - [`url_policy::JwksUrlPolicy`]: which JWKS URLs may be fetched (shared with `wif-jwks-http`).
 //! - [`jwks_cache::JwksCache`]: memory → Keys table → JWKS URL.
 //! - [`user_token::UnverifiedUserToken`]: Entra ID tokens and delegated access tokens of people (the portal).
+//! - [`strict_json::parse_object_keeping`]: the duplicate-rejecting JSON reader behind every JWT header and claim
+//!   set; public so the fuzz targets (`fuzz/`) can reach it directly.
 
 pub mod assertion;
 pub mod bearer;
@@ -24,7 +26,7 @@ pub mod request_limit;
 pub mod revocation;
 pub mod scope;
 pub mod service;
-mod strict_json;
+pub mod strict_json;
 pub mod token_request;
 pub mod untrusted;
 pub mod url_policy;

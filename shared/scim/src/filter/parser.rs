@@ -433,8 +433,14 @@ impl<'a> Parser<'a> {
                 format!("invalid number {}", describe(Some(self.peek_word_from(start)))),
             );
         }
-        serde_json::from_str::<serde_json::Number>(literal)
-            .or_else(|_| self.error(start, format!("invalid number {}", describe(Some(literal)))))
+        let number = serde_json::from_str::<serde_json::Number>(literal)
+            .or_else(|_| self.error(start, format!("invalid number {}", describe(Some(literal)))))?;
+        // serde_json (without `float_roundtrip`) may round a float one ULP off, and then a printed filter would
+        // parse back to another value (found by fuzzing: `7e+25`); std's parser rounds correctly.
+        match literal.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+            Some(exact) if number.is_f64() => Ok(exact),
+            _ => Ok(number),
+        }
     }
 
     fn peek_word_from(&self, start: usize) -> &'a str {

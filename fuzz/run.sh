@@ -8,7 +8,7 @@
 # Each target starts from its committed seeds (fuzz/seeds/<target>) and the working corpus it grew before
 # (fuzz/corpus/<target>, git-ignored), with its dictionary (fuzz/dict/<target>.dict).
 # Environment: FUZZ_CORPUS_DIR (default fuzz/corpus; smoke.sh uses a fresh temporary one), FUZZ_TOOLCHAIN (nightly).
-# Needs cargo-fuzz and a nightly toolchain (infra/local/install-tools.sh --test installs cargo-fuzz).
+# Installs cargo-fuzz and the nightly toolchain when missing.
 set -euo pipefail
 
 FUZZ_DIR="$(cd "$(dirname "$0")" && pwd)"
@@ -23,7 +23,16 @@ TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=("${ALL_TARGETS[@]}")
 
 [[ "$SECONDS_PER_TARGET" =~ ^[0-9]+$ ]] || { echo "usage: $0 [SECONDS-PER-TARGET] [TARGET...]" >&2; exit 2; }
-command -v cargo-fuzz >/dev/null 2>&1 || { echo "cargo-fuzz is missing: infra/local/install-tools.sh --test" >&2; exit 2; }
+# Installed here, only when missing, rather than with the other test tools: CI runs the fuzz smoke run in the
+# background, so compiling cargo-fuzz there does not hold up the tests.
+if command -v rustup >/dev/null 2>&1 && ! rustup run "$TOOLCHAIN" rustc --version >/dev/null 2>&1; then
+  echo "fuzz: installing the $TOOLCHAIN toolchain (rustup)"
+  rustup toolchain install "$TOOLCHAIN" --profile minimal
+fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz (cargo install)"
+  nice cargo install cargo-fuzz --locked --quiet
+fi
 
 # Release with debug assertions and overflow checks; no sanitizer: the code under test forbids `unsafe`
 # (workspace lint), so AddressSanitizer would halve the executions per second for nothing it could find.

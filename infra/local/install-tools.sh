@@ -4,8 +4,8 @@
 #   scim2-cli (SCIM conformance), scim2-server (reference server for the Entra stand-in's own tests), cfn-lint,
 #   aws-sam-translator and checkov (offline IaC checks), Debian's chromium and chromium-driver (the portal's
 #   browser tests, with apt-get, only when missing), newman (npm; runs Microsoft's SCIM Postman collection)
-#   into the state directory, so no global npm install is needed, and cargo-fuzz with a nightly toolchain (the fuzz
-#   smoke run, fuzz/smoke.sh).
+#   into the state directory, so no global npm install is needed. (cargo-fuzz and the nightly toolchain are installed
+#   by fuzz/run.sh itself, when missing.)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -43,14 +43,6 @@ if $want_test_tools && ! command -v newman >/dev/null 2>&1 && [ ! -x "$STATE_DIR
   command -v npm >/dev/null 2>&1 || die "npm (Node.js 16 or later) is required to install newman"
   log "installing: newman (npm, into $STATE_DIR/npm)"
   npm install --silent --no-audit --no-fund --prefix "$STATE_DIR/npm" newman@6 >/dev/null
-fi
-if $want_test_tools && command -v rustup >/dev/null 2>&1 && ! rustup run nightly rustc --version >/dev/null 2>&1; then
-  log "installing: Rust nightly toolchain (rustup; cargo-fuzz needs it)"
-  rustup toolchain install nightly --profile minimal
-fi
-if $want_test_tools && ! command -v cargo-fuzz >/dev/null 2>&1; then
-  log "installing: cargo-fuzz (cargo install)"
-  cargo install cargo-fuzz --locked --quiet
 fi
 command -v moto_server >/dev/null 2>&1 || die "moto_server is not on PATH after installing moto[server]"
 command -v cargo-lambda >/dev/null 2>&1 || die "cargo-lambda is not on PATH after installing it"

@@ -11,14 +11,18 @@
 # infra/local/install-tools.sh --test. Every function shares one cargo target directory (CARGO_TARGET_DIR), so
 # the dependencies are compiled once for all of them, and a later run rebuilds only what changed.
 # Environment: SAM_BUILD_MODE=debug builds unoptimised binaries (faster, not the deployable ones; sizes then mean
-# nothing); WIF_SAM_BUILD_DIR moves the build directory; WIF_SAM_X86_DIR the x86_64 binaries compared against.
+# nothing); WIF_SAM_CARGO_TARGET_DIR gives the arm64 build its own (persistent) cargo target directory;
+# WIF_SAM_BUILD_DIR moves the build directory; WIF_SAM_X86_DIR the x86_64 binaries compared against.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/local/common.sh
 
 TEMPLATE=infra/template.yaml
 ARM64_TARGET=aarch64-unknown-linux-gnu
-BUILD_ROOT="${WIF_SAM_BUILD_DIR:-$CARGO_TARGET_DIR/sam}"
+# The arm64 release build shares nothing with the debug test builds, so it may live in its own target directory,
+# one that outlives a fresh clone (CI): cargo then reuses every registry crate and rebuilds only the workspace's.
+SAM_TARGET_DIR="${WIF_SAM_CARGO_TARGET_DIR:-$CARGO_TARGET_DIR}"
+BUILD_ROOT="${WIF_SAM_BUILD_DIR:-$SAM_TARGET_DIR/sam}"
 X86_DIR="${WIF_SAM_X86_DIR:-$CARGO_TARGET_DIR/release}"
 
 step() { printf -- '--> %s\n' "$*"; }
@@ -51,9 +55,10 @@ validated=$SECONDS
 
 mode="release"
 [ "${SAM_BUILD_MODE:-}" = "debug" ] && mode="debug (SAM_BUILD_MODE)"
-step "sam build ($mode, arm64, cargo target directory $CARGO_TARGET_DIR) into $BUILD_ROOT/build"
+step "sam build ($mode, arm64, cargo target directory $SAM_TARGET_DIR) into $BUILD_ROOT/build"
 rm -rf "$BUILD_ROOT/build"
-sam_cli build --template-file "$TEMPLATE" --build-dir "$BUILD_ROOT/build" --cache-dir "$BUILD_ROOT/cache"
+CARGO_TARGET_DIR="$SAM_TARGET_DIR" \
+  sam_cli build --template-file "$TEMPLATE" --build-dir "$BUILD_ROOT/build" --cache-dir "$BUILD_ROOT/cache"
 built=$SECONDS
 
 step "checking every function's bootstrap (ELF machine AArch64 = 183), sizes against $X86_DIR"

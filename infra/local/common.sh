@@ -19,6 +19,9 @@ LAMBDA_CONCURRENCY="${WIF_LOCAL_LAMBDA_CONCURRENCY:-4}"
 # Demo customer as the Entra stand-in presents it.
 DEMO_TENANT_GUID="${WIF_LOCAL_DEMO_TID:-6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+# AWS SAM CLI lives in its own virtualenv (infra/local/install-tools.sh --test): its pinned dependencies (boto3,
+# cfn-lint, aws-sam-translator, Flask) must not move the versions moto, checkov and the IaC checks run with.
+SAM_CLI_VENV="${WIF_SAM_CLI_VENV:-$STATE_DIR/sam-cli}"
 
 LAMBDA_BASE="http://127.0.0.1:$LAMBDA_PORT/lambda-url"
 TOKEN_URL="$LAMBDA_BASE/token/oauth2/token"

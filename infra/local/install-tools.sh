@@ -3,14 +3,20 @@
 #   moto[server] (DynamoDB-compatible server), cargo-lambda (function emulator), and with --test also
 #   scim2-cli (SCIM conformance), scim2-server (reference server for the Entra stand-in's own tests), cfn-lint,
 #   aws-sam-translator and checkov (offline IaC checks), Debian's chromium and chromium-driver (the portal's
-#   browser tests, with apt-get, only when missing), newman (npm; runs Microsoft's SCIM Postman collection)
-#   into the state directory, so no global npm install is needed. (cargo-fuzz and the nightly toolchain are installed
-#   by fuzz/run.sh itself, when missing.)
+#   browser tests, with apt-get, only when missing), and newman (npm; runs Microsoft's SCIM Postman collection)
+#   into the state directory, so no global npm install is needed. With --sam instead: what the deployable-artifact
+#   check (infra/checks/sam_build.sh) needs beside moto and cargo-lambda: aws-sam-cli, in its own virtualenv
+#   ($SAM_CLI_VENV, so its pinned dependencies leave the tools above alone), and the aarch64-unknown-linux-gnu
+#   standard library (rustup) that cargo-lambda cross-compiles the arm64 functions against. (cargo-fuzz and the
+#   nightly toolchain are installed by fuzz/run.sh itself, when missing.) The CI run installs the --sam and fuzz
+#   tools in its background jobs, so they do not hold up the tests.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 want_test_tools=false
+want_sam_tools=false
 [ "${1:-}" = "--test" ] && want_test_tools=true
+[ "${1:-}" = "--sam" ] && want_sam_tools=true
 
 PY="${PYTHON:-python3}"
 command -v "$PY" >/dev/null || die "python3 is required (pip installs moto and cargo-lambda)"
@@ -30,6 +36,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   "$PY" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
   # pyenv and similar installs put console scripts in a directory that needs a rehash to appear on PATH.
   command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
+fi
+if $want_sam_tools && [ ! -x "$SAM_CLI_VENV/bin/sam" ] && ! command -v sam >/dev/null 2>&1; then
+  log "installing: aws-sam-cli (pip, into the virtualenv $SAM_CLI_VENV)"
+  "$PY" -m venv "$SAM_CLI_VENV"
+  "$SAM_CLI_VENV/bin/python" -m pip install --quiet --disable-pip-version-check aws-sam-cli
+fi
+if $want_sam_tools && command -v rustup >/dev/null 2>&1 \
+  && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+  log "installing: the aarch64-unknown-linux-gnu standard library (rustup target add)"
+  rustup target add aarch64-unknown-linux-gnu
 fi
 if $want_test_tools && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
   command -v apt-get >/dev/null 2>&1 || die "chromium and chromedriver are missing and apt-get is not available"

@@ -5,10 +5,13 @@
 //! - [`template::Evaluator`]: the environment a function really gets for a set of parameters, so tests can feed it
 //!   to the function's own configuration loader;
 //! - [`recorder::IamRecorder`]: an SDK interceptor recording the authorisation every DynamoDB request needs, so
-//!   tests can prove the declarations cover what the code actually sends.
+//!   tests can prove the declarations cover what the code actually sends;
+//! - [`artifacts`]: what `sam build` must produce for each function (an arm64 `bootstrap`, checked from its ELF
+//!   header) and how the template describes that build; `infra/checks/sam_build.sh` runs the real build.
 //!
 //! cfn-lint, the SAM transform and checkov run from `infra/checks/run.sh`.
 
+pub mod artifacts;
 pub mod cfn;
 pub mod consistency;
 pub mod recorder;

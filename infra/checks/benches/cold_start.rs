@@ -301,7 +301,9 @@ fn verdict(ratio: f64, target: f64) -> &'static str {
 fn report(subjects: &[Subject], samples: &[Vec<Sample>], rounds: usize, warm: usize) {
     let summaries: Vec<Summary> = subjects.iter().zip(samples).map(|(s, v)| summarise(s, v)).collect();
     let reference = &summaries[0];
-    println!("cold start benchmark ({rounds} interleaved rounds, {warm} warm invokes each; medians; ratio = / {REFERENCE})");
+    println!(
+        "cold start benchmark ({rounds} interleaved rounds, {warm} warm invokes each; medians; ratio = / {REFERENCE})"
+    );
     println!(
         "  {:<16} {:>9} {:>6} {:>4}  {:>9} {:>9}  {:>9} {:>6} {:>4}  {:>8} {:>6}",
         "function", "init ms", "ratio", "", "first ms", "warm ms", "RSS MiB", "ratio", "", "size MiB", "ratio"
@@ -331,10 +333,7 @@ fn report(subjects: &[Subject], samples: &[Vec<Sample>], rounds: usize, warm: us
 }
 
 fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn main() {

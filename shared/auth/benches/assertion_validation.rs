@@ -156,43 +156,108 @@ fn main() {
     let header = stages::header(&header_bytes).unwrap_or_else(|e| panic!("{e}"));
     let claims = stages::claims(&payload).unwrap_or_else(|e| panic!("{e}"));
     let verified = unverified
-        .verify(&registration, credential, &cache_key(&runtime, &cache, credential), &policy, NOW)
+        .verify(
+            &registration,
+            credential,
+            &cache_key(&runtime, &cache, credential),
+            &policy,
+            NOW,
+        )
         .unwrap_or_else(|e| panic!("{e}"));
-    let kept_strings: Vec<usize> = [&header.alg, &header.kid, &claims.iss, &claims.sub, &claims.aud, &header.kid]
-        .iter()
-        .map(|text| text.len())
-        .chain(header.typ.iter().chain(&claims.tid).chain(&claims.jti).map(String::len))
-        .collect();
+    let kept_strings: Vec<usize> = [
+        &header.alg,
+        &header.kid,
+        &claims.iss,
+        &claims.sub,
+        &claims.aud,
+        &header.kid,
+    ]
+    .iter()
+    .map(|text| text.len())
+    .chain(header.typ.iter().chain(&claims.tid).chain(&claims.jti).map(String::len))
+    .collect();
     let segment_sizes = [header_bytes.len(), payload.len(), signature.len()];
     let steps: [(&str, Box<dyn Fn() -> Duration + '_>); 8] = [
-        ("split + base64url decode", Box::new(|| time(&|| {
-            black_box(stages::decode(black_box(&assertion)).unwrap_or_else(|e| panic!("{e}")));
-        }))),
-        ("header parse + checks", Box::new(|| time(&|| {
-            black_box(stages::header(black_box(&header_bytes)).unwrap_or_else(|e| panic!("{e}")));
-        }))),
-        ("alg allow-list", Box::new(|| time(&|| {
-            black_box(unverified.algorithm_for(black_box(&registration)).unwrap_or_else(|e| panic!("{e}")));
-        }))),
-        ("key lookup (JWKS memory hit)", Box::new(|| runtime.block_on(async {
-            let start = Instant::now();
-            for _ in 0..ITERATIONS {
-                black_box(cache.key(&credential.jwks_uri, black_box("k1")).await.unwrap_or_else(|e| panic!("{e}")));
-            }
-            start.elapsed()
-        }))),
+        (
+            "split + base64url decode",
+            Box::new(|| {
+                time(&|| {
+                    black_box(stages::decode(black_box(&assertion)).unwrap_or_else(|e| panic!("{e}")));
+                })
+            }),
+        ),
+        (
+            "header parse + checks",
+            Box::new(|| {
+                time(&|| {
+                    black_box(stages::header(black_box(&header_bytes)).unwrap_or_else(|e| panic!("{e}")));
+                })
+            }),
+        ),
+        (
+            "alg allow-list",
+            Box::new(|| {
+                time(&|| {
+                    black_box(
+                        unverified
+                            .algorithm_for(black_box(&registration))
+                            .unwrap_or_else(|e| panic!("{e}")),
+                    );
+                })
+            }),
+        ),
+        (
+            "key lookup (JWKS memory hit)",
+            Box::new(|| {
+                runtime.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..ITERATIONS {
+                        black_box(
+                            cache
+                                .key(&credential.jwks_uri, black_box("k1"))
+                                .await
+                                .unwrap_or_else(|e| panic!("{e}")),
+                        );
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
         ("signature (raw RSA, parsed key)", Box::new(raw)),
-        ("claims parse", Box::new(|| time(&|| {
-            black_box(stages::claims(black_box(&payload)).unwrap_or_else(|e| panic!("{e}")));
-        }))),
-        ("claim checks (pin)", Box::new(|| time(&|| {
-            verified.pin(credential, &policy, black_box(NOW)).unwrap_or_else(|e| panic!("{e}"));
-        }))),
-        ("allocation (replayed)", Box::new(|| time(&|| {
-            let buffers: Vec<Vec<u8>> = segment_sizes.iter().map(|n| Vec::with_capacity(black_box(*n))).collect();
-            let strings: Vec<String> = kept_strings.iter().map(|n| String::with_capacity(black_box(*n))).collect();
-            black_box((buffers, strings));
-        }))),
+        (
+            "claims parse",
+            Box::new(|| {
+                time(&|| {
+                    black_box(stages::claims(black_box(&payload)).unwrap_or_else(|e| panic!("{e}")));
+                })
+            }),
+        ),
+        (
+            "claim checks (pin)",
+            Box::new(|| {
+                time(&|| {
+                    verified
+                        .pin(credential, &policy, black_box(NOW))
+                        .unwrap_or_else(|e| panic!("{e}"));
+                })
+            }),
+        ),
+        (
+            "allocation (replayed)",
+            Box::new(|| {
+                time(&|| {
+                    let buffers: Vec<Vec<u8>> = segment_sizes
+                        .iter()
+                        .map(|n| Vec::with_capacity(black_box(*n)))
+                        .collect();
+                    let strings: Vec<String> = kept_strings
+                        .iter()
+                        .map(|n| String::with_capacity(black_box(*n)))
+                        .collect();
+                    black_box((buffers, strings));
+                })
+            }),
+        ),
     ];
 
     // Warm-up: fills the JWKS cache and the CPU caches.
@@ -227,11 +292,7 @@ fn main() {
     // The allocation replay overlaps the steps that allocate (decode, header, claims): it is not added.
     let accounted: f64 = best_steps[..7].iter().sum();
     println!("    {:<32} {:>9.0} ns", "glue (full - steps)", best_full - accounted);
-    println!(
-        "    {:<32} {:>9.0} ns",
-        "outside the signature",
-        best_full - best_raw
-    );
+    println!("    {:<32} {:>9.0} ns", "outside the signature", best_full - best_raw);
     println!(
         "  ratio full / raw              {:>9.2} x  (target <= 1.3)",
         best_full / best_raw

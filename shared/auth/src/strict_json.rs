@@ -37,7 +37,8 @@ pub fn parse_members<const N: usize>(bytes: &[u8], keep: &[&str; N]) -> Result<[
 
 fn parse_into(bytes: &[u8], keep: &[&str], slots: &mut [Option<Value>]) -> Result<(), String> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    de::Deserializer::deserialize_any(&mut deserializer, KeepingVisitor { keep, slots }).map_err(|err| err.to_string())?;
+    de::Deserializer::deserialize_any(&mut deserializer, KeepingVisitor { keep, slots })
+        .map_err(|err| err.to_string())?;
     deserializer.end().map_err(|err| err.to_string())
 }
 
@@ -305,8 +306,7 @@ mod tests {
 
     #[test]
     fn members_come_back_by_position() {
-        let [a, missing, e] =
-            parse_members(br#"{"e":"x","z":{"k":[1]},"a":1}"#, &["a", "missing", "e"]).unwrap();
+        let [a, missing, e] = parse_members(br#"{"e":"x","z":{"k":[1]},"a":1}"#, &["a", "missing", "e"]).unwrap();
         assert_eq!((a, missing, e), (Some(Value::from(1)), None, Some(Value::from("x"))));
         assert!(
             parse_members(br#"{"a":1,"\u0061":2}"#, &["a"])

@@ -421,8 +421,8 @@ fn decode_segment(segment: &str, name: &str) -> Result<Vec<u8>, AssertionError> 
 const HEADER_MEMBERS: [&str; 8] = ["alg", "kid", "typ", "crit", "jku", "x5u", "jwk", "x5c"];
 
 fn parse_header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
-    let [alg, kid, typ, crit, jku, x5u, jwk, x5c] = strict_json::parse_members(bytes, &HEADER_MEMBERS)
-        .map_err(|err| {
+    let [alg, kid, typ, crit, jku, x5u, jwk, x5c] =
+        strict_json::parse_members(bytes, &HEADER_MEMBERS).map_err(|err| {
             if err.contains("duplicate member") {
                 AssertionError::new(
                     AssertionFailure::DuplicateHeaderMember,

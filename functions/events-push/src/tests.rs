@@ -127,7 +127,7 @@ async fn an_invocation_keeps_sweeping_for_its_configured_time() {
 
 #[tokio::test]
 async fn transport_failures_are_retried_like_server_errors() {
-    let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default()).unwrap();
+    let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default());
     let outcome = HttpTransport(poster).push("http://127.0.0.1:9/events", "a.b.c").await;
     assert!(matches!(outcome, PushOutcome::Retry(reason) if reason.contains("refused")));
 }

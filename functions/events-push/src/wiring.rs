@@ -53,8 +53,7 @@ impl PushApp {
             std::time::Duration::from_secs(7 * 86_400),
         ));
         let settings = FetchSettings::from_timeout(config.timeout, ANSWER_BYTES);
-        let poster = HttpSetPoster::new(PushUrlPolicy::new(config.local_development), settings)
-            .map_err(|err| invalid(crate::config::TIMEOUT, "", err))?;
+        let poster = HttpSetPoster::new(PushUrlPolicy::new(config.local_development), settings);
         Ok(PushApp {
             delivery: PushDelivery {
                 feed: Arc::new(FeedService {

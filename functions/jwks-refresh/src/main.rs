@@ -14,8 +14,7 @@ async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config = wif_common::config::load(RefreshConfig::from_env)?;
     let client = wif_store::dynamodb_client_from_env().await;
-    let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch)
-        .inspect_err(|err| tracing::error!(error = %err, "JWKS client"))?;
+    let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch);
     let app = Arc::new(RefreshApp::from_config(
         &config,
         &client,

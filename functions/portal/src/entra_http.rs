@@ -4,22 +4,27 @@
 use std::time::Duration;
 
 use wif_auth::url_policy::JwksUrlPolicy;
+use wif_jwks_http::lazy::LazyClient;
 use wif_portal::ports::{TokenEndpoint, TokenEndpointAnswer, TokenEndpointUnreachable};
 
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 pub struct HttpTokenEndpoint {
-    client: reqwest::Client,
+    client: LazyClient,
     policy: JwksUrlPolicy,
 }
 
 impl HttpTokenEndpoint {
-    pub fn new(policy: JwksUrlPolicy, timeout: Duration) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .build()?;
-        Ok(Self { client, policy })
+    /// The client is built by the first code redemption (see [`wif_jwks_http::lazy`]): a cold start that serves
+    /// only pages never loads the system's root certificates.
+    pub fn new(policy: JwksUrlPolicy, timeout: Duration) -> Self {
+        let client = LazyClient::new(move || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(timeout)
+                .build()
+        });
+        Self { client, policy }
     }
 }
 
@@ -33,8 +38,11 @@ impl TokenEndpoint for HttpTokenEndpoint {
         self.policy
             .check(url)
             .map_err(|err| TokenEndpointUnreachable(format!("token endpoint URL refused: {err}")))?;
-        let mut response = self
+        let client = self
             .client
+            .get()
+            .map_err(|err| TokenEndpointUnreachable(format!("no HTTP client: {err}")))?;
+        let mut response = client
             .post(url)
             .form(form)
             .send()

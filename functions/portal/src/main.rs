@@ -17,10 +17,9 @@ async fn main() -> Result<(), Error> {
     let config =
         PortalConfig::from_env(&ProcessEnv).inspect_err(|err| tracing::error!(error = %err, "bad configuration"))?;
     let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let fetcher = HttpJwksFetcher::new(config.url_policy(), config.jwks_fetch)
-        .inspect_err(|err| tracing::error!(error = %err, "JWKS fetcher"))?;
-    let token_endpoint = HttpTokenEndpoint::new(config.url_policy(), config.jwks_fetch.timeout)
-        .inspect_err(|err| tracing::error!(error = %err, "token endpoint client"))?;
+    // Both HTTP clients (and the system's root certificates) are built on their first request, not here.
+    let fetcher = HttpJwksFetcher::new(config.url_policy(), config.jwks_fetch);
+    let token_endpoint = HttpTokenEndpoint::new(config.url_policy(), config.jwks_fetch.timeout);
     let clients = Clients {
         dynamo: wif_store::dynamo::client_with(&shared),
         kms: aws_sdk_kms::Client::new(&shared),

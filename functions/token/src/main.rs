@@ -14,8 +14,8 @@ async fn main() -> Result<(), Error> {
     wif_common::telemetry::init_json_logging();
     let config = wif_common::config::load(TokenConfig::from_env)?;
     let client = wif_store::dynamodb_client_from_env().await;
-    let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch)
-        .inspect_err(|err| tracing::error!(error = %err, "JWKS client"))?;
+    // Its HTTP client (and the system's root certificates) is built on the first JWKS fetch, not here.
+    let fetcher = HttpJwksFetcher::new(config.url_policy.clone(), config.fetch);
     let mut app = TokenApp::from_config(&config, &client, Arc::new(SystemClock), Arc::new(fetcher))?;
     app.front = wif_edge::load_front_default(config.origin_secret_arn.as_deref())
         .await

@@ -18,40 +18,58 @@ const MAX_DEPTH: usize = 32;
 /// named in `keep`. The others are still checked for duplicates at every depth but never materialised, which
 /// keeps the hot path nearly allocation-free.
 pub fn parse_object_keeping(bytes: &[u8], keep: &[&str]) -> Result<Map<String, Value>, String> {
+    let mut slots = vec![None; keep.len()];
+    parse_into(bytes, keep, &mut slots)?;
+    Ok(keep
+        .iter()
+        .zip(slots)
+        .filter_map(|(name, value)| value.map(|value| ((*name).to_owned(), value)))
+        .collect())
+}
+
+/// [`parse_object_keeping`] without the map: the members named in `keep`, by position (`None` when absent). No
+/// member name is allocated, and the values can be moved out (the client-assertion hot path).
+pub fn parse_members<const N: usize>(bytes: &[u8], keep: &[&str; N]) -> Result<[Option<Value>; N], String> {
+    let mut slots = std::array::from_fn(|_| None);
+    parse_into(bytes, keep, &mut slots)?;
+    Ok(slots)
+}
+
+fn parse_into(bytes: &[u8], keep: &[&str], slots: &mut [Option<Value>]) -> Result<(), String> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let map =
-        de::Deserializer::deserialize_any(&mut deserializer, KeepingVisitor { keep }).map_err(|err| err.to_string())?;
-    deserializer.end().map_err(|err| err.to_string())?;
-    Ok(map)
+    de::Deserializer::deserialize_any(&mut deserializer, KeepingVisitor { keep, slots })
+        .map_err(|err| err.to_string())?;
+    deserializer.end().map_err(|err| err.to_string())
 }
 
-struct KeepingVisitor<'k> {
+/// Member names seen in one object before a typical JWT's allocation would have to grow.
+const TYPICAL_MEMBERS: usize = 24;
+
+struct KeepingVisitor<'k, 's> {
     keep: &'k [&'k str],
+    slots: &'s mut [Option<Value>],
 }
 
-impl<'de> Visitor<'de> for KeepingVisitor<'_> {
-    type Value = Map<String, Value>;
+impl<'de> Visitor<'de> for KeepingVisitor<'_, '_> {
+    type Value = ();
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
-        let mut kept = Map::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen: Vec<Cow<'de, str>> = Vec::with_capacity(TYPICAL_MEMBERS);
         while let Some(key) = access.next_key_seed(KeySeed)? {
             if seen.contains(&key) {
                 return Err(de::Error::custom(format!("duplicate member {key:?}")));
             }
-            if self.keep.contains(&key.as_ref()) {
-                let value = access.next_value_seed(Nested { depth: 1 })?;
-                kept.insert(key.clone().into_owned(), value);
-            } else {
-                access.next_value_seed(Skip { depth: 1 })?;
+            match self.keep.iter().position(|name| *name == key.as_ref()) {
+                Some(index) => self.slots[index] = Some(access.next_value_seed(Nested { depth: 1 })?),
+                None => access.next_value_seed(Skip { depth: 1 })?,
             }
             seen.push(key);
         }
-        Ok(kept)
+        Ok(())
     }
 }
 
@@ -284,6 +302,20 @@ mod tests {
         assert!(parse_object_keeping(b"[1]", &["a"]).is_err());
         let deep = format!("{{\"z\":{}1{}}}", "[".repeat(40), "]".repeat(40));
         assert!(parse_object_keeping(deep.as_bytes(), &["a"]).is_err());
+    }
+
+    #[test]
+    fn members_come_back_by_position() {
+        let [a, missing, e] = parse_members(br#"{"e":"x","z":{"k":[1]},"a":1}"#, &["a", "missing", "e"]).unwrap();
+        assert_eq!((a, missing, e), (Some(Value::from(1)), None, Some(Value::from("x"))));
+        assert!(
+            parse_members(br#"{"a":1,"\u0061":2}"#, &["a"])
+                .unwrap_err()
+                .contains("duplicate member")
+        );
+        assert!(parse_members(br#"{"z":[{"k":1,"k":2}]}"#, &["a"]).is_err());
+        assert!(parse_members(br#"{"a":1} x"#, &["a"]).is_err());
+        assert!(parse_members(b"[1]", &["a"]).is_err());
     }
 
     #[test]

@@ -9,7 +9,11 @@
 //!
 //! [`push::HttpSetPoster`] applies the same rules to RFC 8935 pushes, with the push URL policy (any public host)
 //! and a resolver that refuses names resolving to private, link-local or loopback addresses.
+//!
+//! Both build their HTTP client on first use ([`lazy`]), not at construction: a cold start that never fetches
+//! never loads the system's root certificates.
 
+pub mod lazy;
 pub mod push;
 
 use std::time::Duration;
@@ -19,6 +23,8 @@ use wif_auth::ports::{JwksFetchError, JwksFetchOutcome, JwksFetcher};
 use wif_auth::url_policy::JwksUrlPolicy;
 use wif_common::ConfigError;
 use wif_common::config::{EnvSource, bounded_or};
+
+use crate::lazy::LazyClient;
 
 /// `WIF_JWKS_FETCH_TIMEOUT_MS` and `WIF_JWKS_MAX_BYTES`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,30 +74,36 @@ fn client_builder(local_development: bool, settings: &FetchSettings) -> reqwest:
         .https_only(!local_development)
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("could not build the JWKS HTTP client: {0}")]
-pub struct BuildError(#[from] reqwest::Error);
-
 pub struct HttpJwksFetcher {
-    client: reqwest::Client,
+    client: LazyClient,
     policy: JwksUrlPolicy,
     settings: FetchSettings,
 }
 
 impl HttpJwksFetcher {
-    pub fn new(policy: JwksUrlPolicy, settings: FetchSettings) -> Result<Self, BuildError> {
-        let client = client_builder(policy.local_development(), &settings)
-            .user_agent(concat!("wif-jwks-fetcher/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self {
+    /// The client is built by the first fetch the policy allows; a build failure (no usable root certificate)
+    /// is that fetch's transport error, and the next fetch tries again.
+    pub fn new(policy: JwksUrlPolicy, settings: FetchSettings) -> Self {
+        let local_development = policy.local_development();
+        let client = LazyClient::new(move || {
+            client_builder(local_development, &settings)
+                .user_agent(concat!("wif-jwks-fetcher/", env!("CARGO_PKG_VERSION")))
+                .build()
+        });
+        Self {
             client,
             policy,
             settings,
-        })
+        }
     }
 
     pub fn policy(&self) -> &JwksUrlPolicy {
         &self.policy
+    }
+
+    /// Whether a fetch has needed (and built) the HTTP client yet.
+    pub fn client_built(&self) -> bool {
+        self.client.is_built()
     }
 }
 
@@ -103,7 +115,8 @@ impl HttpJwksFetcher {
             .policy
             .check(url)
             .map_err(|err| JwksFetchError::Disallowed(format!("{url}: {err}")))?;
-        let mut request = self.client.get(checked).header(header::ACCEPT, "application/json");
+        let client = self.client.get().map_err(transport_error)?;
+        let mut request = client.get(checked).header(header::ACCEPT, "application/json");
         if let Some(etag) = etag {
             request = request.header(header::IF_NONE_MATCH, etag);
         }

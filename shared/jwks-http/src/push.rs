@@ -10,7 +10,8 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header;
 use wif_auth::url_policy::{PushUrlPolicy, is_public_ip};
 
-use crate::{BuildError, FetchSettings, client_builder, error_chain};
+use crate::lazy::LazyClient;
+use crate::{FetchSettings, client_builder, error_chain};
 
 /// The most of an answer's body we read: enough for an RFC 8935 error object.
 pub const ANSWER_BYTES: usize = 4096;
@@ -61,20 +62,24 @@ impl Resolve for PublicAddressesOnly {
 }
 
 pub struct HttpSetPoster {
-    client: reqwest::Client,
+    client: LazyClient,
     policy: PushUrlPolicy,
 }
 
 impl HttpSetPoster {
-    pub fn new(policy: PushUrlPolicy, settings: FetchSettings) -> Result<Self, BuildError> {
-        let resolver = Arc::new(PublicAddressesOnly {
-            allow_loopback: policy.local_development(),
+    /// The client is built by the first push the policy allows (see [`crate::lazy`]).
+    pub fn new(policy: PushUrlPolicy, settings: FetchSettings) -> Self {
+        let local_development = policy.local_development();
+        let client = LazyClient::new(move || {
+            let resolver = Arc::new(PublicAddressesOnly {
+                allow_loopback: local_development,
+            });
+            client_builder(local_development, &settings)
+                .dns_resolver(resolver)
+                .user_agent(concat!("wif-events-push/", env!("CARGO_PKG_VERSION")))
+                .build()
         });
-        let client = client_builder(policy.local_development(), &settings)
-            .dns_resolver(resolver)
-            .user_agent(concat!("wif-events-push/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self { client, policy })
+        Self { client, policy }
     }
 
     /// POSTs one SET (`application/secevent+jwt`, RFC 8935 §2.1). A redirect is an answer like any other (its
@@ -84,8 +89,8 @@ impl HttpSetPoster {
             .policy
             .check(url)
             .map_err(|err| PostError::Disallowed(err.to_string()))?;
-        let mut response = self
-            .client
+        let client = self.client.get().map_err(post_error)?;
+        let mut response = client
             .post(url)
             .header(header::CONTENT_TYPE, "application/secevent+jwt")
             .header(header::ACCEPT, "application/json")
@@ -146,7 +151,7 @@ mod tests {
 
     #[tokio::test]
     async fn loopback_and_plain_http_are_refused_outside_local_development() {
-        let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default()).unwrap();
+        let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default());
         for url in [
             "http://127.0.0.1:9/events",
             "https://127.0.0.1/events",
@@ -157,5 +162,7 @@ mod tests {
                 "{url}"
             );
         }
+        // Refused URLs never needed the client: it is still unbuilt.
+        assert!(!poster.client.is_built());
     }
 }

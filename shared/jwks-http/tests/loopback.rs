@@ -139,7 +139,7 @@ fn response(status: &str, headers: &[(&str, &str)], body: &str) -> Vec<u8> {
 }
 
 fn local_fetcher(settings: FetchSettings) -> HttpJwksFetcher {
-    HttpJwksFetcher::new(JwksUrlPolicy::new(true, &[]), settings).unwrap()
+    HttpJwksFetcher::new(JwksUrlPolicy::new(true, &[]), settings)
 }
 
 fn default_local() -> HttpJwksFetcher {
@@ -160,8 +160,11 @@ async fn fetches_with_etag_and_max_age_then_revalidates() {
     ])
     .await;
     let fetcher = default_local();
+    // Built by the first fetch, not at start-up (cold starts skip loading the root certificates).
+    assert!(!fetcher.client_built());
     let url = server.url("/common/discovery/keys");
     let first = fetcher.fetch(&url, None).await.unwrap();
+    assert!(fetcher.client_built());
     assert_eq!(
         first,
         JwksFetchOutcome::Fresh {
@@ -265,7 +268,7 @@ async fn error_statuses_and_refused_connections_are_typed() {
 #[tokio::test]
 async fn the_url_policy_is_applied_before_connecting() {
     let server = Server::start(vec![Reply::Bytes(response("200 OK", &[], r#"{"keys":[]}"#))]).await;
-    let production = HttpJwksFetcher::new(JwksUrlPolicy::entra_only(), FetchSettings::default()).unwrap();
+    let production = HttpJwksFetcher::new(JwksUrlPolicy::entra_only(), FetchSettings::default());
     let err = production.fetch(&server.url("/keys"), None).await.unwrap_err();
     assert!(
         matches!(err, JwksFetchError::Disallowed(ref reason) if reason.contains("loopback")),
@@ -282,6 +285,8 @@ async fn the_url_policy_is_applied_before_connecting() {
     let err = default_local().fetch("http://10.1.2.3/keys", None).await.unwrap_err();
     assert!(matches!(err, JwksFetchError::Disallowed(_)));
     assert_eq!(server.hits.load(Ordering::SeqCst), 0);
+    // A refused URL never needs the HTTP client.
+    assert!(!production.client_built());
 }
 
 #[tokio::test]
@@ -347,7 +352,7 @@ async fn openid_configurations_are_fetched_under_the_same_rules() {
         default_local().fetch_openid_configuration(&url).await.unwrap_err(),
         JwksFetchError::Status(404)
     );
-    let production = HttpJwksFetcher::new(JwksUrlPolicy::entra_only(), FetchSettings::default()).unwrap();
+    let production = HttpJwksFetcher::new(JwksUrlPolicy::entra_only(), FetchSettings::default());
     assert!(matches!(
         production.fetch_openid_configuration(&url).await.unwrap_err(),
         JwksFetchError::Disallowed(_)
@@ -360,7 +365,7 @@ mod push {
     use wif_jwks_http::push::{ANSWER_BYTES, HttpSetPoster, PostError};
 
     fn local_poster(timeout: Duration) -> HttpSetPoster {
-        HttpSetPoster::new(PushUrlPolicy::new(true), FetchSettings::from_timeout(timeout, 1024)).unwrap()
+        HttpSetPoster::new(PushUrlPolicy::new(true), FetchSettings::from_timeout(timeout, 1024))
     }
 
     #[tokio::test]
@@ -433,7 +438,7 @@ mod push {
     #[tokio::test]
     async fn loopback_is_refused_without_the_local_development_switch() {
         let server = Server::start(vec![Reply::Bytes(response("202 Accepted", &[], ""))]).await;
-        let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default()).unwrap();
+        let poster = HttpSetPoster::new(PushUrlPolicy::new(false), FetchSettings::default());
         let err = poster.post_set(&server.url("/events"), "h.p.s").await.unwrap_err();
         assert!(matches!(err, PostError::Disallowed(_)), "{err:?}");
         assert_eq!(server.hits.load(Ordering::SeqCst), 0);

@@ -2,6 +2,11 @@
 //! configuration, `lambda_runtime`'s loop) as a child process and invoke it with function-URL events, the way the
 //! Lambda service does. Each [`RuntimeApiStub::invoke`] hands one event to the function's next
 //! `GET /2018-06-01/runtime/invocation/next` and waits for its `POST .../response` (or `.../error`).
+//!
+//! Every accepted connection has Nagle's algorithm off: the runtime client writes a response's head and body
+//! separately, and with Nagle plus the peer's delayed ACK each exchange could wait 40 ms, so timings taken through
+//! the stub (the cold-start benchmark's) would measure the stub. The stub also records when the first poll arrived
+//! ([`RuntimeApiStub::first_poll`]: the end of the function's init) and an init error the function reported.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -9,19 +14,23 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 type Answer = oneshot::Sender<Result<serde_json::Value, String>>;
 
 struct State {
     events: Mutex<mpsc::UnboundedReceiver<(String, Bytes)>>,
     answers: std::sync::Mutex<HashMap<String, Answer>>,
+    first_poll: std::sync::OnceLock<Instant>,
+    init_error: std::sync::OnceLock<String>,
+    /// Signalled on the first poll and on an init error.
+    init_done: Notify,
 }
 
 /// The Runtime API on a loopback port; the child process finds it through `AWS_LAMBDA_RUNTIME_API`.
@@ -39,10 +48,14 @@ impl RuntimeApiStub {
         let state = Arc::new(State {
             events: Mutex::new(receiver),
             answers: std::sync::Mutex::new(HashMap::new()),
+            first_poll: std::sync::OnceLock::new(),
+            init_error: std::sync::OnceLock::new(),
+            init_done: Notify::new(),
         });
         let served = state.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
                 let state = served.clone();
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |request| answer(state.clone(), request));
@@ -59,6 +72,24 @@ impl RuntimeApiStub {
     /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
         self.address.to_string()
+    }
+
+    /// When the function first asked for an invocation (its init was over), waiting up to `timeout` for it; `Err`
+    /// with the error document when it reported an init error instead, or when neither came in time.
+    pub async fn first_poll(&self, timeout: Duration) -> Result<Instant, String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.state.init_done.notified();
+            if let Some(at) = self.state.first_poll.get() {
+                return Ok(*at);
+            }
+            if let Some(error) = self.state.init_error.get() {
+                return Err(format!("init error: {error}"));
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(format!("no poll within {timeout:?}"));
+            }
+        }
     }
 
     /// Invokes the function with `event` and returns what it answered (`Err` with the error document when it
@@ -115,6 +146,13 @@ pub struct FunctionProcess {
     child: Child,
 }
 
+impl FunctionProcess {
+    /// The process id (for `/proc/<pid>/status`).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for FunctionProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -125,6 +163,9 @@ impl Drop for FunctionProcess {
 async fn answer(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = request.uri().path().to_owned();
     if path == "/2018-06-01/runtime/invocation/next" {
+        if state.first_poll.set(Instant::now()).is_ok() {
+            state.init_done.notify_one();
+        }
         // One poller at a time, as in Lambda; it waits here until the test invokes.
         let next = state.events.lock().await.recv().await;
         let Some((request_id, event)) = next else {
@@ -154,6 +195,11 @@ async fn answer(state: Arc<State>, request: Request<Incoming>) -> Result<Respons
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    if path == "/2018-06-01/runtime/init/error" {
+        let _ = state.init_error.set(String::from_utf8_lossy(&body).into_owned());
+        state.init_done.notify_one();
+        return Ok(plain(202, ""));
+    }
     if let [
         "2018-06-01",
         "runtime",

@@ -1,7 +1,7 @@
 //! The claims of an assertion whose signature has verified: parsed into a typed struct (duplicate members
 //! refused) and compared with the credential that verified it.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{AssertionError, AssertionFailure, AssertionPolicy, Claim};
 use crate::registration::FederatedCredential;
@@ -24,30 +24,35 @@ pub struct AssertionClaims {
 const CLAIM_MEMBERS: [&str; 8] = ["iss", "sub", "aud", "exp", "nbf", "iat", "tid", "jti"];
 
 pub(super) fn parse_claims(payload: &[u8]) -> Result<AssertionClaims, AssertionError> {
-    let map = strict_json::parse_object_keeping(payload, &CLAIM_MEMBERS).map_err(|err| {
-        if err.contains("duplicate member") {
-            AssertionError::new(
-                AssertionFailure::DuplicateClaimMember,
-                "assertion claims have a duplicate member",
-                format!("assertion claims: {err}"),
-            )
-        } else {
-            AssertionError::new(
-                AssertionFailure::MalformedClaims,
-                "assertion claims are not a JSON object",
-                format!("assertion claims: {err}"),
-            )
-        }
-    })?;
+    let [iss, sub, aud, exp, nbf, iat, tid, jti] =
+        strict_json::parse_members(payload, &CLAIM_MEMBERS).map_err(|err| {
+            if err.contains("duplicate member") {
+                AssertionError::new(
+                    AssertionFailure::DuplicateClaimMember,
+                    "assertion claims have a duplicate member",
+                    format!("assertion claims: {err}"),
+                )
+            } else {
+                AssertionError::new(
+                    AssertionFailure::MalformedClaims,
+                    "assertion claims are not a JSON object",
+                    format!("assertion claims: {err}"),
+                )
+            }
+        })?;
+    // Checked in this order (iss, sub, aud, exp, nbf, iat, tid) whatever the order in the document.
     Ok(AssertionClaims {
-        iss: required_string(&map, Claim::Iss)?,
-        sub: required_string(&map, Claim::Sub)?,
-        aud: audience(&map)?,
-        exp: numeric_date(&map, Claim::Exp)?.ok_or_else(|| missing(Claim::Exp))?,
-        nbf: numeric_date(&map, Claim::Nbf)?,
-        iat: numeric_date(&map, Claim::Iat)?,
-        tid: optional_string(&map, Claim::Tid)?,
-        jti: map.get("jti").and_then(Value::as_str).map(str::to_owned),
+        iss: required_string(iss, Claim::Iss)?,
+        sub: required_string(sub, Claim::Sub)?,
+        aud: audience(aud)?,
+        exp: numeric_date(exp.as_ref(), Claim::Exp)?.ok_or_else(|| missing(Claim::Exp))?,
+        nbf: numeric_date(nbf.as_ref(), Claim::Nbf)?,
+        iat: numeric_date(iat.as_ref(), Claim::Iat)?,
+        tid: optional_string(tid, Claim::Tid)?,
+        jti: match jti {
+            Some(Value::String(jti)) => Some(jti),
+            _ => None,
+        },
     })
 }
 
@@ -67,24 +72,24 @@ fn wrong_type(claim: Claim, expected: &str) -> AssertionError {
     )
 }
 
-fn required_string(map: &Map<String, Value>, claim: Claim) -> Result<String, AssertionError> {
-    optional_string(map, claim)?.ok_or_else(|| missing(claim))
+fn required_string(value: Option<Value>, claim: Claim) -> Result<String, AssertionError> {
+    optional_string(value, claim)?.ok_or_else(|| missing(claim))
 }
 
-fn optional_string(map: &Map<String, Value>, claim: Claim) -> Result<Option<String>, AssertionError> {
-    match map.get(claim.as_str()) {
+fn optional_string(value: Option<Value>, claim: Claim) -> Result<Option<String>, AssertionError> {
+    match value {
         None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(Value::String(value)) => Ok(Some(value)),
         Some(_) => Err(wrong_type(claim, "a string")),
     }
 }
 
-fn audience(map: &Map<String, Value>) -> Result<String, AssertionError> {
-    match map.get("aud") {
+fn audience(value: Option<Value>) -> Result<String, AssertionError> {
+    match value {
         None => Err(missing(Claim::Aud)),
-        Some(Value::String(aud)) => Ok(aud.clone()),
-        Some(Value::Array(items)) => match items.as_slice() {
-            [Value::String(aud)] => Ok(aud.clone()),
+        Some(Value::String(aud)) => Ok(aud),
+        Some(Value::Array(mut items)) => match items.as_mut_slice() {
+            [Value::String(aud)] => Ok(std::mem::take(aud)),
             _ => Err(AssertionError::new(
                 AssertionFailure::ClaimType(Claim::Aud),
                 "assertion aud must name exactly one audience",
@@ -96,8 +101,8 @@ fn audience(map: &Map<String, Value>) -> Result<String, AssertionError> {
 }
 
 /// RFC 7519 NumericDate: a JSON number of seconds, possibly fractional (truncated towards the past).
-fn numeric_date(map: &Map<String, Value>, claim: Claim) -> Result<Option<i64>, AssertionError> {
-    match map.get(claim.as_str()) {
+fn numeric_date(value: Option<&Value>, claim: Claim) -> Result<Option<i64>, AssertionError> {
+    match value {
         None => Ok(None),
         Some(Value::Number(number)) => {
             if let Some(value) = number.as_i64() {

@@ -383,6 +383,30 @@ impl VerifiedAssertion {
     }
 }
 
+/// Validation's steps one at a time, exactly as [`UnverifiedAssertion::parse`] and
+/// [`UnverifiedAssertion::verify_signature`] run them, for the breakdown in benches/assertion_validation.rs.
+#[cfg(feature = "test-support")]
+pub mod stages {
+    use super::{AssertionClaims, AssertionError, JoseHeader};
+
+    /// The three segments, split and strictly base64url-decoded.
+    pub fn decode(text: &str) -> Result<[Vec<u8>; 3], AssertionError> {
+        let mut segments = text.split('.');
+        let mut next = |name| super::decode_segment(segments.next().unwrap_or_default(), name);
+        Ok([next("header")?, next("payload")?, next("signature")?])
+    }
+
+    /// The JOSE header's parse and checks.
+    pub fn header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
+        super::parse_header(bytes)
+    }
+
+    /// The claims' parse (duplicates refused) into the typed claims.
+    pub fn claims(payload: &[u8]) -> Result<AssertionClaims, AssertionError> {
+        super::parse_claims(payload)
+    }
+}
+
 /// Strict base64url: URL-safe alphabet, no padding, canonical trailing bits (so no two encodings of one JWT).
 fn decode_segment(segment: &str, name: &str) -> Result<Vec<u8>, AssertionError> {
     if segment.is_empty() {
@@ -397,31 +421,32 @@ fn decode_segment(segment: &str, name: &str) -> Result<Vec<u8>, AssertionError> 
 const HEADER_MEMBERS: [&str; 8] = ["alg", "kid", "typ", "crit", "jku", "x5u", "jwk", "x5c"];
 
 fn parse_header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
-    let map = strict_json::parse_object_keeping(bytes, &HEADER_MEMBERS).map_err(|err| {
-        if err.contains("duplicate member") {
-            AssertionError::new(
-                AssertionFailure::DuplicateHeaderMember,
-                "assertion header has a duplicate member",
-                format!("assertion header: {err}"),
-            )
-        } else {
-            AssertionError::malformed(format!("assertion header is not a JSON object: {err}"))
-        }
-    })?;
-    if map.contains_key("crit") {
+    let [alg, kid, typ, crit, jku, x5u, jwk, x5c] =
+        strict_json::parse_members(bytes, &HEADER_MEMBERS).map_err(|err| {
+            if err.contains("duplicate member") {
+                AssertionError::new(
+                    AssertionFailure::DuplicateHeaderMember,
+                    "assertion header has a duplicate member",
+                    format!("assertion header: {err}"),
+                )
+            } else {
+                AssertionError::malformed(format!("assertion header is not a JSON object: {err}"))
+            }
+        })?;
+    if crit.is_some() {
         return Err(AssertionError::new(
             AssertionFailure::CritHeader,
             "assertion header has crit; no critical extensions are supported",
             "assertion header carries crit",
         ));
     }
-    let alg = match map.get("alg") {
-        Some(Value::String(alg)) => alg.clone(),
+    let alg = match alg {
+        Some(Value::String(alg)) => alg,
         Some(_) => return Err(AssertionError::malformed("assertion header alg is not a string")),
         None => return Err(AssertionError::malformed("assertion header has no alg")),
     };
-    let kid = match map.get("kid") {
-        Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => kid.clone(),
+    let kid = match kid {
+        Some(Value::String(kid)) if !kid.is_empty() && kid.len() <= MAX_KID_LEN => kid,
         Some(_) => return Err(AssertionError::malformed("assertion header kid is not a usable string")),
         None => {
             return Err(AssertionError::new(
@@ -431,10 +456,14 @@ fn parse_header(bytes: &[u8]) -> Result<JoseHeader, AssertionError> {
             ));
         }
     };
-    let typ = map.get("typ").and_then(Value::as_str).map(str::to_owned);
+    let typ = match typ {
+        Some(Value::String(typ)) => Some(typ),
+        _ => None,
+    };
     let ignored_key_hints = IGNORED_KEY_HINTS
         .into_iter()
-        .filter(|name| map.contains_key(*name))
+        .zip([&jku, &x5u, &jwk, &x5c])
+        .filter_map(|(name, value)| value.is_some().then_some(name))
         .collect();
     Ok(JoseHeader {
         alg,

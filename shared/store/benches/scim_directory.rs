@@ -8,6 +8,10 @@
 //! The 10,000-member group is seeded with raw BatchWriteItem membership items (moto's TransactWriteItems deep-copies
 //! the whole table per call, so seeding through the API would take hours there); adding one more member then goes
 //! through the normal API path, which is what is measured.
+//!
+//! `SCIM_BENCH_CPU_ONLY=1` skips the DynamoDB part (no moto needed). Instruction counts per CPU case, repeatable on a
+//! busy machine: `valgrind --tool=callgrind --dump-before='*cpu_case_boundary*'` on the bench binary with that
+//! variable set writes one profile per case (the first is the setup), each of `N` requests.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -289,6 +293,12 @@ fn thread_cpu() -> Option<Duration> {
     Some(Duration::from_nanos(nanos))
 }
 
+/// Marks the start of each CPU case for callgrind's `--dump-before` (see the crate doc); does nothing otherwise.
+#[inline(never)]
+fn cpu_case_boundary(label: &str) {
+    std::hint::black_box(label);
+}
+
 async fn cpu_per_request() {
     let store = Arc::new(MemoryDirectory::new());
     let api = api_over(store);
@@ -366,6 +376,7 @@ async fn cpu_per_request() {
         ),
     ];
     for (label, make) in cases {
+        cpu_case_boundary(label);
         let cpu_start = thread_cpu();
         let wall_start = Instant::now();
         for i in 0..N {
@@ -383,6 +394,7 @@ async fn cpu_per_request() {
         };
         println!("  {label:<58} {cpu}  {:>8.1} µs wall", wall.as_secs_f64() * 1e6);
     }
+    cpu_case_boundary("end");
 }
 
 fn main() {
@@ -394,7 +406,9 @@ fn main() {
         }
     };
     runtime.block_on(async {
-        dynamodb_calls().await;
+        if std::env::var_os("SCIM_BENCH_CPU_ONLY").is_none() {
+            dynamodb_calls().await;
+        }
         cpu_per_request().await;
     });
 }

@@ -71,18 +71,50 @@ impl DirectoryService {
             "version": etag(stored.version()),
         });
         doc.insert("meta".into(), meta);
+        if let Some(ids) = derived {
+            self.insert_derived(ctx, kind, &mut doc, ids);
+        }
+        Value::Object(doc)
+    }
+
+    /// `doc`, a representation [`Self::resource_json`] built without derived references, with `ids` as its
+    /// references: the same document as building it again with them, without copying the attributes twice.
+    pub(super) fn with_derived(
+        &self,
+        ctx: &RequestContext,
+        stored: Stored<'_>,
+        doc: Value,
+        ids: &[ResourceId],
+    ) -> Value {
+        match doc {
+            Value::Object(mut doc) => {
+                self.insert_derived(ctx, stored.kind(), &mut doc, ids);
+                Value::Object(doc)
+            }
+            _ => self.resource_json(ctx, stored, Some(ids)),
+        }
+    }
+
+    /// A user's `groups` / a group's `members` (`value`, `$ref`, `type`), only when there is at least one.
+    fn insert_derived(
+        &self,
+        ctx: &RequestContext,
+        kind: ResourceKind,
+        doc: &mut Map<String, Value>,
+        ids: &[ResourceId],
+    ) {
+        if ids.is_empty() {
+            return;
+        }
         let (name, referenced, type_label) = match kind {
             ResourceKind::User => ("groups", ResourceKind::Group, "direct"),
             ResourceKind::Group => ("members", ResourceKind::User, "User"),
         };
-        if let Some(ids) = derived.filter(|ids| !ids.is_empty()) {
-            let references = ids
-                .iter()
-                .map(|id| json!({"value": id, "$ref": self.location(ctx, referenced, id.as_str()), "type": type_label}))
-                .collect();
-            doc.insert(name.into(), Value::Array(references));
-        }
-        Value::Object(doc)
+        let references = ids
+            .iter()
+            .map(|id| json!({"value": id, "$ref": self.location(ctx, referenced, id.as_str()), "type": type_label}))
+            .collect();
+        doc.insert(name.into(), Value::Array(references));
     }
 
     /// The answer for one resource: `full` projected, with its version and location.

@@ -339,22 +339,28 @@ impl DirectoryService {
     ) -> Result<Vec<Value>, ScimError> {
         let tenant = &ctx.caller.tenant_id;
         let lacks = |doc: &Option<Value>, name: &str| doc.as_ref().is_none_or(|d| d.get(name).is_none());
-        let futures = hits.into_iter().map(|hit| async move {
-            let schema = ResourceSchema::for_kind(hit.record.kind());
-            let doc = match &hit.record {
-                Record::User(user) if projection.wants_groups() && lacks(&hit.doc, "groups") => {
+        let (wants_groups, wants_members) = (projection.wants_groups(), projection.wants_members());
+        let futures = hits.into_iter().map(|Hit { record, doc }| async move {
+            let schema = ResourceSchema::for_kind(record.kind());
+            // A representation the filter already built is completed with the derived references, not rebuilt.
+            let complete = |stored: Stored<'_>, doc: Option<Value>, ids: &[ResourceId]| match doc {
+                Some(doc) => self.with_derived(ctx, stored, doc, ids),
+                None => self.resource_json(ctx, stored, Some(ids)),
+            };
+            let doc = match &record {
+                Record::User(user) if wants_groups && lacks(&doc, "groups") => {
                     let read = self.store.groups_of_user(tenant, &user.id).await;
                     let groups = read.map_err(|e| store_error(ResourceKind::User, &user.id, e))?;
-                    self.resource_json(ctx, Stored::User(user), Some(&groups))
+                    complete(Stored::User(user), doc, &groups)
                 }
-                Record::Group(group) if projection.wants_members() && lacks(&hit.doc, "members") => {
+                Record::Group(group) if wants_members && lacks(&doc, "members") => {
                     let read = self.members_of(tenant, &group.id, None).await;
                     let members = read.map_err(|e| store_error(ResourceKind::Group, &group.id, e))?;
-                    self.resource_json(ctx, Stored::Group(group), Some(&members))
+                    complete(Stored::Group(group), doc, &members)
                 }
-                _ => match hit.doc {
+                _ => match doc {
                     Some(doc) => doc,
-                    None => self.record_json(ctx, &hit.record),
+                    None => self.record_json(ctx, &record),
                 },
             };
             Ok::<Value, ScimError>(projection.apply(&doc, schema))

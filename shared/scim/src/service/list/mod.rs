@@ -102,7 +102,7 @@ struct ListPlan<'q> {
     /// Most resources on the page.
     count: usize,
     paging: Paging,
-    /// Binds the cursors this request issues to its filter and sort.
+    /// Binds the cursors this request issues to its filter and sort (empty under index pagination: no cursors).
     fingerprint: String,
     /// What each resource on the page shows.
     projection: &'q Projection,
@@ -192,7 +192,11 @@ impl DirectoryService {
                 "use either startIndex (index pagination) or cursor (cursor pagination), not both",
             ));
         }
-        let fingerprint = query_fingerprint(query, scope);
+        // Only cursor pagination reads or issues cursors; index pages skip hashing the query.
+        let fingerprint = match query.cursor {
+            Some(_) => query_fingerprint(query, scope),
+            None => String::new(),
+        };
         let paging = match query.cursor.as_deref() {
             None => Paging::Index {
                 start_index: usize::try_from(query.start_index.unwrap_or(1).max(1)).unwrap_or(usize::MAX),

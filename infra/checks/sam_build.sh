@@ -8,7 +8,7 @@
 #      function when one exists in $CARGO_TARGET_DIR/release (the cold-start benchmark builds them).
 # Offline apart from the package registries: no AWS credentials, no Docker. Missing tools (aws-sam-cli in its own
 # virtualenv, cargo-lambda with ziglang, the aarch64-unknown-linux-gnu standard library) come from
-# infra/local/install-tools.sh --test. Every function shares one cargo target directory (CARGO_TARGET_DIR), so
+# infra/local/install-tools.sh --sam. Every function shares one cargo target directory (CARGO_TARGET_DIR), so
 # the dependencies are compiled once for all of them, and a later run rebuilds only what changed.
 # Environment: SAM_BUILD_MODE=debug builds unoptimised binaries (faster, not the deployable ones; sizes then mean
 # nothing); WIF_SAM_CARGO_TARGET_DIR gives the arm64 build its own (persistent) cargo target directory;
@@ -39,8 +39,8 @@ tools_present() {
     && command -v cargo-lambda >/dev/null 2>&1 && arm64_std_present
 }
 if ! tools_present; then
-  step "installing missing tools (infra/local/install-tools.sh --test)"
-  infra/local/install-tools.sh --test
+  step "installing missing tools (infra/local/install-tools.sh --sam)"
+  infra/local/install-tools.sh --sam
   tools_present || die "aws-sam-cli, cargo-lambda or the $ARM64_TARGET standard library is still missing"
 fi
 
@@ -49,6 +49,10 @@ export AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us
 export CARGO_INCREMENTAL=0
 
 started=$SECONDS
+# Built first: the test command runs this script beside the end-to-end tests, whose `cargo test` then holds the debug
+# build directory until it ends.
+step "building the artifact checker (lambda_artifacts)"
+cargo build --quiet -p infra-checks --bin lambda_artifacts
 step "sam validate --lint $TEMPLATE ($(sam_cli --version))"
 sam_cli validate --lint --template-file "$TEMPLATE"
 validated=$SECONDS
@@ -62,7 +66,7 @@ CARGO_TARGET_DIR="$SAM_TARGET_DIR" \
 built=$SECONDS
 
 step "checking every function's bootstrap (ELF machine AArch64 = 183), sizes against $X86_DIR"
-cargo run --quiet -p infra-checks --bin lambda_artifacts -- "$TEMPLATE" "$BUILD_ROOT/build" "$X86_DIR"
+"$CARGO_TARGET_DIR/debug/lambda_artifacts" "$TEMPLATE" "$BUILD_ROOT/build" "$X86_DIR"
 
 printf 'sam build checks passed: validate %d s, build %d s, total %d s\n' \
   $((validated - started)) $((built - validated)) $((SECONDS - started))

@@ -9,7 +9,8 @@ use wif_store::TableKind;
 use wif_store::tables::PartialTableNames;
 
 /// Tables this function may touch. Keys is read-only (the connection test reports the shared JWKS cache state);
-/// Events only for a registration's push delivery state (read, and reset on redelivery).
+/// Events only for a registration's push delivery state (read, and reset on redelivery); Directory only for the
+/// one-off membership migration.
 pub const TABLES: &[TableKind] = &[
     TableKind::Clients,
     TableKind::Tokens,
@@ -17,6 +18,7 @@ pub const TABLES: &[TableKind] = &[
     TableKind::Audit,
     TableKind::Portal,
     TableKind::Events,
+    TableKind::Directory,
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +86,7 @@ mod tests {
         ("WIF_AUDIT_TABLE", "a"),
         ("WIF_PORTAL_TABLE", "p"),
         ("WIF_EVENTS_TABLE", "e"),
+        ("WIF_DIRECTORY_TABLE", "d"),
         ("WIF_PUBLIC_TOKEN_URL", "https://auth.example.com/oauth2/token"),
         ("WIF_PUBLIC_SCIM_URL", "https://scim.example.com/scim/v2/"),
     ];

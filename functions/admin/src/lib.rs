@@ -53,6 +53,8 @@ pub struct AdminApp {
     pub links: wif_portal::links::TenantLinks,
     /// Push delivery state of the registrations with a push endpoint (the Events table).
     pub push_states: std::sync::Arc<dyn wif_events::delivery::PushStateStore>,
+    /// The Directory table, for its one-off membership migration only.
+    pub directory: wif_store::directory::DynamoDirectory,
     /// Without IAM auth in front (local stack), requests carry no principal and are accepted as `local-developer`.
     pub local_development: bool,
     /// For the freshness of a function-URL event's `timeEpoch`.
@@ -172,6 +174,14 @@ mod tests {
                 Some("https://portal.example".into()),
             ),
             push_states: Arc::new(wif_events::memory::MemoryEventStore::default()),
+            directory: wif_store::directory::DynamoDirectory::new(
+                aws_sdk_dynamodb::Client::from_conf(
+                    aws_sdk_dynamodb::Config::builder()
+                        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+                        .build(),
+                ),
+                "Directory",
+            ),
             audit: AuditQueries::new(audit.clone()),
             local_development,
             clock,

@@ -41,6 +41,19 @@ pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
     ),
     // GET /clients/{id}/push reads the registration's push state; POST …/push/redeliver rewrites it.
     (TableKind::Events, &["dynamodb:GetItem", "dynamodb:PutItem"]),
+    // POST /migrations/directory-memberships: a Scan, transactions of updates, ConditionChecks and puts, the
+    // re-reads of a failed membership's ends, and the deletion of orphaned memberships.
+    (
+        TableKind::Directory,
+        &[
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
+            "dynamodb:UpdateItem",
+        ],
+    ),
 ];
 
 /// Every environment variable [`crate::config::AdminConfig::from_env`] reads.
@@ -51,6 +64,7 @@ pub const ENV_VARS: &[&str] = &[
     "WIF_AUDIT_TABLE",
     "WIF_PORTAL_TABLE",
     "WIF_EVENTS_TABLE",
+    "WIF_DIRECTORY_TABLE",
     "WIF_LOCAL_DEVELOPMENT",
     "WIF_JWKS_ALLOWED_HOSTS",
     "WIF_TOKEN_LIFETIME_MIN_SECONDS",

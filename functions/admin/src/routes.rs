@@ -62,6 +62,10 @@ pub async fn route(app: &AdminApp, request: &Request, actor: &Actor) -> Answer {
             only(request, Method::POST, "POST")?;
             Ok(ok(&app.registry.migrate_trust_markers(actor).await?))
         }
+        ["migrations", "directory-memberships"] => {
+            only(request, Method::POST, "POST")?;
+            migrate_memberships(app, request, actor).await
+        }
         ["clients", id, "secrets", secret_id] => revoke_secret(app, request, id, secret_id, actor).await,
         ["tenant-links", ..] | ["invitations", ..] => crate::links::route(app, request, actor, &segments).await,
         ["audit"] => {
@@ -198,4 +202,36 @@ async fn revoke_secret(app: &AdminApp, request: &Request, id: &str, secret_id: &
         .revoke_secret(id, secret_id, version, revoke_tokens, actor)
         .await?;
     Ok(ok(&revoked))
+}
+
+/// Items of the Directory table one `POST /migrations/directory-memberships` scans: a few seconds of work.
+const MIGRATION_ITEMS_PER_CALL: usize = 2_000;
+
+/// `POST /migrations/directory-memberships[?cursor=]`: one bounded slice of the Directory membership migration.
+async fn migrate_memberships(app: &AdminApp, request: &Request, actor: &Actor) -> Answer {
+    let cursor = query_param(request, "cursor");
+    let report = app
+        .directory
+        .migrate_memberships(cursor.as_deref(), MIGRATION_ITEMS_PER_CALL)
+        .await
+        .map_err(|err| match err {
+            wif_scim::store::DirectoryError::InvalidCursor => {
+                AdminError::bad_request("cursor: not a cursor of this migration")
+            }
+            other => AdminError::Unavailable(other.to_string()),
+        })?;
+    tracing::info!(
+        principal = %actor.principal,
+        examined = report.examined,
+        migrated = report.migrated,
+        orphans_removed = report.orphans_removed,
+        "directory membership migration step"
+    );
+    Ok(ok(&wif_admin_api::MembershipMigration {
+        examined: report.examined,
+        migrated: report.migrated,
+        orphans_removed: report.orphans_removed,
+        skipped: report.skipped,
+        next_cursor: report.next_cursor,
+    }))
 }

@@ -8,6 +8,7 @@ use wif_common::{Clock, ConfigError};
 use wif_registry::{AuditQueries, ConnectionTester, RegistryPorts, RegistryService};
 use wif_store::audit::AuditRepository;
 use wif_store::clients::ClientRepository;
+use wif_store::directory::DynamoDirectory;
 use wif_store::events::EventRepository;
 use wif_store::keys::KeyRepository;
 use wif_store::portal::PortalRepository;
@@ -63,6 +64,7 @@ impl AdminApp {
                 tables.get(TableKind::Events)?,
                 std::time::Duration::from_secs(7 * 86_400),
             )),
+            directory: DynamoDirectory::new(client.clone(), tables.get(TableKind::Directory)?),
             audit: AuditQueries::new(audit),
             local_development: config.policy.local_development,
             clock,

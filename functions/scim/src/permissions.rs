@@ -7,18 +7,19 @@ use wif_store::TableKind;
 
 /// Table → every DynamoDB action (IAM name) the SCIM code sends to it.
 pub const DYNAMODB_PERMISSIONS: &[(TableKind, &[&str])] = &[
-    // Users, groups, memberships and uniqueness markers: reads by key and batch, tenant queries and the gsi1-3
-    // lookups, single writes, transactions (Put / Delete / ConditionCheck items) and batched membership deletes.
+    // Users, groups, memberships and uniqueness markers: reads by key and batch, partition and tenant queries and
+    // the gsi1-3 lookups, single writes, transactions (Put / Delete / ConditionCheck items; membership deletes go
+    // pairwise in transactions) and the `deleting` flag that begins a delete (UpdateItem).
     (
         TableKind::Directory,
         &[
             "dynamodb:BatchGetItem",
-            "dynamodb:BatchWriteItem",
             "dynamodb:ConditionCheckItem",
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:Query",
+            "dynamodb:UpdateItem",
         ],
     ),
     // The bearer check: the access token's record by hash.

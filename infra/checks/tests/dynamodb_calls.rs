@@ -163,6 +163,45 @@ async fn jwks_refresh_function_sends_exactly_what_it_declares() {
     assert_sent_matches_declared(&dynamo, "JwksRefreshFunction", "JwksRefreshRole");
 }
 
+/// Directory items of the release before group-of-user items, for the membership migration: a user, a group, its
+/// membership (migrated) and a membership of a user that no longer exists (removed).
+async fn seed_old_memberships(dynamo: &Dynamo) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let items = [
+        vec![("pk", "T#contoso#U#u1"), ("sk", "USER"), ("type", "User")],
+        vec![("pk", "T#contoso#G#g1"), ("sk", "#G"), ("type", "Group")],
+        vec![
+            ("pk", "T#contoso#G#g1"),
+            ("sk", "M#u1"),
+            ("type", "Membership"),
+            ("group_id", "g1"),
+            ("user_id", "u1"),
+            ("gsi1pk", "T#contoso#UG#u1"),
+            ("gsi1sk", "g1"),
+        ],
+        vec![
+            ("pk", "T#contoso#G#g1"),
+            ("sk", "M#gone"),
+            ("type", "Membership"),
+            ("group_id", "g1"),
+            ("user_id", "gone"),
+            ("gsi1pk", "T#contoso#UG#gone"),
+            ("gsi1sk", "g1"),
+        ],
+    ];
+    for item in items {
+        dynamo
+            .unrecorded
+            .put_item()
+            .table_name(&dynamo.names.directory)
+            .set_item(Some(item.into_iter().map(|(k, v)| (k.to_owned(), s(v))).collect()))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("seed: {err}"));
+    }
+}
+
 #[tokio::test]
 async fn admin_function_sends_exactly_what_it_declares() {
     let dynamo = Dynamo::start().await;
@@ -188,6 +227,8 @@ async fn admin_function_sends_exactly_what_it_declares() {
             (response.status().as_u16(), json_body(&response))
         }
     };
+
+    seed_old_memberships(&dynamo).await;
 
     let create = format!(
         r#"{{"issuer":"https://sts.windows.net/6b1f0a4e-2c3d-4e5f-8a9b-0c1d2e3f4a5b/","jwks_uri":"{jwks_uri}",
@@ -263,6 +304,7 @@ async fn admin_function_sends_exactly_what_it_declares() {
         ),
         ("DELETE", format!("/clients/{id}/credentials/{second}"), "", 200),
         ("POST", "/migrations/trust-markers".to_owned(), "", 200),
+        ("POST", "/migrations/directory-memberships".to_owned(), "", 200),
         ("DELETE", format!("/clients/{id}/secrets/{secret_id}"), "", 200),
         ("GET", format!("/clients/{id}/test"), "", 200),
         ("POST", format!("/clients/{id}/revoke-tokens"), "", 200),

@@ -5,6 +5,7 @@
 //! - [`client`]: registrations (`/clients…`): what a registration looks like, what creating and changing one sends.
 //! - [`credential`]: a registration's federated credentials and their audiences (`/clients/{id}/credentials…`), and
 //!   the one-off trust-marker migration (`/migrations/trust-markers`).
+//! - [`migration`]: the one-off Directory membership migration (`/migrations/directory-memberships`).
 //! - [`secret`]: client secrets (`/clients/{id}/secrets…`).
 //! - [`check`]: the connection test (`/clients/{id}/test`).
 //! - [`push`]: RFC 8935 push delivery state and redelivery (`/clients/{id}/push…`).
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod check;
 pub mod client;
 pub mod credential;
+pub mod migration;
 pub mod push;
 pub mod secret;
 
@@ -29,5 +31,6 @@ pub use credential::{
     AudienceChange, CredentialChange, CredentialList, CredentialRemoved, CredentialSettings, CredentialUpdate,
     FederatedCredential, MarkerConflict, MarkerMigration,
 };
+pub use migration::MembershipMigration;
 pub use push::PushStatus;
 pub use secret::{CreatedSecret, NewSecret, RevokedSecret, SecretList};

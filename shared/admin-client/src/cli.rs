@@ -74,6 +74,14 @@ pub enum MigrateCommand {
     /// Give registrations stored before federated credentials their trust uniqueness markers (idempotent). Until
     /// then they are found only by client_id, and nothing stops another registration from claiming their trust.
     TrustMarkers,
+    /// Give Directory memberships stored before group-of-user items their reverse item (idempotent, resumable:
+    /// run it right after upgrading; until it has run, users' `groups` and user deletes miss those memberships).
+    /// Also removes memberships of users or groups that no longer exist.
+    DirectoryMemberships {
+        /// Continue from the cursor an interrupted run printed.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
 }
 
 #[derive(Args)]

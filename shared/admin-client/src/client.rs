@@ -14,7 +14,8 @@ use tokio::sync::OnceCell;
 use wif_admin_api::{
     AudienceChange, AuditFilter, AuditPage, Client, ClientPage, ClientUpdate, ConnectionReport, CreatedSecret,
     CredentialChange, CredentialList, CredentialRemoved, CredentialSettings, CredentialUpdate, Deleted,
-    FederatedCredential, MarkerMigration, NewClient, NewSecret, PushStatus, RevokedSecret, SecretList, TokensRevoked,
+    FederatedCredential, MarkerMigration, MembershipMigration, NewClient, NewSecret, PushStatus, RevokedSecret,
+    SecretList, TokensRevoked,
 };
 
 use crate::error::ClientError;
@@ -393,6 +394,16 @@ impl AdminClient {
     pub async fn migrate_trust_markers(&self) -> Result<Reply<MarkerMigration>, ClientError> {
         let segments = ["migrations", "trust-markers"];
         self.fetch(Method::POST, &segments, &[], Self::NO_BODY).await
+    }
+
+    /// One slice of the Directory membership migration; call again with its `next_cursor` until there is none.
+    pub async fn migrate_directory_memberships(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<Reply<MembershipMigration>, ClientError> {
+        let segments = ["migrations", "directory-memberships"];
+        let query: Vec<(&str, String)> = cursor.map(|c| ("cursor", c.to_owned())).into_iter().collect();
+        self.fetch(Method::POST, &segments, &query, Self::NO_BODY).await
     }
 
     pub async fn audit(&self, filter: &AuditFilter) -> Result<Reply<AuditPage>, ClientError> {

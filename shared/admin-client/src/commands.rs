@@ -64,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<Outcome, ClientError> {
             }
             Ok(outcome)
         }
+        Command::Migrate(MigrateCommand::DirectoryMemberships { cursor }) => migrate_memberships(&client, cursor).await,
         Command::TenantLinks(command) => crate::portal::links(&client, command).await,
         Command::Invitations(command) => crate::portal::invitations(&client, command).await,
         Command::PortalCertificate { .. } => Err(ClientError::Usage("handled above".into())),
@@ -337,4 +338,35 @@ where
     }
     gathered.next_cursor = cursor;
     Ok(gathered)
+}
+
+/// Runs the Directory membership migration slice after slice until the table is scanned, printing progress; an
+/// interrupted run prints the cursor to continue from.
+async fn migrate_memberships(client: &AdminClient, mut cursor: Option<String>) -> Result<Outcome, ClientError> {
+    let mut total = wif_admin_client::model::MembershipMigration::default();
+    loop {
+        let reply = match client.migrate_directory_memberships(cursor.as_deref()).await {
+            Ok(reply) => reply,
+            Err(err) => {
+                if let Some(cursor) = &cursor {
+                    eprintln!("interrupted; continue with --cursor {cursor}");
+                }
+                return Err(err);
+            }
+        };
+        let step = reply.value;
+        total.examined += step.examined;
+        total.migrated += step.migrated;
+        total.orphans_removed += step.orphans_removed;
+        total.skipped += step.skipped;
+        eprintln!(
+            "{} items examined, {} memberships migrated, {} orphans removed",
+            total.examined, total.migrated, total.orphans_removed
+        );
+        cursor = step.next_cursor;
+        if cursor.is_none() {
+            let json = serde_json::to_value(&total).unwrap_or(Value::Null);
+            return Ok(Outcome::new(json, output::membership_migration(&total)));
+        }
+    }
 }

@@ -7,7 +7,7 @@ use comfy_table::{ColumnConstraint, ContentArrangement, Table};
 
 use wif_admin_client::model::{
     AuditEvent, Client, ConnectionReport, CreatedSecret, CredentialChange, CredentialList, FederatedCredential,
-    MarkerMigration, PushStatus, SecretList,
+    MarkerMigration, MembershipMigration, PushStatus, SecretList,
 };
 
 pub enum View {
@@ -243,6 +243,20 @@ pub fn migration(report: &MarkerMigration) -> View {
         table: Box::new(t),
         notes,
     }
+}
+
+pub fn membership_migration(report: &MembershipMigration) -> View {
+    let mut notes = vec![format!(
+        "{} Directory item(s) examined, {} membership(s) migrated, {} orphaned membership(s) removed",
+        report.examined, report.migrated, report.orphans_removed
+    )];
+    if report.skipped > 0 {
+        notes.push(format!(
+            "{} membership(s) of a user or group being deleted were left: run again once those deletes finished",
+            report.skipped
+        ));
+    }
+    View::Text(notes.join("\n"))
 }
 
 pub fn push(status: &PushStatus) -> View {

@@ -9,8 +9,11 @@
 //! - every write of a user or group is conditional on the version the writer read, so no update is ever lost;
 //! - a membership is its own record: adding or removing one member costs O(1) writes whatever the group size,
 //!   checks in the same atomic step that the group and the user exist, and is idempotent;
-//! - deleting a user removes its memberships; deleting a group removes its members;
+//! - deleting a user removes its memberships; deleting a group removes its members; a delete that failed half-way
+//!   is finished by the retried delete (which then succeeds), and no read shows a member of a deleted group or user;
 //! - scans return one tenant's records in ascending id order, at most `limit` per call, with an opaque cursor.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 pub use wif_common::{ResourceId, TenantId};
@@ -150,6 +153,46 @@ pub trait DirectoryStore: Send + Sync {
 
     /// Ids of the groups the user is a direct member of, ascending.
     async fn groups_of_user(&self, tenant: &TenantId, user_id: &ResourceId) -> StoreResult<Vec<ResourceId>>;
+
+    /// The user and the ids of its groups (ascending), as one strongly consistent read where the store can.
+    async fn user_with_groups(
+        &self,
+        tenant: &TenantId,
+        id: &ResourceId,
+    ) -> StoreResult<Option<(UserRecord, Vec<ResourceId>)>> {
+        let Some(user) = self.get_user(tenant, id).await? else {
+            return Ok(None);
+        };
+        let groups = self.groups_of_user(tenant, id).await?;
+        Ok(Some((user, groups)))
+    }
+
+    /// [`DirectoryStore::user_by_user_name`] with the user's groups (strongly consistent, like the lookup).
+    async fn user_by_user_name_with_groups(
+        &self,
+        tenant: &TenantId,
+        user_name: &str,
+    ) -> StoreResult<Option<(UserRecord, Vec<ResourceId>)>> {
+        let Some(user) = self.user_by_user_name(tenant, user_name).await? else {
+            return Ok(None);
+        };
+        let groups = self.groups_of_user(tenant, &user.id).await?;
+        Ok(Some((user, groups)))
+    }
+
+    /// The groups of several users at once (the users of one list page): user id → its group ids, ascending.
+    /// Users without groups may be absent from the map. As consistent as [`DirectoryStore::scan_users`].
+    async fn groups_of_users(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[ResourceId],
+    ) -> StoreResult<BTreeMap<ResourceId, Vec<ResourceId>>> {
+        let mut groups = BTreeMap::new();
+        for id in user_ids {
+            groups.insert(id.clone(), self.groups_of_user(tenant, id).await?);
+        }
+        Ok(groups)
+    }
 
     // ---- groups ----
 

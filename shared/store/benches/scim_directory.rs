@@ -256,6 +256,12 @@ async fn dynamodb_calls() {
             &format!("GET /Groups/{{id}}?excludedAttributes=members, group of {label}"),
             counter.take(),
         );
+        let r = call(&api, "GET", &format!("/Groups/{group}"), None).await;
+        expect(&r, 200, "get group with members");
+        measure(
+            &format!("GET /Groups/{{id}} with its members, group of {label}"),
+            counter.take(),
+        );
     }
     let r = call(
         &api,
@@ -280,7 +286,19 @@ async fn dynamodb_calls() {
     measure("GET /Users?cursor=&count=50&excludedAttributes=groups", counter.take());
     let r = call(&api, "GET", "/Users?count=50", None).await;
     expect(&r, 200, "list with groups");
-    measure("GET /Users?count=50 (groups derived per listed user)", counter.take());
+    measure("GET /Users?count=50 (with each user's derived groups)", counter.take());
+    let r = call(&api, "GET", "/Users?cursor=&count=50", None).await;
+    expect(&r, 200, "cursor list with groups");
+    measure("GET /Users?cursor=&count=50 (with derived groups)", counter.take());
+    let r = call(&api, "DELETE", &format!("/Users/{}", users[5]), None).await;
+    expect(&r, 204, "delete user");
+    measure("DELETE /Users/{id} (member of 1 group)", counter.take());
+    let r = call(&api, "DELETE", &format!("/Users/{}", users[50]), None).await;
+    expect(&r, 204, "delete user");
+    measure("DELETE /Users/{id} (member of no group)", counter.take());
+    let r = call(&api, "DELETE", &format!("/Groups/{small}"), None).await;
+    expect(&r, 204, "delete group");
+    measure("DELETE /Groups/{id}, group of 9", counter.take());
 }
 
 /// Builds the i-th request of a CPU case: (method, target, body).

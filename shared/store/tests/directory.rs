@@ -46,7 +46,11 @@ async fn every_key_carries_the_tenant_prefix() {
         .unwrap();
     let scan = client.scan().table_name(&table).send().await.unwrap();
     let items = scan.items.unwrap_or_default();
-    assert_eq!(items.len(), 4, "user, marker, group, membership");
+    assert_eq!(
+        items.len(),
+        5,
+        "user, marker, group, membership and its group-of-user item"
+    );
     for item in &items {
         for attribute in ["pk", "gsi1pk", "gsi2pk", "gsi3pk"] {
             if let Some(AttributeValue::S(value)) = item.get(attribute) {
@@ -129,6 +133,30 @@ async fn operations_cost_a_constant_number_of_calls() {
     assert_eq!(cost(&counter), 1);
     store.scan_users(t, None, 50).await.unwrap();
     assert_eq!(cost(&counter), 1, "one page = one query");
+    let (_, groups) = store.user_with_groups(t, &ids[1]).await.unwrap().unwrap();
+    assert_eq!(groups.len(), 2);
+    assert_eq!(cost(&counter), 1, "a user with its groups = one query of its partition");
+    store
+        .user_by_user_name_with_groups(t, "BUDGET-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        cost(&counter),
+        2,
+        "userName lookup with groups = marker + user partition"
+    );
+    let page = store.groups_of_users(t, &ids[..50]).await.unwrap();
+    assert_eq!(page.values().map(Vec::len).sum::<usize>(), 2 * 2 + 48);
+    assert_eq!(cost(&counter), 1, "the groups of a page of 50 users = one range query");
+    store.delete_user(t, &ids[1], None).await.unwrap();
+    assert_eq!(
+        cost(&counter),
+        3,
+        "delete a user of 2 groups = flag, query, one transaction"
+    );
+    store.delete_group(t, &small.id, None).await.unwrap();
+    assert_eq!(cost(&counter), 3, "delete a group of 1 = flag, query, one transaction");
 }
 
 /// A member id no user of ours can have (ids are UUIDs) is the client's error: 400 `invalidValue` for writes, no

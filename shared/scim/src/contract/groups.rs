@@ -92,6 +92,7 @@ struct Membership {
 pub async fn memberships(store: &dyn DirectoryStore) {
     let fixture = membership_setup(store).await;
     members_are_added_idempotently_and_paged(store, &fixture).await;
+    users_are_read_with_their_groups(store, &fixture).await;
     foreign_members_and_tenants_are_refused(store, &fixture).await;
     membership_is_checked_one_user_at_a_time(store, &fixture).await;
     members_are_removed_exactly(store, &fixture).await;
@@ -170,6 +171,56 @@ async fn members_are_added_idempotently_and_paged(store: &dyn DirectoryStore, fi
         .expect("next page");
     assert_eq!(rest.items, ids[3..4].to_vec());
     assert_eq!(rest.next_cursor, None);
+}
+
+/// A user read with its groups, one user by id or userName or the users of a page, agrees with `groups_of_user`.
+async fn users_are_read_with_their_groups(store: &dyn DirectoryStore, fixture: &Membership) {
+    let Membership { t, other, eng, ids, .. } = fixture.clone();
+    let ops = group("Ops");
+    store.create_group(&t, &ops, &ids[1..2]).await.expect("create");
+    let mut both = vec![eng.id.clone(), ops.id.clone()];
+    both.sort();
+    let (user, groups) = store
+        .user_with_groups(&t, &ids[1])
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!((user.id.clone(), groups), (ids[1].clone(), both.clone()));
+    assert_eq!(store.groups_of_user(&t, &ids[1]).await.expect("groups"), both);
+    let (_, groups) = store
+        .user_with_groups(&t, &ids[4])
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(groups.is_empty(), "a user in no group");
+    assert_eq!(
+        store.user_with_groups(&other, &ids[1]).await.expect("read"),
+        None,
+        "tenant isolation"
+    );
+    let by_name = store
+        .user_by_user_name_with_groups(&t, &user.user_name.to_uppercase())
+        .await
+        .expect("lookup")
+        .expect("found");
+    assert_eq!((by_name.0.id, by_name.1), (ids[1].clone(), both.clone()));
+    let page = store.groups_of_users(&t, &ids).await.expect("page");
+    for id in &ids {
+        let expected = store.groups_of_user(&t, id).await.expect("groups");
+        assert_eq!(
+            page.get(id).cloned().unwrap_or_default(),
+            expected,
+            "groups of {id} in a page"
+        );
+    }
+    let foreign = store.groups_of_users(&other, &ids).await.expect("page");
+    assert!(foreign.values().all(Vec::is_empty), "tenant isolation of a page");
+    store.delete_group(&t, &ops.id, None).await.expect("delete");
+    assert_eq!(
+        store.groups_of_user(&t, &ids[1]).await.expect("groups"),
+        vec![eng.id.clone()],
+        "a deleted group leaves its members' groups"
+    );
 }
 
 async fn foreign_members_and_tenants_are_refused(store: &dyn DirectoryStore, fixture: &Membership) {

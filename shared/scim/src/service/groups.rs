@@ -52,8 +52,12 @@ impl DirectoryService {
         let err = |e| store_error(KIND, id, e);
         // `excludedAttributes=members` (Entra's way of reading groups) reads the group item only.
         let (group, members) = if target.projection.wants_members() {
-            let first_page = self.config.max_members_returned.min(self.config.scan_page);
-            let read = self.store.get_group_with_members(tenant, id, first_page).await;
+            // Every member the answer can carry in one read: the store follows its 1 MB pages, so a group of N
+            // members costs ⌈N / members per page⌉ reads, not one read per scan page.
+            let read = self
+                .store
+                .get_group_with_members(tenant, id, self.config.max_members_returned)
+                .await;
             let (group, first) = found(read, KIND, id)?;
             let members = self.members_of(tenant, id, Some(first)).await.map_err(err)?;
             (group, Some(members))

@@ -55,20 +55,20 @@ impl DirectoryService {
     }
 
     pub(super) async fn get_user(&self, target: Target<'_>) -> Answer {
-        let user = self.read_user(target.tenant(), target.id).await?;
-        self.user_response(target, &user).await
+        let (user, groups) = self.read_user_for(target).await?;
+        self.user_response(target, &user, groups.as_deref())
     }
 
     pub(super) async fn replace_user(&self, target: Target<'_>, body: &Value) -> Answer {
         let hashes = &HashedOnce::default();
         retry_on_conflict(KIND, target.id, move || async move {
-            let current = self.read_user(target.tenant(), target.id).await?;
+            let (current, groups) = self.read_user_for(target).await?;
             let pinned = pinned_version(target.if_match, current.version, KIND, target.id)?;
             let (prepared, keys) = prepare_put(KIND, &current.attributes, body)?;
             let attributes = body_object(&prepared.document);
             let password = prepared.password.as_deref().map(|p| (hashes, p));
             let next = self.next_user_record(&current, attributes, &keys, password)?;
-            self.commit_user(target, &current, next, pinned).await
+            self.commit_user(target, &current, next, pinned, groups).await
         })
         .await
     }
@@ -77,16 +77,18 @@ impl DirectoryService {
         let request = &PatchRequest::parse(body)?;
         let hashes = &HashedOnce::default();
         retry_on_conflict(KIND, target.id, move || async move {
-            let current = self.read_user(target.tenant(), target.id).await?;
+            let (current, groups) = self.read_user_for(target).await?;
             let pinned = pinned_version(target.if_match, current.version, KIND, target.id)?;
             let Some(patched) = apply_patch(KIND, &current.attributes, request)? else {
-                return self.user_response(target, &current).await.map(Attempt::Done);
+                return self
+                    .user_response(target, &current, groups.as_deref())
+                    .map(Attempt::Done);
             };
             let password = patched.password.as_deref().map(|p| (hashes, p));
             let next = self
                 .next_user_record(&current, patched.attributes, &patched.keys, password)?
                 .written_by(WriteKind::Patch);
-            self.commit_user(target, &current, next, pinned).await
+            self.commit_user(target, &current, next, pinned, groups).await
         })
         .await
     }
@@ -96,12 +98,20 @@ impl DirectoryService {
         found(self.store.get_user(tenant, id).await, KIND, id)
     }
 
-    /// The answer for a stored user, with its derived `groups` when the projection shows them.
-    async fn user_response(&self, target: Target<'_>, user: &UserRecord) -> Answer {
-        let groups = self
-            .groups_if_wanted(target.tenant(), &user.id, target.projection)
-            .await?;
-        let full = self.resource_json(target.ctx, Stored::User(user), groups.as_deref());
+    /// The stored user (or 404) and, when the answer shows them, its derived `groups`: one read either way (the
+    /// user's item, or the user's partition with its reverse-membership items).
+    async fn read_user_for(&self, target: Target<'_>) -> Result<(UserRecord, Option<Vec<ResourceId>>), ScimError> {
+        let (tenant, id) = (target.tenant(), target.id);
+        if !target.projection.wants_groups() {
+            return self.read_user(tenant, id).await.map(|user| (user, None));
+        }
+        let (user, groups) = found(self.store.user_with_groups(tenant, id).await, KIND, id)?;
+        Ok((user, Some(groups)))
+    }
+
+    /// The answer for a stored user, with its derived `groups` when they were read.
+    fn user_response(&self, target: Target<'_>, user: &UserRecord, groups: Option<&[ResourceId]>) -> Answer {
+        let full = self.resource_json(target.ctx, Stored::User(user), groups);
         Ok(self.respond(target.ctx, Stored::User(user), full, target.projection))
     }
 
@@ -132,39 +142,24 @@ impl DirectoryService {
         })
     }
 
-    /// Writes `next` over `current` on the condition of its version, and answers with it.
+    /// Writes `next` over `current` on the condition of its version, and answers with it (and with the groups read
+    /// with `current`: a user write does not change memberships).
     async fn commit_user(
         &self,
         target: Target<'_>,
         current: &UserRecord,
         next: UserRecord,
         pinned: Option<u64>,
+        groups: Option<Vec<ResourceId>>,
     ) -> Result<Attempt<ResourceResponse>, ScimError> {
         let written = self.store.replace_user(target.tenant(), current, &next).await;
         if let Err(DirectoryError::UserNameTaken) = written {
             return Err(user_name_taken(&next.user_name));
         }
         match settle(written, pinned, KIND, &current.id)? {
-            Attempt::Done(()) => self.user_response(target, &next).await.map(Attempt::Done),
+            Attempt::Done(()) => self.user_response(target, &next, groups.as_deref()).map(Attempt::Done),
             Attempt::Lost => Ok(Attempt::Lost),
         }
-    }
-
-    /// The user's derived `groups`, read only when the response will show them.
-    pub(super) async fn groups_if_wanted(
-        &self,
-        tenant: &TenantId,
-        id: &ResourceId,
-        projection: &Projection,
-    ) -> Result<Option<Vec<ResourceId>>, ScimError> {
-        if !projection.wants_groups() {
-            return Ok(None);
-        }
-        self.store
-            .groups_of_user(tenant, id)
-            .await
-            .map(Some)
-            .map_err(|e| store_error(KIND, id, e))
     }
 
     fn hash(&self, hashes: &HashedOnce, password: &str) -> Result<String, ScimError> {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use wif_scim::store::{DirectoryError, GroupRecord, ResourceId, UserRecord, WriteKind};
 
-use super::keys::{GROUP_SK, MARKER_SK, TenantKeys, USER_SK};
+use super::keys::{DELETING, GROUP_SK, MARKER_SK, TenantKeys, USER_SK};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -170,14 +170,37 @@ pub fn decode_group(item: &Item) -> Result<GroupRecord, DirectoryError> {
     })
 }
 
+/// The membership item in the group's collection (the change stream's membership events come from it alone).
 pub fn membership_item(keys: &TenantKeys, group_id: &ResourceId, user_id: &ResourceId) -> Item {
     let mut item = key(keys.group_pk(group_id), &TenantKeys::member_sk(user_id));
     item.insert("type".into(), s("Membership"));
     item.insert("group_id".into(), s(group_id));
     item.insert("user_id".into(), s(user_id));
-    item.insert("gsi1pk".into(), s(keys.groups_of_user(user_id)));
-    item.insert("gsi1sk".into(), s(group_id));
     item
+}
+
+/// The item kind of a group-of-user item: never an event of its own.
+pub const MEMBER_OF_TYPE: &str = "MemberOf";
+
+/// The reverse of a membership, in the user's partition; always written and deleted with its membership item.
+pub fn member_of_item(keys: &TenantKeys, group_id: &ResourceId, user_id: &ResourceId) -> Item {
+    let mut item = key(keys.user_pk(user_id), &TenantKeys::member_of_sk(group_id));
+    item.insert("type".into(), s(MEMBER_OF_TYPE));
+    item.insert("group_id".into(), s(group_id));
+    item.insert("user_id".into(), s(user_id));
+    item.insert("gsi1pk".into(), s(keys.memberships_partition()));
+    item.insert("gsi1sk".into(), s(TenantKeys::member_of_gsi_sk(user_id, group_id)));
+    item
+}
+
+/// The group id of a group-of-user item.
+pub fn decode_member_of(item: &Item) -> Result<ResourceId, DirectoryError> {
+    req_s(item, "group_id").map(ResourceId::new)
+}
+
+/// Whether a user or group item is being deleted.
+pub fn is_deleting(item: &Item) -> bool {
+    item.contains_key(DELETING)
 }
 
 pub fn decode_member(item: &Item) -> Result<ResourceId, DirectoryError> {

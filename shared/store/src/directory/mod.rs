@@ -1,34 +1,48 @@
 //! The Directory table behind [`wif_scim::store::DirectoryStore`]. Key layout in [`keys`].
 //!
-//! Costs (DynamoDB requests) per operation, independent of tenant and group size:
+//! Costs (DynamoDB requests) per operation, independent of tenant and group size (`scim_directory` bench):
 //! - create user: 1 TransactWriteItems (user + userName marker, both `attribute_not_exists`);
 //! - replace user: 1 PutItem conditional on the version read (1 TransactWriteItems when the userName changes:
 //!   user + old marker delete + new marker put);
-//! - get user: 1 GetItem; userName lookup: 2 strongly consistent GetItems (marker, user);
+//! - get user: 1 GetItem; user with its groups: 1 strongly consistent Query of the user's partition;
+//!   userName lookup: 1 strongly consistent GetItem of the marker + that GetItem or Query (2 in all);
 //!   externalId / work e-mail / displayName lookups: 1 GSI Query;
-//! - add or remove one member: 1 TransactWriteItems (group ConditionCheck, user ConditionCheck, membership Put);
-//! - membership check: 1 BatchGetItem; group with its first members: 1 Query of the group's item collection;
+//! - groups of the users of a list page: 1 gsi1 range Query per 1 MB of their memberships (≈ 5,000), whatever the
+//!   page size (one strongly consistent Query of the user's partition for a single user);
+//! - add or remove one member: 1 TransactWriteItems (group ConditionCheck, user ConditionCheck, membership and
+//!   group-of-user items); 33 members per add transaction, 49 per remove transaction;
+//! - membership check: 1 BatchGetItem; group with up to N members: ⌈N / members per 1 MB⌉ Queries of the group's
+//!   item collection (≈ 8,000 members per page), the first one carrying the group item;
 //! - scans: 1 Query per page of at most `limit` items.
 //!
-//! Deleting a user deletes its memberships (found through gsi1) and deleting a group its member items, in
-//! BatchWriteItem chunks of 25 after the conditional delete of the resource itself: once the resource is gone, no
-//! new membership of it can be written (every membership write ConditionChecks both ends).
+//! Deletes converge whatever fails and whenever ([`deletes`]): the first step flags the user or group `deleting`
+//! (every membership write ConditionChecks that flag, so no membership can appear any more), then the memberships
+//! found by a strongly consistent Query are removed pair by pair (membership + group-of-user in one transaction),
+//! and the last transaction deletes the resource (and the userName marker) with the last memberships. A failure
+//! anywhere answers 503 and leaves a state every read shows consistently (the resource still exists, with the
+//! memberships not yet removed); the retried DELETE resumes from the flag and answers 204. A user or group with
+//! more than [`deletes::MEMBERSHIPS_PER_DELETE`] memberships is deleted over several DELETEs (503 + Retry-After
+//! until done).
 //!
 //! Transaction cancellations are mapped per item to typed errors: the marker's condition → `UserNameTaken`, a
 //! member's ConditionCheck → `MissingMember(id)`, the resource's version condition → `VersionConflict` or
-//! `NotFound` (told apart by one extra read on that failure path only). `TransactionConflict` (another
-//! transaction on the same item at the same moment) is retried with jittered backoff.
+//! `NotFound` (told apart by one extra read on that failure path only; a resource being deleted is `NotFound` to
+//! membership writes). `TransactionConflict` (another transaction on the same item at the same moment) is retried
+//! with jittered backoff.
 
 pub mod codec;
+pub mod deletes;
 pub mod keys;
+mod members;
+pub mod migration;
 mod reads;
 pub mod stream;
 mod writes;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::Put;
 
 use wif_scim::store::{
     DirectoryError, DirectoryStore, GroupRecord, Page, ResourceId, StoreResult, TenantId, UserRecord,
@@ -36,15 +50,14 @@ use wif_scim::store::{
 
 use crate::dynamo::backend;
 use crate::paging::{encode_cursor, try_decode_cursor};
-use codec::{
-    Item, decode_group, decode_user, get_s, group_item, key, key_of, marker_item, membership_item, n, s, user_item,
-};
-use keys::{GROUP_SK, GSI1, GSI2, GSI3, MARKER_SK, MEMBER_SK_PREFIX, TenantKeys, USER_SK};
+use codec::{Item, decode_group, decode_member_of, decode_user, get_s, group_item, key, marker_item, n, s, user_item};
+use keys::{GROUP_SK, GSI2, GSI3, MARKER_SK, MEMBER_OF_SK_PREFIX, MEMBER_SK_PREFIX, TenantKeys, USER_SK};
 
-/// TransactWriteItems takes at most 100 items; a member add costs two (ConditionCheck + Put) plus the group check.
-const MEMBERS_PER_ADD_TRANSACTION: usize = 49;
-const MEMBERS_PER_REMOVE_TRANSACTION: usize = 99;
-const BATCH_WRITE_MAX: usize = 25;
+/// TransactWriteItems takes at most 100 items; a member add costs three (user ConditionCheck, membership and
+/// group-of-user Puts) plus the group's check, a removal two (both Deletes) plus the group's check.
+const MEMBERS_PER_ADD_TRANSACTION: usize = 33;
+const MEMBERS_PER_REMOVE_TRANSACTION: usize = 49;
+const TRANSACTION_MAX: usize = 100;
 const CONFLICT_RETRIES: u32 = 6;
 
 fn unavailable<E, R>(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> DirectoryError
@@ -77,6 +90,7 @@ async fn backoff(attempt: u32) {
 pub struct DynamoDirectory {
     client: Client,
     table: String,
+    memberships_per_delete: usize,
 }
 
 impl DynamoDirectory {
@@ -84,7 +98,14 @@ impl DynamoDirectory {
         Self {
             client,
             table: table.into(),
+            memberships_per_delete: deletes::MEMBERSHIPS_PER_DELETE,
         }
+    }
+
+    /// The most memberships one delete removes before answering 503 (tests make it small).
+    pub fn with_memberships_per_delete(mut self, memberships: usize) -> Self {
+        self.memberships_per_delete = memberships.max(1);
+        self
     }
 }
 
@@ -164,50 +185,16 @@ impl DirectoryStore for DynamoDirectory {
     }
 
     async fn delete_user(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
-        let keys = TenantKeys::new(tenant);
-        let mut attempt = 0;
-        loop {
-            let current = self.load_user(&keys, id).await?.ok_or(DirectoryError::NotFound)?;
-            if expected_version.is_some_and(|expected| expected != current.version) {
-                return Err(DirectoryError::VersionConflict);
-            }
-            let items = vec![
-                self.delete(
-                    key(keys.user_pk(id), USER_SK),
-                    Some("#v = :v"),
-                    &[(":v", n(current.version))],
-                )?,
-                self.delete(
-                    key(keys.marker_pk(&current.user_name), MARKER_SK),
-                    Some("attribute_not_exists(pk) OR user_id = :id"),
-                    &[(":id", s(id))],
-                )?,
-            ];
-            match self.transact(items).await {
-                Ok(()) => break,
-                // Changed between our read and the delete: without If-Match the delete still wins, re-read.
-                Err(TxFailure::Condition(_)) if expected_version.is_none() && attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                }
-                Err(TxFailure::Condition(_)) => return Err(self.user_conflict(&keys, id).await),
-                Err(TxFailure::Failed(err)) => return Err(err),
-            }
-        }
-        // The user is gone, so no new membership of it can be written (adds ConditionCheck the user).
-        let memberships = self.gsi_equals(GSI1, keys.groups_of_user(id)).await?;
-        let member_keys = memberships.iter().map(|item| key_of(item, &["pk", "sk"])).collect();
-        self.batch_delete(member_keys).await
+        self.delete_user_converging(&TenantKeys::new(tenant), id, expected_version)
+            .await
     }
 
     async fn user_by_user_name(&self, tenant: &TenantId, user_name: &str) -> StoreResult<Option<UserRecord>> {
         let keys = TenantKeys::new(tenant);
-        let Some(marker) = self.get_item(key(keys.marker_pk(user_name), MARKER_SK)).await? else {
+        let Some(user_id) = self.marker_owner(&keys, user_name).await? else {
             return Ok(None);
         };
-        let Some(user_id) = get_s(&marker, "user_id") else {
-            return Ok(None);
-        };
-        let user = self.load_user(&keys, &ResourceId::new(user_id)).await?;
+        let user = self.load_user(&keys, &user_id).await?;
         // A rename between the two reads: the marker no longer names this user.
         Ok(user.filter(|u| keys.marker_pk(&u.user_name) == keys.marker_pk(user_name)))
     }
@@ -231,11 +218,50 @@ impl DirectoryStore for DynamoDirectory {
 
     async fn groups_of_user(&self, tenant: &TenantId, user_id: &ResourceId) -> StoreResult<Vec<ResourceId>> {
         let keys = TenantKeys::new(tenant);
-        let items = self.gsi_equals(GSI1, keys.groups_of_user(user_id)).await?;
-        Ok(items
-            .iter()
-            .filter_map(|item| get_s(item, "group_id").map(ResourceId::new))
-            .collect())
+        let items = self
+            .query_all(
+                None,
+                "pk = :p AND begins_with(sk, :g)",
+                &[(":p", s(keys.user_pk(user_id))), (":g", s(MEMBER_OF_SK_PREFIX))],
+                true,
+            )
+            .await?;
+        items.iter().map(decode_member_of).collect()
+    }
+
+    async fn user_with_groups(
+        &self,
+        tenant: &TenantId,
+        id: &ResourceId,
+    ) -> StoreResult<Option<(UserRecord, Vec<ResourceId>)>> {
+        self.load_user_with_groups(&TenantKeys::new(tenant), id).await
+    }
+
+    async fn user_by_user_name_with_groups(
+        &self,
+        tenant: &TenantId,
+        user_name: &str,
+    ) -> StoreResult<Option<(UserRecord, Vec<ResourceId>)>> {
+        let keys = TenantKeys::new(tenant);
+        let Some(user_id) = self.marker_owner(&keys, user_name).await? else {
+            return Ok(None);
+        };
+        let found = self.load_user_with_groups(&keys, &user_id).await?;
+        // A rename between the two reads: the marker no longer names this user.
+        Ok(found.filter(|(u, _)| keys.marker_pk(&u.user_name) == keys.marker_pk(user_name)))
+    }
+
+    async fn groups_of_users(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[ResourceId],
+    ) -> StoreResult<BTreeMap<ResourceId, Vec<ResourceId>>> {
+        let keys = TenantKeys::new(tenant);
+        match user_ids {
+            [] => Ok(BTreeMap::new()),
+            [one] => Ok(BTreeMap::from([(one.clone(), self.groups_of_user(tenant, one).await?)])),
+            many => self.page_memberships(&keys, many).await,
+        }
     }
 
     async fn create_group(&self, tenant: &TenantId, group: &GroupRecord, members: &[ResourceId]) -> StoreResult<()> {
@@ -259,17 +285,13 @@ impl DirectoryStore for DynamoDirectory {
         let mut items = vec![self.put(group_item(&keys, group)?, "attribute_not_exists(pk)", &[])?];
         for member in first {
             items.push(self.check(key(keys.user_pk(member), USER_SK), None)?);
-            items.push(self.put(
-                membership_item(&keys, &group.id, member),
-                "attribute_not_exists(pk)",
-                &[],
-            )?);
+            items.extend(self.membership_puts(&keys, &group.id, member)?);
         }
         match self.transact(items).await {
             Ok(()) => {}
             Err(TxFailure::Condition(0)) => return Err(DirectoryError::VersionConflict),
             Err(TxFailure::Condition(index)) => {
-                return Err(DirectoryError::MissingMember(first[(index - 1) / 2].to_string()));
+                return Err(DirectoryError::MissingMember(first[(index - 1) / 3].to_string()));
             }
             Err(TxFailure::Failed(err)) => return Err(err),
         }
@@ -379,40 +401,8 @@ impl DirectoryStore for DynamoDirectory {
     }
 
     async fn delete_group(&self, tenant: &TenantId, id: &ResourceId, expected_version: Option<u64>) -> StoreResult<()> {
-        let keys = TenantKeys::new(tenant);
-        let mut attempt = 0;
-        loop {
-            let current = self.load_group(&keys, id).await?.ok_or(DirectoryError::NotFound)?;
-            if expected_version.is_some_and(|expected| expected != current.version) {
-                return Err(DirectoryError::VersionConflict);
-            }
-            let result = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .set_key(Some(key(keys.group_pk(id), GROUP_SK)))
-                .condition_expression("#v = :v")
-                .expression_attribute_names("#v", "version")
-                .expression_attribute_values(":v", n(current.version))
-                .send()
-                .await;
-            match result {
-                Ok(_) => break,
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                {
-                    if expected_version.is_some() || attempt >= CONFLICT_RETRIES {
-                        return Err(self.group_conflict(&keys, id).await);
-                    }
-                    attempt += 1;
-                }
-                Err(err) => return Err(unavailable(err)),
-            }
-        }
-        let member_keys = self.member_keys(&keys, id).await?;
-        self.batch_delete(member_keys).await
+        self.delete_group_converging(&TenantKeys::new(tenant), id, expected_version)
+            .await
     }
 
     async fn groups_by_display_name(&self, tenant: &TenantId, display_name: &str) -> StoreResult<Vec<GroupRecord>> {
@@ -486,36 +476,8 @@ impl DirectoryStore for DynamoDirectory {
         user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
-        let keys = TenantKeys::new(tenant);
-        let user_ids = dedup(user_ids);
-        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
-            vec![&[]]
-        } else {
-            user_ids.chunks(MEMBERS_PER_ADD_TRANSACTION).collect()
-        };
-        for chunk in chunks {
-            let mut items = vec![self.check(key(keys.group_pk(group_id), GROUP_SK), expected_version)?];
-            for user_id in chunk {
-                items.push(self.check(key(keys.user_pk(user_id), USER_SK), None)?);
-                // Unconditional: re-adding an existing member rewrites the same item, which is the idempotency
-                // Entra relies on.
-                let put = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(membership_item(&keys, group_id, user_id)))
-                    .build()
-                    .map_err(build_error)?;
-                items.push(TransactWriteItem::builder().put(put).build());
-            }
-            match self.transact(items).await {
-                Ok(()) => {}
-                Err(TxFailure::Condition(0)) => return Err(self.group_conflict(&keys, group_id).await),
-                Err(TxFailure::Condition(index)) => {
-                    return Err(DirectoryError::MissingMember(chunk[(index - 1) / 2].to_string()));
-                }
-                Err(TxFailure::Failed(err)) => return Err(err),
-            }
-        }
-        Ok(())
+        self.write_members(&TenantKeys::new(tenant), group_id, user_ids, expected_version)
+            .await
     }
 
     async fn remove_members(
@@ -525,25 +487,8 @@ impl DirectoryStore for DynamoDirectory {
         user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
-        let keys = TenantKeys::new(tenant);
-        let user_ids = dedup(user_ids);
-        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
-            vec![&[]]
-        } else {
-            user_ids.chunks(MEMBERS_PER_REMOVE_TRANSACTION).collect()
-        };
-        for chunk in chunks {
-            let mut items = vec![self.check(key(keys.group_pk(group_id), GROUP_SK), expected_version)?];
-            for user_id in chunk {
-                items.push(self.delete(key(keys.group_pk(group_id), &TenantKeys::member_sk(user_id)), None, &[])?);
-            }
-            match self.transact(items).await {
-                Ok(()) => {}
-                Err(TxFailure::Condition(_)) => return Err(self.group_conflict(&keys, group_id).await),
-                Err(TxFailure::Failed(err)) => return Err(err),
-            }
-        }
-        Ok(())
+        self.delete_members(&TenantKeys::new(tenant), group_id, user_ids, expected_version)
+            .await
     }
 
     async fn remove_all_members(
@@ -560,7 +505,7 @@ impl DirectoryStore for DynamoDirectory {
         if expected_version.is_some_and(|expected| expected != group.version) {
             return Err(DirectoryError::VersionConflict);
         }
-        let member_keys = self.member_keys(&keys, group_id).await?;
-        self.batch_delete(member_keys).await
+        let members = self.member_ids(&keys, group_id, None).await?;
+        self.delete_members(&keys, group_id, &members, expected_version).await
     }
 }

@@ -1,10 +1,14 @@
 //! The Directory table's reads: single items, item collections, GSI lookups, paged queries and batches.
 
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use wif_scim::store::{DirectoryError, GroupRecord, Page, ResourceId, StoreResult, UserRecord};
 
-use super::codec::{Item, decode_group, decode_member, decode_user, get_s, key, key_of, s};
-use super::keys::{GROUP_SK, GSI1, MEMBER_SK_PREFIX, TenantKeys, USER_SK};
+use super::codec::{
+    Item, decode_group, decode_member, decode_member_of, decode_user, get_s, is_deleting, key, key_of, s,
+};
+use super::keys::{GROUP_SK, GSI1, MARKER_SK, MEMBER_OF_SK_PREFIX, MEMBER_SK_PREFIX, TenantKeys, USER_SK};
 use super::*;
 
 impl DynamoDirectory {
@@ -35,21 +39,21 @@ impl DynamoDirectory {
             .transpose()
     }
 
-    /// After a failed version condition: was the resource gone, or changed?
-    pub(super) async fn group_conflict(&self, keys: &TenantKeys, id: &ResourceId) -> DirectoryError {
-        match self.load_group(keys, id).await {
-            Ok(Some(_)) => DirectoryError::VersionConflict,
-            Ok(None) => DirectoryError::NotFound,
+    /// After a failed condition on a user or group item: was it gone (or being deleted), or changed?
+    async fn conflict(&self, key: Item) -> DirectoryError {
+        match self.get_item(key).await {
+            Ok(Some(item)) if !is_deleting(&item) => DirectoryError::VersionConflict,
+            Ok(_) => DirectoryError::NotFound,
             Err(err) => err,
         }
     }
 
+    pub(super) async fn group_conflict(&self, keys: &TenantKeys, id: &ResourceId) -> DirectoryError {
+        self.conflict(key(keys.group_pk(id), GROUP_SK)).await
+    }
+
     pub(super) async fn user_conflict(&self, keys: &TenantKeys, id: &ResourceId) -> DirectoryError {
-        match self.load_user(keys, id).await {
-            Ok(Some(_)) => DirectoryError::VersionConflict,
-            Ok(None) => DirectoryError::NotFound,
-            Err(err) => err,
-        }
+        self.conflict(key(keys.user_pk(id), USER_SK)).await
     }
 
     /// One page of a query: up to `limit` items (one DynamoDB page without a limit) and the key to continue from.
@@ -215,55 +219,89 @@ impl DynamoDirectory {
             .map_err(|err| DirectoryError::Unavailable(err.to_string()))
     }
 
-    /// Deletes items by key, 25 per BatchWriteItem, retrying unprocessed items.
-    pub(super) async fn batch_delete(&self, keys: Vec<Item>) -> StoreResult<()> {
-        for chunk in keys.chunks(BATCH_WRITE_MAX) {
-            let mut requests = chunk
-                .iter()
-                .map(|key| {
-                    DeleteRequest::builder()
-                        .set_key(Some(key.clone()))
-                        .build()
-                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
-                        .map_err(build_error)
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
-            let mut attempt = 0;
-            while !requests.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut unprocessed| unprocessed.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    attempt += 1;
-                    if attempt > CONFLICT_RETRIES {
-                        return Err(DirectoryError::Unavailable("BatchWriteItem kept throttling".into()));
-                    }
-                    backoff(attempt).await;
-                }
-            }
-        }
-        Ok(())
+    /// The user id a userName marker names (strongly consistent).
+    pub(super) async fn marker_owner(&self, keys: &TenantKeys, user_name: &str) -> StoreResult<Option<ResourceId>> {
+        let marker = self.get_item(key(keys.marker_pk(user_name), MARKER_SK)).await?;
+        Ok(marker.and_then(|m| get_s(&m, "user_id").map(ResourceId::new)))
     }
 
-    /// Keys of every member item of a group.
-    pub(super) async fn member_keys(&self, keys: &TenantKeys, group_id: &ResourceId) -> StoreResult<Vec<Item>> {
+    /// The user and its group ids: one strongly consistent Query of the user's partition (its group-of-user items
+    /// sort before the user item; a user in thousands of groups takes one more call per 1 MB).
+    pub(super) async fn load_user_with_groups(
+        &self,
+        keys: &TenantKeys,
+        id: &ResourceId,
+    ) -> StoreResult<Option<(UserRecord, Vec<ResourceId>)>> {
+        let items = self
+            .query_all(None, "pk = :p", &[(":p", s(keys.user_pk(id)))], true)
+            .await?;
+        let mut user = None;
+        let mut groups = Vec::new();
+        for item in &items {
+            match get_s(item, "sk") {
+                Some(USER_SK) => user = Some(decode_user(item)?),
+                Some(sk) if sk.starts_with(MEMBER_OF_SK_PREFIX) => groups.push(decode_member_of(item)?),
+                _ => {}
+            }
+        }
+        Ok(user.map(|user| (user, groups)))
+    }
+
+    /// The groups of the users of a list page: one gsi1 range Query (1 MB per call) over the tenant's
+    /// group-of-user items from the first to the last user id; users in that range but not asked for are skipped.
+    pub(super) async fn page_memberships(
+        &self,
+        keys: &TenantKeys,
+        user_ids: &[ResourceId],
+    ) -> StoreResult<BTreeMap<ResourceId, Vec<ResourceId>>> {
+        let wanted: BTreeSet<&ResourceId> = user_ids.iter().collect();
+        let mut groups: BTreeMap<ResourceId, Vec<ResourceId>> = BTreeMap::new();
+        let (Some(first), Some(last)) = (wanted.first(), wanted.last()) else {
+            return Ok(groups);
+        };
+        let (low, high) = TenantKeys::member_of_gsi_range(first, last);
         let items = self
             .query_all(
-                None,
-                "pk = :p AND begins_with(sk, :m)",
-                &[(":p", s(keys.group_pk(group_id))), (":m", s(MEMBER_SK_PREFIX))],
-                true,
+                Some(GSI1),
+                "gsi1pk = :p AND gsi1sk BETWEEN :low AND :high",
+                &[
+                    (":p", s(keys.memberships_partition())),
+                    (":low", s(low)),
+                    (":high", s(high)),
+                ],
+                false,
             )
             .await?;
-        Ok(items.iter().map(|item| key_of(item, &["pk", "sk"])).collect())
+        for item in &items {
+            let user = get_s(item, "user_id").map(ResourceId::new);
+            if let Some(user) = user.filter(|u| wanted.contains(u)) {
+                groups.entry(user).or_default().push(decode_member_of(item)?);
+            }
+        }
+        for ids in groups.values_mut() {
+            ids.sort();
+        }
+        Ok(groups)
+    }
+
+    /// Member ids of a group (strongly consistent), all of them or the first `limit`.
+    pub(super) async fn member_ids(
+        &self,
+        keys: &TenantKeys,
+        group_id: &ResourceId,
+        limit: Option<usize>,
+    ) -> StoreResult<Vec<ResourceId>> {
+        let values = [(":p", s(keys.group_pk(group_id))), (":m", s(MEMBER_SK_PREFIX))];
+        let condition = "pk = :p AND begins_with(sk, :m)";
+        let items = match limit {
+            None => self.query_all(None, condition, &values, true).await?,
+            Some(limit) => {
+                self.query_page(None, condition, &values, None, Some(limit), true)
+                    .await?
+                    .0
+            }
+        };
+        items.iter().map(decode_member).collect()
     }
 
     /// Member ids from a Query of the group's collection, cut at `limit` with a cursor on the last one kept.

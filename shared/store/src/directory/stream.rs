@@ -7,12 +7,15 @@
 //! its dead-letter queue, with an alarm).
 //!
 //! A MODIFY whose images are identical changes nothing (DynamoDB Streams does not even emit it; moto does, for a
-//! re-added member), so it is not an event.
+//! re-added member), so it is not an event; nor is one that only sets the `deleting` flag of a delete in progress
+//! (the delete's REMOVE is the event). A membership is two items (see [`super::keys`]): only the membership item
+//! in the group's collection is an event, its group-of-user reverse never is, so each change is one event.
 
 use wif_events::change::{Change, DirectoryChange, ResourceState, ResourceType, WriteKind};
 use wif_scim::store::{DirectoryError, GroupRecord, UserRecord};
 
-use super::codec::{Item, decode_group, decode_user, get_s};
+use super::codec::{Item, MEMBER_OF_TYPE, decode_group, decode_user, get_s};
+use super::keys::DELETING;
 
 /// Why a stream record could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,6 +101,19 @@ fn membership(item: &Item) -> Result<(String, String), StreamDecodeError> {
     }
 }
 
+/// Whether two images differ at most in the `deleting` flag: starting (or resuming) a delete is not a change of
+/// the resource; its removal is.
+fn same_but_deleting(old: Option<&Item>, new: Option<&Item>) -> bool {
+    let strip = |item: Option<&Item>| {
+        item.map(|item| {
+            let mut item = item.clone();
+            item.remove(DELETING);
+            item
+        })
+    };
+    strip(old) == strip(new)
+}
+
 /// Decodes one record. `Ok(None)`: the record is not a directory change (a uniqueness marker, a no-op rewrite).
 pub fn decode(
     event_name: &str,
@@ -107,7 +123,7 @@ pub fn decode(
     let (old, new) = (old.filter(|i| !i.is_empty()), new.filter(|i| !i.is_empty()));
     let image = match event_name {
         "INSERT" => new,
-        "MODIFY" if old == new => return Ok(None),
+        "MODIFY" if same_but_deleting(old, new) => return Ok(None),
         "MODIFY" => new.and(old),
         "REMOVE" => old,
         other => return Err(StreamDecodeError::EventName(other.chars().take(20).collect())),
@@ -127,7 +143,8 @@ pub fn decode(
             };
             return Ok(Some(DirectoryChange { tenant, change }));
         }
-        Some("UserNameMarker") => return Ok(None),
+        // The reverse of a membership: its membership item carries the event.
+        Some("UserNameMarker" | MEMBER_OF_TYPE) => return Ok(None),
         other => return Err(StreamDecodeError::UnknownKind(other.unwrap_or("(none)").to_owned())),
     };
     let change = match (event_name, old, new) {

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, Trans
 use wif_scim::store::{DirectoryError, StoreResult};
 
 use super::codec::{Item, n};
+use super::keys::DELETING;
 use super::*;
 
 impl DynamoDirectory {
@@ -42,6 +43,9 @@ impl DynamoDirectory {
             if condition.contains("#v") {
                 delete = delete.expression_attribute_names("#v", "version");
             }
+            if condition.contains("#d") {
+                delete = delete.expression_attribute_names("#d", DELETING);
+            }
         }
         for (name, value) in values {
             delete = delete.expression_attribute_values(*name, value.clone());
@@ -51,14 +55,19 @@ impl DynamoDirectory {
             .build())
     }
 
+    /// The item exists (at `expected_version`) and is not being deleted: what every membership write checks of
+    /// its group and its user, so no membership appears once a delete has begun.
     pub(super) fn check(&self, key: Item, expected_version: Option<u64>) -> StoreResult<TransactWriteItem> {
-        let mut check = ConditionCheck::builder().table_name(&self.table).set_key(Some(key));
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .expression_attribute_names("#d", DELETING);
         check = match expected_version {
             Some(version) => check
-                .condition_expression("attribute_exists(pk) AND #v = :v")
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(#d) AND #v = :v")
                 .expression_attribute_names("#v", "version")
                 .expression_attribute_values(":v", n(version)),
-            None => check.condition_expression("attribute_exists(pk)"),
+            None => check.condition_expression("attribute_exists(pk) AND attribute_not_exists(#d)"),
         };
         Ok(TransactWriteItem::builder()
             .condition_check(check.build().map_err(build_error)?)

@@ -2,6 +2,8 @@
 //! order within the request's read budget, filter evaluation on representations that carry derived attributes only
 //! when the filter names them, and the projected JSON of each match.
 
+use std::collections::BTreeMap;
+
 use futures::StreamExt;
 use serde_json::Value;
 
@@ -51,22 +53,43 @@ fn groups(found: impl IntoIterator<Item = GroupRecord>) -> Vec<Record> {
 }
 
 /// A match: the record and, when a filter or sort needed it, its representation (unfiltered, unsorted scans
-/// never build the representation of resources outside the page).
+/// never build the representation of resources outside the page), and a user's groups when they were read with it.
 pub(super) struct Hit {
     pub record: Record,
     pub doc: Option<Value>,
+    pub groups: Option<Vec<ResourceId>>,
 }
 
-/// One list request while it runs: who asks, and how many more stored resources it may read.
+/// One list request while it runs: who asks, how many more stored resources it may read, and whether the answer
+/// shows users' `groups` (then a key lookup reads each user with its groups in one read).
 pub(super) struct Search<'a> {
     pub ctx: &'a RequestContext,
     pub budget: usize,
+    pub wants_groups: bool,
 }
 
 impl<'a> Search<'a> {
-    pub(super) fn new(ctx: &'a RequestContext, budget: usize) -> Self {
-        Self { ctx, budget }
+    pub(super) fn new(ctx: &'a RequestContext, budget: usize, wants_groups: bool) -> Self {
+        Self {
+            ctx,
+            budget,
+            wants_groups,
+        }
     }
+}
+
+/// A record found by key, with the user's groups when the lookup read them too.
+type Candidate = (Record, Option<Vec<ResourceId>>);
+
+fn bare(records: Vec<Record>) -> Vec<Candidate> {
+    records.into_iter().map(|record| (record, None)).collect()
+}
+
+fn with_groups(found: Option<(UserRecord, Vec<ResourceId>)>) -> Vec<Candidate> {
+    found
+        .map(|(user, groups)| (Record::User(user), Some(groups)))
+        .into_iter()
+        .collect()
 }
 
 /// What a streamed scan produced.
@@ -118,7 +141,7 @@ impl DirectoryService {
                 // No user of ours has such an id (and it must not reach DynamoDB's key-size limit).
                 Some(member) if !plausible_id(&member) => return Ok(Vec::new()),
                 Some(member) => return self.membership_check(ctx, id, member, filter).await,
-                None => self.candidates(tenant, kind, &plan).await?,
+                None => self.candidates(search, kind, &plan).await?,
             },
             (Plan::MemberOf(user), _) if !filter.is_some_and(names_attribute_outside_eq) => {
                 // Each of these groups has `user` as a member: that is all `members eq` needs to see.
@@ -128,11 +151,11 @@ impl DirectoryService {
                     .filter_map(|g| self.evaluate_group(ctx, g, Some(vec![user.clone()]), filter))
                     .collect());
             }
-            _ => self.candidates(tenant, kind, &plan).await?,
+            _ => self.candidates(search, kind, &plan).await?,
         };
         let mut hits = Vec::new();
-        for record in candidates {
-            if let Some(hit) = self.evaluate(search, record, filter).await? {
+        for (record, groups) in candidates {
+            if let Some(hit) = self.evaluate(search, record, groups, filter).await? {
                 hits.push(hit);
             }
         }
@@ -140,10 +163,28 @@ impl DirectoryService {
     }
 
     /// The records a fast path finds by key (a scan has no key: [`Self::matches_of`] scans instead).
-    async fn candidates(&self, tenant: &TenantId, kind: ResourceKind, plan: &Plan) -> Result<Vec<Record>, ScimError> {
+    async fn candidates(
+        &self,
+        search: &Search<'_>,
+        kind: ResourceKind,
+        plan: &Plan,
+    ) -> Result<Vec<Candidate>, ScimError> {
         let err = |e| store_error(kind, "", e);
-        let store = &self.store;
-        Ok(match (plan, kind) {
+        let (store, tenant) = (&self.store, &search.ctx.caller.tenant_id);
+        // The user lookups Entra makes read the user and its groups together when the answer shows `groups`.
+        if search.wants_groups {
+            match (plan, kind) {
+                (Plan::Id(id), ResourceKind::User) => {
+                    return Ok(with_groups(store.user_with_groups(tenant, id).await.map_err(err)?));
+                }
+                (Plan::UserName(name), _) => {
+                    let found = store.user_by_user_name_with_groups(tenant, name).await;
+                    return Ok(with_groups(found.map_err(err)?));
+                }
+                _ => {}
+            }
+        }
+        Ok(bare(match (plan, kind) {
             (Plan::Id(id), ResourceKind::User) => users(store.get_user(tenant, id).await.map_err(err)?),
             (Plan::Id(id), ResourceKind::Group) => groups(store.get_group(tenant, id).await.map_err(err)?),
             (Plan::UserName(name), _) => users(store.user_by_user_name(tenant, name).await.map_err(err)?),
@@ -157,7 +198,7 @@ impl DirectoryService {
             (Plan::DisplayName(name), _) => groups(store.groups_by_display_name(tenant, name).await.map_err(err)?),
             (Plan::MemberOf(user), _) => groups(self.groups_with_member(tenant, user).await?),
             (Plan::Scan, _) => Vec::new(),
-        })
+        }))
     }
 
     /// The groups `user` is a direct member of.
@@ -208,6 +249,7 @@ impl DirectoryService {
         filter.is_none_or(|f| filter::matches(f, &doc, schema)).then_some(Hit {
             record: Record::Group(group),
             doc: Some(doc),
+            groups: None,
         })
     }
 
@@ -216,21 +258,24 @@ impl DirectoryService {
         &self,
         search: &mut Search<'_>,
         record: Record,
+        mut groups: Option<Vec<ResourceId>>,
         filter: Option<&Filter>,
     ) -> Result<Option<Hit>, ScimError> {
         let Some(filter) = filter else {
-            return Ok(Some(Hit { record, doc: None }));
+            return Ok(Some(Hit {
+                record,
+                doc: None,
+                groups,
+            }));
         };
         let ctx = search.ctx;
         let tenant = &ctx.caller.tenant_id;
         let doc = match &record {
             Record::User(user) => {
-                let groups = if names_attribute(filter, "groups") {
+                if groups.is_none() && names_attribute(filter, "groups") {
                     let read = self.store.groups_of_user(tenant, &user.id).await;
-                    Some(read.map_err(|e| store_error(ResourceKind::User, &user.id, e))?)
-                } else {
-                    None
-                };
+                    groups = Some(read.map_err(|e| store_error(ResourceKind::User, &user.id, e))?);
+                }
                 self.resource_json(ctx, Stored::User(user), groups.as_deref())
             }
             Record::Group(group) => {
@@ -246,7 +291,11 @@ impl DirectoryService {
             }
         };
         let schema = ResourceSchema::for_kind(record.kind());
-        Ok(filter::matches(filter, &doc, schema).then_some(Hit { record, doc: Some(doc) }))
+        Ok(filter::matches(filter, &doc, schema).then_some(Hit {
+            record,
+            doc: Some(doc),
+            groups,
+        }))
     }
 
     /// Scans one kind from `position`, evaluating the filter, until `want` matches (None = all), the end, or the
@@ -287,7 +336,7 @@ impl DirectoryService {
                 }
                 search.budget -= 1;
                 let id = record.id().to_owned();
-                if let Some(hit) = self.evaluate(search, record, filter).await? {
+                if let Some(hit) = self.evaluate(search, record, None, filter).await? {
                     hits.push(hit);
                 }
                 position.after_id = Some(id);
@@ -330,7 +379,8 @@ impl DirectoryService {
     }
 
     /// Projects each hit, reading derived attributes (user `groups`, group `members`) only when the projection
-    /// wants them and the filter did not already read them.
+    /// wants them and the lookup or the filter did not already read them. The groups of a page's users are one
+    /// read for the whole page ([`crate::store::DirectoryStore::groups_of_users`]).
     pub(super) async fn render(
         &self,
         ctx: &RequestContext,
@@ -340,7 +390,23 @@ impl DirectoryService {
         let tenant = &ctx.caller.tenant_id;
         let lacks = |doc: &Option<Value>, name: &str| doc.as_ref().is_none_or(|d| d.get(name).is_none());
         let (wants_groups, wants_members) = (projection.wants_groups(), projection.wants_members());
-        let futures = hits.into_iter().map(|Hit { record, doc }| async move {
+        let mut page_groups = BTreeMap::new();
+        if wants_groups {
+            let wanted: Vec<ResourceId> = hits
+                .iter()
+                .filter(|hit| hit.groups.is_none() && lacks(&hit.doc, "groups"))
+                .filter_map(|hit| match &hit.record {
+                    Record::User(user) => Some(user.id.clone()),
+                    Record::Group(_) => None,
+                })
+                .collect();
+            if !wanted.is_empty() {
+                let read = self.store.groups_of_users(tenant, &wanted).await;
+                page_groups = read.map_err(|e| store_error(ResourceKind::User, "", e))?;
+            }
+        }
+        let page_groups = &page_groups;
+        let futures = hits.into_iter().map(|Hit { record, doc, groups }| async move {
             let schema = ResourceSchema::for_kind(record.kind());
             // A representation the filter already built is completed with the derived references, not rebuilt.
             let complete = |stored: Stored<'_>, doc: Option<Value>, ids: &[ResourceId]| match doc {
@@ -349,9 +415,11 @@ impl DirectoryService {
             };
             let doc = match &record {
                 Record::User(user) if wants_groups && lacks(&doc, "groups") => {
-                    let read = self.store.groups_of_user(tenant, &user.id).await;
-                    let groups = read.map_err(|e| store_error(ResourceKind::User, &user.id, e))?;
-                    complete(Stored::User(user), doc, &groups)
+                    let ids = groups
+                        .as_deref()
+                        .or_else(|| page_groups.get(&user.id).map(Vec::as_slice))
+                        .unwrap_or(&[]);
+                    complete(Stored::User(user), doc, ids)
                 }
                 Record::Group(group) if wants_members && lacks(&doc, "members") => {
                     let read = self.members_of(tenant, &group.id, None).await;

@@ -167,7 +167,7 @@ impl DirectoryService {
         query: &ListQuery,
     ) -> Result<Value, ScimError> {
         let plan = self.plan_list(scope, query)?;
-        let mut search = Search::new(ctx, self.config.scan_budget);
+        let mut search = Search::new(ctx, self.config.scan_budget, query.projection.wants_groups());
         if plan.streams() {
             self.stream_page(&mut search, &plan).await
         } else {

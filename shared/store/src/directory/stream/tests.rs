@@ -1,10 +1,11 @@
 //! One row per kind of Directory item and stream event: whoever adds an item kind to the codec adds its rows here.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Map, json};
 use wif_scim::store::{GroupRecord, UserRecord, WriteKind as StoredWriteKind};
 
 use super::*;
-use crate::directory::codec::{group_item, marker_item, membership_item, s, user_item};
+use crate::directory::codec::{group_item, marker_item, member_of_item, membership_item, s, user_item};
 use crate::directory::keys::TenantKeys;
 
 const TENANT: &str = "contoso#1%";
@@ -88,6 +89,12 @@ fn every_item_kind_and_event_decodes_as_expected() {
     let g2 = group_item(&keys, &group(2, StoredWriteKind::Patch)).unwrap();
     let member = membership_item(&keys, &"g1".into(), &"u1".into());
     let marker = marker_item(&keys, &user(1, true, StoredWriteKind::Create));
+    let member_of = member_of_item(&keys, &"g1".into(), &"u1".into());
+    let mut u2_deleting = u2_patch.clone();
+    u2_deleting.insert("deleting".into(), AttributeValue::Bool(true));
+    let u3_patch = user_item(&keys, &user(3, true, StoredWriteKind::Patch)).unwrap();
+    let mut g2_deleting = g2.clone();
+    g2_deleting.insert("deleting".into(), AttributeValue::Bool(true));
     let rows: Vec<Row> = vec![
         (
             "user created",
@@ -154,6 +161,62 @@ fn every_item_kind_and_event_decodes_as_expected() {
             Expect::Nothing,
         ),
         ("member removed", "REMOVE", Some(&member), None, Expect::MemberRemoved),
+        (
+            "group-of-user written with its membership",
+            "INSERT",
+            None,
+            Some(&member_of),
+            Expect::Nothing,
+        ),
+        (
+            "group-of-user rewritten (member re-added)",
+            "MODIFY",
+            Some(&member_of),
+            Some(&member_of),
+            Expect::Nothing,
+        ),
+        (
+            "group-of-user deleted with its membership",
+            "REMOVE",
+            Some(&member_of),
+            None,
+            Expect::Nothing,
+        ),
+        (
+            "user delete begun (deleting flag)",
+            "MODIFY",
+            Some(&u2_patch),
+            Some(&u2_deleting),
+            Expect::Nothing,
+        ),
+        (
+            "user delete finished",
+            "REMOVE",
+            Some(&u2_deleting),
+            None,
+            Expect::Deleted(ResourceType::User),
+        ),
+        (
+            "group delete begun (deleting flag)",
+            "MODIFY",
+            Some(&g2),
+            Some(&g2_deleting),
+            Expect::Nothing,
+        ),
+        (
+            "group delete finished",
+            "REMOVE",
+            Some(&g2_deleting),
+            None,
+            Expect::Deleted(ResourceType::Group),
+        ),
+        (
+            "deleting user patched meanwhile (flag dropped)",
+            "MODIFY",
+            Some(&u2_deleting),
+            Some(&u3_patch),
+            Expect::Updated(ResourceType::User, WriteKind::Patch, 2),
+        ),
         (
             "userName marker written",
             "INSERT",

@@ -129,7 +129,10 @@ async fn a_failure_keeps_order_and_backs_off_then_dead_letters() {
     let state = store.push_state("app").await.unwrap().unwrap();
     assert_eq!(state.status(), PushStatus::Retrying);
     assert_eq!(state.next_attempt_ms, NOW + 10 + 5_000, "first backoff");
-    assert!(push.round(&target, &|| NOW + 4_000).await.unwrap().skipped, "not due yet");
+    assert!(
+        push.round(&target, &|| NOW + 4_000).await.unwrap().skipped,
+        "not due yet"
+    );
 
     let second = push.round(&target, &|| NOW + 5_010).await.unwrap();
     assert_eq!(second.failure.as_deref(), Some("timeout"));
@@ -249,5 +252,9 @@ async fn the_backoff_counts_from_the_failed_push_not_from_the_start_of_the_round
     let outcome = push.round(&target("app", "t1"), &clock).await.unwrap();
     assert_eq!(outcome.failure.as_deref(), Some("status 503"));
     let state = store.push_state("app").await.unwrap().unwrap();
-    assert_eq!(state.next_attempt_ms, NOW + 10 + 700 + 5_000, "5 s after the failure was seen");
+    assert_eq!(
+        state.next_attempt_ms,
+        NOW + 10 + 700 + 5_000,
+        "5 s after the failure was seen"
+    );
 }

@@ -26,6 +26,14 @@ the items holding it is built once per table, on its first index Query, and kept
 (PutItem, UpdateItem, DeleteItem, which batch writes and transactions go through, and the transaction rollback
 above). Candidates are still checked against the item as stored, and moto's own code still orders and pages them.
 
+And it makes publishing an event cost what it costs, not what moto's bookkeeping costs. For every event a rule
+delivers, moto parses the rule target's input paths with jsonpath-ng, whose parser builds its LALR tables (ply's
+yacc) again on every call: about three quarters of moto's time on a local stack provisioning users. The parsed path
+is kept per expression text (a parsed path is an immutable tree). And every SQS SendMessage reads the queue's
+attributes, whose approximate message counts walk every message in the queue: the events tap queue grows through a
+test run, so each send got slower. While a message is being sent those counts read 0 (SendMessage only looks at
+ContentBasedDeduplication); GetQueueAttributes still counts.
+
 And it signs KMS digests the way KMS does. A client that signs more than 4 KB (or wants to send less) hashes the
 message itself and calls Sign with MessageType=DIGEST; moto ignores MessageType and hashes the digest again, so its
 signatures over a digest never verify. The wrapper makes moto's RSA and ECDSA keys sign a DIGEST as prehashed.
@@ -278,6 +286,44 @@ def make_transactions_cheap():
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def make_event_delivery_cheap():
+    try:
+        import functools
+
+        import jsonpath_ng.ext
+        from moto.sqs import models as sqs_models
+    except ImportError as err:
+        print(f"moto_serialized: keeping moto's per-event path parsing ({err})", file=sys.stderr)
+        return
+    # moto's EventTemplateParser imports `parse` from jsonpath_ng.ext inside the call, so it finds this one.
+    jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
+
+    # Requests are served one at a time (see main), so one flag describes the request being handled.
+    state = {"sending": False}
+
+    def counted_unless_sending(prop):
+        return property(lambda self: 0 if state["sending"] else prop.fget(self))
+
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible",
+    ):
+        original = getattr(sqs_models.Queue, name, None)
+        if isinstance(original, property):
+            setattr(sqs_models.Queue, name, counted_unless_sending(original))
+    original_send = sqs_models.SQSBackend.send_message
+
+    def send_message(self, *args, **kwargs):
+        state["sending"] = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            state["sending"] = False
+
+    sqs_models.SQSBackend.send_message = send_message
+
+
 def make_kms_digest_signing_real():
     try:
         from cryptography.hazmat.primitives.asymmetric import ec
@@ -329,6 +375,7 @@ def main() -> None:
     make_queries_cheap()
     keep_gsi_indexes_current()
     make_kms_digest_signing_real()
+    make_event_delivery_cheap()
     app = DomainDispatcherApplication(create_backend_app)
     lock = threading.Lock()
 

@@ -71,6 +71,8 @@ pub struct DirectoryItems {
     pub markers: Vec<Item>,
     pub groups: Vec<Item>,
     pub memberships: Vec<Item>,
+    /// The user-partition half of each membership (`MemberOf`, written in the same transaction).
+    pub member_of: Vec<Item>,
     /// Items of any other type (none expected).
     pub others: Vec<Item>,
 }
@@ -98,6 +100,7 @@ impl DirectoryItems {
                 "UserNameMarker" => &mut sorted.markers,
                 "Group" => &mut sorted.groups,
                 "Membership" => &mut sorted.memberships,
+                "MemberOf" => &mut sorted.member_of,
                 _ => &mut sorted.others,
             };
             bucket.push(item);
@@ -140,6 +143,27 @@ impl DirectoryItems {
                 ));
             }
         }
+        violations.extend(self.halves_without_their_pair());
+        // A delete that converged leaves nothing marked as being deleted.
+        for item in self.users.iter().chain(&self.groups) {
+            if item.contains_key("deleting") {
+                violations.push(format!("{} is still marked as being deleted", text(item, "pk")));
+            }
+        }
         violations
+    }
+
+    /// A membership and its `MemberOf` item exist together or not at all.
+    fn halves_without_their_pair(&self) -> Vec<String> {
+        let pair = |item: &Item| (text(item, "group_id").to_owned(), text(item, "user_id").to_owned());
+        let in_groups: BTreeSet<(String, String)> = self.memberships.iter().map(pair).collect();
+        let in_users: BTreeSet<(String, String)> = self.member_of.iter().map(pair).collect();
+        let only_group_side = in_groups
+            .difference(&in_users)
+            .map(|(group, user)| format!("membership of user {user} in group {group} has no MemberOf item"));
+        let only_user_side = in_users
+            .difference(&in_groups)
+            .map(|(group, user)| format!("MemberOf item of user {user} for group {group} has no membership"));
+        only_group_side.chain(only_user_side).collect()
     }
 }

@@ -16,8 +16,11 @@ customer_token() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 r = d.get("registration", d)
-print(json.dumps({k: r[k] for k in ("issuer", "jwks_uri", "subject", "audience", "expected_tid") if r.get(k)}
-                 | {"display_name": sys.argv[2]}))' "$REGISTRATION" "$display_name")"
+# The first federated credential (a registration view lists them; older files held the four fields at the top).
+c = (r.get("federated_credentials") or [r])[0]
+body = {k: c[k] for k in ("issuer", "jwks_uri", "subject", "expected_tid") if c.get(k)}
+audiences = c.get("audiences") or ([c["audience"]] if c.get("audience") else [])
+print(json.dumps(body | {"audiences": audiences, "display_name": sys.argv[2]}))' "$REGISTRATION" "$display_name")"
   answer="$(curl -sS -m 120 -X POST -H 'Content-Type: application/json' --data "$request" "$ADMIN_URL")" \
     || die "the admin API at $ADMIN_URL did not answer"
   client_id="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["client_id"])' "$answer" 2>/dev/null)" \

@@ -58,15 +58,9 @@ impl DynamoDirectory {
         user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
-        let user_ids = dedup(user_ids);
-        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
-            vec![&[]]
-        } else {
-            user_ids.chunks(MEMBERS_PER_ADD_TRANSACTION).collect()
-        };
-        for chunk in chunks {
+        for chunk in transaction_chunks(user_ids, MEMBERS_PER_ADD_TRANSACTION) {
             let mut items = vec![self.check(key(keys.group_pk(group_id), GROUP_SK), expected_version)?];
-            for user_id in chunk {
+            for user_id in &chunk {
                 items.push(self.check(key(keys.user_pk(user_id), USER_SK), None)?);
                 items.extend(self.membership_puts(keys, group_id, user_id)?);
             }
@@ -91,15 +85,9 @@ impl DynamoDirectory {
         user_ids: &[ResourceId],
         expected_version: Option<u64>,
     ) -> StoreResult<()> {
-        let user_ids = dedup(user_ids);
-        let chunks: Vec<&[ResourceId]> = if user_ids.is_empty() {
-            vec![&[]]
-        } else {
-            user_ids.chunks(MEMBERS_PER_REMOVE_TRANSACTION).collect()
-        };
-        for chunk in chunks {
+        for chunk in transaction_chunks(user_ids, MEMBERS_PER_REMOVE_TRANSACTION) {
             let mut items = vec![self.check(key(keys.group_pk(group_id), GROUP_SK), expected_version)?];
-            for user_id in chunk {
+            for user_id in &chunk {
                 items.extend(self.membership_deletes(keys, group_id, user_id)?);
             }
             match self.transact(items).await {
@@ -110,4 +98,14 @@ impl DynamoDirectory {
         }
         Ok(())
     }
+}
+
+/// The distinct ids in transaction-sized chunks. No ids is one empty chunk: its transaction still checks the group,
+/// so an empty write answers for a missing group or a stale version like any other.
+fn transaction_chunks(ids: &[ResourceId], size: usize) -> Vec<Vec<ResourceId>> {
+    let ids = dedup(ids);
+    if ids.is_empty() {
+        return vec![Vec::new()];
+    }
+    ids.chunks(size).map(<[ResourceId]>::to_vec).collect()
 }

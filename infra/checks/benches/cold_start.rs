@@ -19,7 +19,7 @@
 //!
 //! Run: `cargo bench -p infra-checks --bench cold_start` (Linux; it first runs `cargo build --release` for the
 //! functions and the reference; `--profile dev` builds only the harness faster, the binaries measured are still
-//! the release ones). `WIF_COLD_START_ROUNDS` (default 7) and `WIF_COLD_START_WARM` (warm invokes per
+//! the release ones). `WIF_COLD_START_ROUNDS` (default 21) and `WIF_COLD_START_WARM` (warm invokes per
 //! round, default 50) tune it; `WIF_COLD_START_BINARIES=<dir>` measures the function binaries in that directory
 //! instead of building them (e.g. a copy of an older build, for a before/after in one session);
 //! `WIF_COLD_START_ONLY=token,admin` measures only those functions (the reference always runs).
@@ -337,7 +337,7 @@ fn setting(name: &str, default: usize) -> usize {
 }
 
 fn main() {
-    let rounds = setting("WIF_COLD_START_ROUNDS", 7).max(1);
+    let rounds = setting("WIF_COLD_START_ROUNDS", 21).max(1);
     let warm = setting("WIF_COLD_START_WARM", 50).max(1);
     let subjects = subjects();
     let runtime = tokio::runtime::Builder::new_current_thread()

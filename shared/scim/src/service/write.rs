@@ -204,6 +204,14 @@ pub(super) fn check_limits(attributes: &Map<String, Value>, keys: &resource::Ind
     Ok(())
 }
 
+/// The resource in an audit action's name (`scim.user.patch`, `scim.group.delete`).
+fn audit_noun(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => "user",
+        ResourceKind::Group => "group",
+    }
+}
+
 impl DirectoryService {
     /// Runs one write the audit trail records: checks that the token may write and that `id` (the existing resource
     /// the write names, `None` for a create) could exist, runs `write`, then appends the audit record of whatever came
@@ -229,8 +237,9 @@ impl DirectoryService {
             }
             Err(err) => (id.map(str::to_owned), Err(err.clone())),
         };
-        let action = format!("scim.{}.{verb}", kind.resource_type().to_ascii_lowercase());
-        self.audit(ctx, &action, audited_id.as_deref(), &outcome).await;
+        // Built without `format!`: every write pays for it (issue 12's CPU comparison).
+        let action = ["scim.", audit_noun(kind), ".", verb].concat();
+        self.audit(ctx, &action, audited_id, &outcome).await;
         result
     }
 
@@ -250,7 +259,7 @@ impl DirectoryService {
         &self,
         ctx: &RequestContext,
         action: &str,
-        resource_id: Option<&str>,
+        resource_id: Option<String>,
         result: &Result<u16, ScimError>,
     ) {
         let (outcome, reason) = match result {
@@ -258,10 +267,10 @@ impl DirectoryService {
             Err(err) => (err.status.to_string(), Some(err.detail.clone())),
         };
         let mut event = AuditEvent::new(self.clock.now_unix(), AuditCategory::Scim, action, outcome);
-        event.tenant_id = Some(ctx.caller.tenant_id.to_string());
-        event.client_id = Some(ctx.caller.client_id.to_string());
-        event.actor = Some(format!("client:{}", ctx.caller.client_id));
-        event.resource_id = resource_id.map(str::to_owned);
+        event.tenant_id = Some(ctx.caller.tenant_id.as_str().to_owned());
+        event.client_id = Some(ctx.caller.client_id.as_str().to_owned());
+        event.actor = Some(["client:", ctx.caller.client_id.as_str()].concat());
+        event.resource_id = resource_id;
         event.reason = reason;
         event.request_id = ctx.request_id.clone();
         event.log();

@@ -50,7 +50,9 @@ SAM_BUILD_LOG="$STATE_DIR/logs/sam-build.log"
 mkdir -p "$(dirname "$SAM_BUILD_LOG")"
 step "arm64 sam build started in the background (log: $SAM_BUILD_LOG)"
 # Its own session, so a failed run can stop the whole build (cargo, rustc, zig) by process group.
-setsid nice -n 19 infra/checks/sam_build.sh >"$SAM_BUILD_LOG" 2>&1 &
+# `cargo test --workspace` above built its ELF checker (integration tests build their package's binaries).
+WIF_ARTIFACT_CHECKER="$CARGO_TARGET_DIR/debug/lambda_artifacts" WIF_SAM_PROFILE=ci \
+  setsid nice -n 19 infra/checks/sam_build.sh >"$SAM_BUILD_LOG" 2>&1 &
 sam_build_pid=$!
 
 step "starting the local stack (with the demo provisioning cycle)"

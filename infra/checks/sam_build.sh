@@ -12,13 +12,16 @@
 # the dependencies are compiled once for all of them, and a later run rebuilds only what changed.
 # Environment: SAM_BUILD_MODE=debug builds unoptimised binaries (faster, not the deployable ones; sizes then mean
 # nothing); WIF_SAM_CARGO_TARGET_DIR gives the arm64 build its own (persistent) cargo target directory;
-# WIF_SAM_BUILD_DIR moves the build directory; WIF_SAM_X86_DIR the x86_64 binaries compared against.
+# WIF_SAM_BUILD_DIR moves the build directory; WIF_SAM_X86_DIR the x86_64 binaries compared against;
+# WIF_SAM_PROFILE=ci a faster release profile for CI (see below);
+# WIF_ARTIFACT_CHECKER an already built lambda_artifacts (the test command passes the one its test step built, so
+# this script builds nothing in the debug directory the end-to-end tests are using).
 #
 #   infra/checks/sam_build.sh [--validate-only]
 #
-# --validate-only stops after step 1. The test command runs that much: a cold release build of every function for
-# arm64 took about 40 minutes per function on the shared 2-core machine (sam builds each function with its own
-# feature set, so the AWS SDK crates are compiled again for each), which does not fit in CI's hour.
+# --validate-only stops after step 1. The test command runs the whole script, in the background beside the
+# end-to-end steps at the lowest CPU priority; every function depends on shared/unified-features, so the
+# per-function builds resolve the same dependency features and compile each dependency once.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 validate_only=false
@@ -66,11 +69,22 @@ if $validate_only; then
   printf 'sam validate --lint passed in %d s (--validate-only: no arm64 build)\n' $((validated - started))
   exit 0
 fi
-step "building the artifact checker (lambda_artifacts)"
-cargo build --quiet -p infra-checks --bin lambda_artifacts
+checker="${WIF_ARTIFACT_CHECKER:-}"
+if [ -z "$checker" ]; then
+  step "building the artifact checker (lambda_artifacts)"
+  cargo build --quiet -p infra-checks --bin lambda_artifacts
+  checker="$CARGO_TARGET_DIR/debug/lambda_artifacts"
+fi
 
 mode="release"
 [ "${SAM_BUILD_MODE:-}" = "debug" ] && mode="debug (SAM_BUILD_MODE)"
+if [ "${WIF_SAM_PROFILE:-}" = "ci" ]; then
+  # The deployable profile (thin LTO over 4 codegen units) spends about 3 min linking each function on a 2-core
+  # machine; CI proves the same pipeline (SAM, cargo-lambda, zig, arm64 ELF) with LTO off and 16 codegen units,
+  # so its sizes are not the deployable ones. Without WIF_SAM_PROFILE the build is exactly what `sam build` makes.
+  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+  mode="release with LTO off and 16 codegen units (WIF_SAM_PROFILE=ci: sizes are not the deployable ones)"
+fi
 step "sam build ($mode, arm64, cargo target directory $SAM_TARGET_DIR) into $BUILD_ROOT/build"
 rm -rf "$BUILD_ROOT/build"
 CARGO_TARGET_DIR="$SAM_TARGET_DIR" \
@@ -78,7 +92,7 @@ CARGO_TARGET_DIR="$SAM_TARGET_DIR" \
 built=$SECONDS
 
 step "checking every function's bootstrap (ELF machine AArch64 = 183), sizes against $X86_DIR"
-"$CARGO_TARGET_DIR/debug/lambda_artifacts" "$TEMPLATE" "$BUILD_ROOT/build" "$X86_DIR"
+"$checker" "$TEMPLATE" "$BUILD_ROOT/build" "$X86_DIR"
 
 printf 'sam build checks passed: validate %d s, build %d s, total %d s\n' \
   $((validated - started)) $((built - validated)) $((SECONDS - started))

@@ -14,6 +14,7 @@
 pub mod artifacts;
 pub mod cfn;
 pub mod consistency;
+pub mod feature_sets;
 pub mod recorder;
 pub mod template;
 

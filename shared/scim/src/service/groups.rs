@@ -95,13 +95,8 @@ impl DirectoryService {
 
     pub(super) async fn patch_group(&self, target: Target<'_>, body: &Value) -> Result<PatchResponse, ScimError> {
         let mut request = PatchRequest::parse(body)?;
-        let member_operations = take_member_operations(&mut request)?;
-        // Validate every member operation before writing anything.
-        for operation in &member_operations {
-            if let MemberOperation::Add(refs) | MemberOperation::Replace(refs) = operation {
-                member_ids(refs)?;
-            }
-        }
+        // Every member operation is checked (and its ids taken) before anything is written.
+        let member_operations = member_writes(take_member_operations(&mut request)?)?;
         let (group, pinned) = if !request.is_empty() || target.if_match.is_some() || member_operations.is_empty() {
             let (group, pinned) = self.patch_group_attributes(target, &request).await?;
             (Some(group), pinned)
@@ -155,29 +150,17 @@ impl DirectoryService {
     async fn apply_member_operations(
         &self,
         target: Target<'_>,
-        operations: Vec<MemberOperation>,
+        operations: Vec<MemberWrite>,
         pinned: Option<u64>,
     ) -> Result<(), ScimError> {
         let (tenant, id) = (target.tenant(), target.id);
         let err = |e| pinned_write_error(e, pinned, KIND, id);
         for operation in operations {
             match operation {
-                MemberOperation::Add(refs) => {
-                    let ids = member_ids(&refs)?;
-                    self.store.add_members(tenant, id, &ids, pinned).await.map_err(err)?;
-                }
-                MemberOperation::Remove(ids) => {
-                    for member in &ids {
-                        checked_member_id(member)?;
-                    }
-                    let ids: Vec<ResourceId> = ids.into_iter().map(ResourceId::new).collect();
-                    self.store.remove_members(tenant, id, &ids, pinned).await.map_err(err)?;
-                }
-                MemberOperation::RemoveAll => {
-                    self.store.remove_all_members(tenant, id, pinned).await.map_err(err)?;
-                }
-                MemberOperation::Replace(refs) => {
-                    let ids = member_ids(&refs)?;
+                MemberWrite::Add(ids) => self.store.add_members(tenant, id, &ids, pinned).await.map_err(err)?,
+                MemberWrite::Remove(ids) => self.store.remove_members(tenant, id, &ids, pinned).await.map_err(err)?,
+                MemberWrite::RemoveAll => self.store.remove_all_members(tenant, id, pinned).await.map_err(err)?,
+                MemberWrite::Replace(ids) => {
                     self.set_members(tenant, id, &ids, pinned).await?;
                 }
             }
@@ -297,6 +280,35 @@ impl DirectoryService {
 }
 
 /// The members' ids of a body or PATCH value; members must be users (Entra provisions no nested groups).
+/// A member operation of a PATCH with its ids checked.
+enum MemberWrite {
+    Add(Vec<ResourceId>),
+    Remove(Vec<ResourceId>),
+    RemoveAll,
+    Replace(Vec<ResourceId>),
+}
+
+fn member_writes(operations: Vec<MemberOperation>) -> Result<Vec<MemberWrite>, ScimError> {
+    operations
+        .into_iter()
+        .map(|operation| {
+            Ok(match operation {
+                MemberOperation::Add(refs) => MemberWrite::Add(member_ids(&refs)?),
+                MemberOperation::Remove(ids) => MemberWrite::Remove(
+                    ids.into_iter()
+                        .map(|member| {
+                            checked_member_id(&member)?;
+                            Ok(ResourceId::new(member))
+                        })
+                        .collect::<Result<_, ScimError>>()?,
+                ),
+                MemberOperation::RemoveAll => MemberWrite::RemoveAll,
+                MemberOperation::Replace(refs) => MemberWrite::Replace(member_ids(&refs)?),
+            })
+        })
+        .collect()
+}
+
 fn member_ids(members: &[MemberRef]) -> Result<Vec<ResourceId>, ScimError> {
     members
         .iter()

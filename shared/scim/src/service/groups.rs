@@ -279,7 +279,6 @@ impl DirectoryService {
     }
 }
 
-/// The members' ids of a body or PATCH value; members must be users (Entra provisions no nested groups).
 /// A member operation of a PATCH with its ids checked.
 enum MemberWrite {
     Add(Vec<ResourceId>),
@@ -309,6 +308,7 @@ fn member_writes(operations: Vec<MemberOperation>) -> Result<Vec<MemberWrite>, S
         .collect()
 }
 
+/// The members' ids of a body or PATCH value; members must be users (Entra provisions no nested groups).
 fn member_ids(members: &[MemberRef]) -> Result<Vec<ResourceId>, ScimError> {
     members
         .iter()

@@ -43,7 +43,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The deployable artifact (issue 13, part 5): `sam validate --lint`, then `sam build` of every function for arm64
-# (release, cross-compiled) and the ELF check. It shares no build with the debug tests, and the end-to-end stage
+# (the deployable release profile, cross-compiled) and the ELF check. It shares no build with the debug tests, and the end-to-end stage
 # mostly waits on moto and the local stack, so it runs beside the rest at the lowest CPU priority and is waited
 # for at the end.
 SAM_BUILD_LOG="$STATE_DIR/logs/sam-build.log"
@@ -51,7 +51,7 @@ mkdir -p "$(dirname "$SAM_BUILD_LOG")"
 step "arm64 sam build started in the background (log: $SAM_BUILD_LOG)"
 # Its own session, so a failed run can stop the whole build (cargo, rustc, zig) by process group.
 # `cargo test --workspace` above built its ELF checker (integration tests build their package's binaries).
-WIF_ARTIFACT_CHECKER="$CARGO_TARGET_DIR/debug/lambda_artifacts" WIF_SAM_PROFILE=ci \
+WIF_ARTIFACT_CHECKER="$CARGO_TARGET_DIR/debug/lambda_artifacts" \
   setsid nice -n 19 infra/checks/sam_build.sh >"$SAM_BUILD_LOG" 2>&1 &
 sam_build_pid=$!
 

@@ -13,7 +13,6 @@
 # Environment: SAM_BUILD_MODE=debug builds unoptimised binaries (faster, not the deployable ones; sizes then mean
 # nothing); WIF_SAM_CARGO_TARGET_DIR gives the arm64 build its own (persistent) cargo target directory;
 # WIF_SAM_BUILD_DIR moves the build directory; WIF_SAM_X86_DIR the x86_64 binaries compared against;
-# WIF_SAM_PROFILE=ci a faster release profile for CI (see below);
 # WIF_ARTIFACT_CHECKER an already built lambda_artifacts (the test command passes the one its test step built, so
 # this script builds nothing in the debug directory the end-to-end tests are using).
 #
@@ -78,13 +77,6 @@ fi
 
 mode="release"
 [ "${SAM_BUILD_MODE:-}" = "debug" ] && mode="debug (SAM_BUILD_MODE)"
-if [ "${WIF_SAM_PROFILE:-}" = "ci" ]; then
-  # The deployable profile (thin LTO over 4 codegen units) spends about 3 min linking each function on a 2-core
-  # machine; CI proves the same pipeline (SAM, cargo-lambda, zig, arm64 ELF) with LTO off and 16 codegen units,
-  # so its sizes are not the deployable ones. Without WIF_SAM_PROFILE the build is exactly what `sam build` makes.
-  export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
-  mode="release with LTO off and 16 codegen units (WIF_SAM_PROFILE=ci: sizes are not the deployable ones)"
-fi
 step "sam build ($mode, arm64, cargo target directory $SAM_TARGET_DIR) into $BUILD_ROOT/build"
 rm -rf "$BUILD_ROOT/build"
 CARGO_TARGET_DIR="$SAM_TARGET_DIR" \

@@ -6,16 +6,17 @@
 //! and, item by item, straight from the Directory table). Every error answer the job saw on the way must be a SCIM
 //! error document, every 503 with `Retry-After`.
 //!
-//! Deletes are not faulted here: a fault between a delete's steps does not converge yet (the delete is followed
-//! by a separate clean-up of memberships); the second file therefore soft-deletes (disables) users, and no rule
-//! matches the writes of the one group delete.
+//! The second file's removed users are soft-deleted (disabled), and they stay members of their groups. A third
+//! phase then switches the job to hard deletes and also removes a group: faults land exactly between the steps of
+//! those DELETEs (issue 13: a delete that failed half-way once left a deleted user listed in a group). Between
+//! cycles no group may list a user that is gone, and the end state has no trace of what was deleted.
 
 use e2e_tests::LocalStack;
 use e2e_tests::faults::{DirectoryItems, StackFaults, tenant_scope};
 use e2e_tests::provisioning::{
     ScimProxy, ServerDirectory, Tenant, assert_clean, assert_job_state_matches, assert_state, with_domain,
 };
-use entra_sim::provision::CycleReport;
+use entra_sim::provision::{CycleReport, KnownGroup, KnownUser};
 use entra_sim::{Dialect, Directory, DirectoryUser, Provisioner, RemovalAction, TokenVersion, sample};
 use wif_testkit::fault_proxy::{Fault, Rule, ThrottleError};
 
@@ -85,6 +86,43 @@ fn changed_rules(scope: &str, updated: &[DirectoryUser], disabled: &[DirectoryUs
         on_memberships(Fault::ServerError, scope, 0, 3),
         on_memberships(Fault::AppliedThenServerError, scope, 3, 3),
     ]
+}
+
+/// The third phase's faults, one per step of a delete: a user's flagging UpdateItem fails; another's membership
+/// Query is reset after the flag is set; a third's finish transaction is applied but answered with 500s beyond the
+/// SDK's retries (the retried DELETE then finds it gone: 404, which Entra counts as done); the removed group's
+/// flag is applied and the connection dropped. Entra removes groups before users, so the group's rule has spent
+/// itself before any user's finish transaction (which names the groups it leaves) is sent.
+fn delete_rules(scope: &str, users: &[&KnownUser], group: &KnownGroup) -> Vec<Rule> {
+    let on = |fault: Fault, operation: &str, id: &str| {
+        Rule::new(fault)
+            .operation(operation)
+            .body_contains(scope)
+            .body_contains(id)
+            .times(3)
+    };
+    vec![
+        on(Fault::ServerError, "UpdateItem", &users[0].id),
+        on(Fault::Reset, "Query", &users[1].id),
+        on(Fault::AppliedThenServerError, "TransactWriteItems", &users[2].id),
+        on(Fault::AppliedThenReset, "UpdateItem", &group.id),
+    ]
+}
+
+/// Reads in the middle of failed deletes: every member a group lists is a user the API still shows.
+async fn assert_no_member_is_gone(tenant: &Tenant) {
+    let server = ServerDirectory::read(tenant, &tenant.token().await).await;
+    let users: std::collections::BTreeSet<&str> = server.users.iter().filter_map(|u| u["id"].as_str()).collect();
+    for group in &server.groups {
+        for member in group["members"].as_array().into_iter().flatten() {
+            let id = member["value"].as_str().unwrap_or_default();
+            assert!(
+                users.contains(id),
+                "{} lists member {id}, a user that is gone",
+                group["displayName"]
+            );
+        }
+    }
 }
 
 /// Errors Entra may see while DynamoDB fails: 503 (retry later), 409 (a write that raced its own retry), or the
@@ -209,4 +247,59 @@ async fn provisioning_through_dynamodb_faults_ends_in_exactly_the_intended_direc
     faults.clear().await;
     assert_exact(&tenant, &proxy, &changed, &soft, Some(&base)).await;
     assert_job_state_matches(&job, &ServerDirectory::read(&tenant, &tenant.token().await).await);
+
+    deletes_through_faults(&tenant, &proxy, &faults, &scope, job, &changed, &soft).await;
+}
+
+/// The third phase: the job, now deleting, removes the soft-deleted users (still members of their groups) and
+/// the largest group, through faults between the steps of each DELETE.
+async fn deletes_through_faults(
+    tenant: &Tenant,
+    proxy: &ScimProxy,
+    faults: &StackFaults,
+    scope: &str,
+    job: Provisioner,
+    changed: &Directory,
+    soft: &[DirectoryUser],
+) {
+    let mut deleting = tenant.provisioner(proxy.url(), Dialect::Default, RemovalAction::Delete);
+    assert!(deleting.resume(job.state().clone()), "same endpoint");
+    let mut last = changed.clone();
+    let largest = (0..last.groups.len())
+        .max_by_key(|&i| last.groups[i].members.len())
+        .expect("the file has groups");
+    let removed_group = last.groups.remove(largest);
+    let state = deleting.state();
+    let group = &state.groups[&removed_group.anchor()];
+    let users: Vec<&KnownUser> = soft.iter().map(|u| &state.users[&u.anchor()]).collect();
+    assert!(users.len() >= 3, "sample::changed removes at least 3 users");
+    let before = ServerDirectory::read(tenant, &tenant.token().await).await;
+    let members_of_deleted = before
+        .groups
+        .iter()
+        .flat_map(|g| g["members"].as_array().cloned().unwrap_or_default())
+        .filter(|m| users.iter().any(|u| m["value"].as_str() == Some(u.id.as_str())))
+        .count();
+    assert!(members_of_deleted > 0, "the users to delete are still group members");
+    let mut ids = Vec::new();
+    for rule in delete_rules(scope, &users, group) {
+        ids.push(faults.add(rule).await);
+    }
+
+    let first = deleting.run_cycle(&last).await.expect("a cycle runs");
+    let kinds: Vec<(&str, Option<u16>)> = first.errors.iter().map(|e| (e.operation.as_str(), e.status)).collect();
+    println!("deletes, cycle 1: {} errors {kinds:?}", kinds.len());
+    assert_retryable(&first, "deletes");
+    assert!(
+        first.errors.iter().filter(|e| e.status == Some(503)).count() >= 3,
+        "the failed deletes must answer 503:\n{}",
+        first.summary()
+    );
+    assert_no_member_is_gone(tenant).await;
+    let cycles = 1 + cycles_until_clean(&mut deleting, &last, "deletes").await;
+    println!("deletes through faults: clean after {cycles} cycles, {members_of_deleted} memberships of deleted users");
+    assert_every_rule_fired(faults, &ids).await;
+    faults.clear().await;
+    assert_exact(tenant, proxy, &last, &[], None).await;
+    assert_job_state_matches(&deleting, &ServerDirectory::read(tenant, &tenant.token().await).await);
 }

@@ -43,9 +43,9 @@ cleanup() {
 trap cleanup EXIT
 
 # The deployable artifact (issue 13, part 5): `sam validate --lint`, then `sam build` of every function for arm64
-# (the deployable release profile, cross-compiled) and the ELF check. It shares no build with the debug tests, and the end-to-end stage
-# mostly waits on moto and the local stack, so it runs beside the rest at the lowest CPU priority and is waited
-# for at the end.
+# (the deployable release profile, cross-compiled) and the ELF check. It shares no build with the debug tests, and
+# the end-to-end stage mostly waits on moto and the local stack, so it runs beside the rest at the lowest CPU
+# priority and is waited for at the end.
 SAM_BUILD_LOG="$STATE_DIR/logs/sam-build.log"
 mkdir -p "$(dirname "$SAM_BUILD_LOG")"
 step "arm64 sam build started in the background (log: $SAM_BUILD_LOG)"
